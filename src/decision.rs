@@ -1,0 +1,487 @@
+//! The liveness decision (`maybeMarkContainerDead`) as a sans-IO machine: the
+//! one implementation of the rule, for every policy version.
+//!
+//! # Contract
+//!
+//! A [`Decision`] is one failed request's run of the rule. The driver owns
+//! the clock, the probes and the shared [`Workspace`]:
+//!
+//! 1. create it with [`Decision::new`] and feed [`Input::Start`] when the
+//!    request fails;
+//! 2. act on the returned [`Step`]: on [`Step::Probe`] run `IsRunning` and
+//!    feed the answer as [`Input::Probe`]; on [`Step::Wake`] feed
+//!    [`Input::Timer`] once the clock reaches that instant (an early wake is
+//!    harmless: the same `Wake` comes back); on [`Step::Done`] the decision is
+//!    over and the [`Verdict`] says what it did;
+//! 3. every call passes `now` (milliseconds on the driver's monotonic clock,
+//!    non-decreasing) and the workspace's current shared state, which may have
+//!    changed between calls (heartbeats, restarts, other decisions): each step
+//!    reads it at the moment upstream reads it.
+//!
+//! The machine never reads a clock, performs I/O or allocates. Effects are
+//! values: shared-state updates the rule owns (strike record, restart
+//! request, URL cleared) are applied to the `Workspace` it is given, and the
+//! external ones (mark offline, clear Redis keys, broadcast) are implied by
+//! [`Verdict::Dead`]. Inputs that make no sense in the current phase are
+//! refused with [`UnexpectedInput`] and change nothing; no input panics.
+//!
+//! # The rule (policy knobs in brackets; V0/V1/V2 are settings of them)
+//!
+//! 1. external-like runtime → skipped. 2. no provisioner → skipped.
+//! 3. a restart cycle is running → skipped, no probe.
+//! 4. `settling` = now − stamp < [settle.window] (stamp per [settle.measured_from]).
+//! 5. `recent` = now − last heartbeat ≤ [heartbeat.recent_window].
+//! 6. `fresh` = settling and, polling every [fresh poll] for up to [fresh
+//!    wait], a heartbeat newer than `restartStartedAt` with a URL registered.
+//! 7. probe; an error → not dead [probe.on_error = assume_alive] or its
+//!    running flag is used [use_running_flag].
+//! 8. running → reset strikes, not dead.
+//! 9. if recent ∨ fresh ∨ settling and [reprobe.delay]: wait, probe again;
+//!    error / running as in 7–8.
+//! 10. recent ∨ fresh → [heartbeat.on_recent]: enqueue, or add a strike.
+//! 11. settling → [settle.on_not_running]: add a strike, or declare.
+//! 12. otherwise → declare dead.
+//!
+//! A strike at the threshold declares dead. Declaring resets the strike
+//! record, clears the URL and asks the restart coordinator for a restart
+//! ([`RestartSource::Detector`]); with [guard.recheck_restarting_before_declare]
+//! a cycle that started meanwhile turns the declaration into a skip.
+
+use crate::duration::Ms;
+use crate::policy::{OnRecent, OnSettling, Policy, ProbeErrorMeaning, SettleFrom};
+use crate::restart::{RestartOutcome, RestartSource};
+use crate::workspace::{StrikeRecord, Workspace};
+
+/// An `IsRunning` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProbeResult {
+    /// `(true, nil)`.
+    Running,
+    /// `(false, nil)`: definitively not running.
+    NotRunning,
+    /// `(true, err)`: transient/transport error.
+    Error,
+    /// `(false, err)`, e.g. `ErrNoBackend`.
+    ErrorNotRunning,
+}
+
+/// What the driver feeds the decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Input {
+    /// The request failed: run the rule.
+    Start,
+    /// The answer to the probe the decision asked for.
+    Probe(ProbeResult),
+    /// The instant asked for by [`Step::Wake`] has come.
+    Timer,
+}
+
+/// What the decision asks of the driver next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// Run `IsRunning` now and feed the answer.
+    Probe,
+    /// Feed [`Input::Timer`] at this instant (re-probe delay, heartbeat poll).
+    Wake(Ms),
+    /// The decision is over.
+    Done(Verdict),
+}
+
+/// Why the decision did not probe at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    /// External-like runtime.
+    ExternalRuntime,
+    /// No provisioner configured.
+    NoProvisioner,
+    /// A restart cycle is running (the self-fire guard).
+    Restarting,
+}
+
+/// Why the decision ended "not dead".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotDeadReason {
+    /// A probe failed and the policy assumes alive.
+    ProbeError,
+    /// A probe said running (strikes were reset).
+    Running,
+    /// A strike was added below the threshold (the new count).
+    Strike(u8),
+}
+
+/// How a decision ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// No probe was made.
+    Skipped(SkipReason),
+    /// Not dead.
+    NotDead(NotDeadReason),
+    /// Not dead: the request is enqueued (HTTP 202).
+    Queued,
+    /// Declared dead: offline, URL cleared, broadcast, and this restart
+    /// request's fate.
+    Dead(RestartOutcome),
+}
+
+/// What a decision is waiting for; returned by [`Decision::awaiting`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Awaiting {
+    /// [`Input::Start`].
+    Start,
+    /// [`Input::Probe`].
+    Probe,
+    /// [`Input::Timer`] at this instant.
+    Timer(Ms),
+    /// Nothing: the decision is over.
+    Nothing,
+}
+
+/// An input the decision cannot take now; nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UnexpectedInput {
+    /// What was given.
+    pub got: Input,
+    /// What the decision was waiting for.
+    pub awaiting: Awaiting,
+}
+
+impl std::fmt::Display for UnexpectedInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "decision got {:?} while awaiting {:?}", self.got, self.awaiting)
+    }
+}
+
+/// What the decision learned before probing (steps 4–6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Basis {
+    /// Inside the settle window.
+    pub settling: bool,
+    /// A heartbeat within the recent window.
+    pub recent: bool,
+    /// A fresh post-restart heartbeat was seen during the wait.
+    pub fresh: bool,
+}
+
+/// Which probe an answer belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProbeNo {
+    /// The first probe (step 7).
+    First,
+    /// The re-probe (step 9).
+    Second,
+}
+
+/// Where a decision is; public so drivers can show what the proxy knew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Not started.
+    Idle,
+    /// Polling for a fresh heartbeat (step 6).
+    WaitFresh {
+        /// `settling` and `recent`, read before the wait.
+        basis: Basis,
+        /// `restartStartedAt` as read before the wait.
+        since: Ms,
+        /// The wait gives up at this instant.
+        deadline: Ms,
+        /// The next poll.
+        wake: Ms,
+    },
+    /// Waiting for a probe answer.
+    Probing {
+        /// What the decision knows.
+        basis: Basis,
+        /// Which probe.
+        which: ProbeNo,
+    },
+    /// Sleeping before the re-probe.
+    Sleeping {
+        /// What the decision knows.
+        basis: Basis,
+        /// The re-probe happens at this instant.
+        wake: Ms,
+    },
+    /// Over.
+    Done(Verdict),
+}
+
+/// One failed request's run of the rule. See the module docs for the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decision {
+    phase: Phase,
+    probes: u8,
+}
+
+impl Default for Decision {
+    fn default() -> Self {
+        Decision::new()
+    }
+}
+
+impl Decision {
+    /// A decision that has not started.
+    pub const fn new() -> Self {
+        Decision {
+            phase: Phase::Idle,
+            probes: 0,
+        }
+    }
+
+    /// Where the decision is.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Probes asked for so far.
+    pub fn probes(&self) -> u8 {
+        self.probes
+    }
+
+    /// The verdict, once over.
+    pub fn verdict(&self) -> Option<Verdict> {
+        match self.phase {
+            Phase::Done(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// What input the decision takes next.
+    pub fn awaiting(&self) -> Awaiting {
+        match self.phase {
+            Phase::Idle => Awaiting::Start,
+            Phase::WaitFresh { wake, .. } | Phase::Sleeping { wake, .. } => Awaiting::Timer(wake),
+            Phase::Probing { .. } => Awaiting::Probe,
+            Phase::Done(_) => Awaiting::Nothing,
+        }
+    }
+
+    /// Feeds one input at `now`; see the module docs.
+    pub fn step(
+        &mut self,
+        policy: &Policy,
+        ws: &mut Workspace,
+        now: Ms,
+        input: Input,
+    ) -> Result<Step, UnexpectedInput> {
+        let unexpected = UnexpectedInput {
+            got: input,
+            awaiting: self.awaiting(),
+        };
+        let step = match (self.phase, input) {
+            (Phase::Idle, Input::Start) => self.start(policy, ws, now),
+            (
+                Phase::WaitFresh {
+                    basis,
+                    since,
+                    deadline,
+                    wake,
+                },
+                Input::Timer,
+            ) => {
+                if now < wake {
+                    Step::Wake(wake)
+                } else {
+                    self.poll_fresh(policy, ws, now, basis, since, deadline)
+                }
+            }
+            (Phase::Sleeping { basis, wake }, Input::Timer) => {
+                if now < wake {
+                    Step::Wake(wake)
+                } else {
+                    self.probe(basis, ProbeNo::Second)
+                }
+            }
+            (Phase::Probing { basis, which }, Input::Probe(result)) => {
+                self.answer(policy, ws, now, basis, which, result)
+            }
+            _ => return Err(unexpected),
+        };
+        Ok(step)
+    }
+
+    fn finish(&mut self, verdict: Verdict) -> Step {
+        self.phase = Phase::Done(verdict);
+        Step::Done(verdict)
+    }
+
+    fn probe(&mut self, basis: Basis, which: ProbeNo) -> Step {
+        self.probes = self.probes.saturating_add(1);
+        self.phase = Phase::Probing { basis, which };
+        Step::Probe
+    }
+
+    /// Steps 1–6.
+    fn start(&mut self, policy: &Policy, ws: &mut Workspace, now: Ms) -> Step {
+        let d = &policy.decision;
+        if ws.facts.external_runtime {
+            return self.finish(Verdict::Skipped(SkipReason::ExternalRuntime));
+        }
+        if !ws.facts.provisioner {
+            return self.finish(Verdict::Skipped(SkipReason::NoProvisioner));
+        }
+        if ws.restart.is_running() {
+            return self.finish(Verdict::Skipped(SkipReason::Restarting));
+        }
+        let settling = d.settle.is_some_and(|s| {
+            let stamp = match s.measured_from {
+                SettleFrom::RestartStarted => ws.restart.started_at(),
+                SettleFrom::RestartFinished => ws.restart.finished_at(),
+            };
+            stamp.is_some_and(|t| now.saturating_sub(t) < s.window)
+        });
+        let recent = d.recent_heartbeat.is_some_and(|h| {
+            ws.last_heartbeat
+                .is_some_and(|t| now.saturating_sub(t) <= h.window)
+        });
+        let basis = Basis {
+            settling,
+            recent,
+            fresh: false,
+        };
+        let fresh_wait = d.settle.and_then(|s| s.fresh_wait);
+        match (settling, fresh_wait, ws.restart.started_at()) {
+            (true, Some(w), Some(since)) => {
+                self.poll_fresh(policy, ws, now, basis, since, now.saturating_add(w.wait))
+            }
+            _ => self.probe(basis, ProbeNo::First),
+        }
+    }
+
+    /// Step 6, one poll: `for now < deadline { query; sleep(poll) }`.
+    fn poll_fresh(
+        &mut self,
+        policy: &Policy,
+        ws: &Workspace,
+        now: Ms,
+        mut basis: Basis,
+        since: Ms,
+        deadline: Ms,
+    ) -> Step {
+        let poll = policy
+            .decision
+            .settle
+            .and_then(|s| s.fresh_wait)
+            .map_or(deadline, |w| w.poll);
+        if now < deadline {
+            let fresh = ws.url_registered && ws.last_heartbeat.is_some_and(|hb| hb > since);
+            if !fresh {
+                let wake = now.saturating_add(poll);
+                self.phase = Phase::WaitFresh {
+                    basis,
+                    since,
+                    deadline,
+                    wake,
+                };
+                return Step::Wake(wake);
+            }
+            basis.fresh = true;
+        }
+        self.probe(basis, ProbeNo::First)
+    }
+
+    /// Steps 7–12 for one probe answer.
+    fn answer(
+        &mut self,
+        policy: &Policy,
+        ws: &mut Workspace,
+        now: Ms,
+        basis: Basis,
+        which: ProbeNo,
+        result: ProbeResult,
+    ) -> Step {
+        let d = &policy.decision;
+        let running = match (result, d.probe_error) {
+            (ProbeResult::Running, _) => true,
+            (ProbeResult::NotRunning, _) => false,
+            (ProbeResult::Error | ProbeResult::ErrorNotRunning, ProbeErrorMeaning::AssumeAlive) => {
+                return self.finish(Verdict::NotDead(NotDeadReason::ProbeError))
+            }
+            (ProbeResult::Error, ProbeErrorMeaning::UseRunningFlag) => true,
+            (ProbeResult::ErrorNotRunning, ProbeErrorMeaning::UseRunningFlag) => false,
+        };
+        if running {
+            ws.strikes = None;
+            return self.finish(Verdict::NotDead(NotDeadReason::Running));
+        }
+        let heartbeat_green = basis.recent || basis.fresh;
+        if which == ProbeNo::First && (heartbeat_green || basis.settling) {
+            if let Some(delay) = d.reprobe_delay {
+                let wake = now.saturating_add(delay);
+                self.phase = Phase::Sleeping { basis, wake };
+                return Step::Wake(wake);
+            }
+        }
+        if heartbeat_green {
+            if let Some(h) = d.recent_heartbeat {
+                return match h.on_recent {
+                    OnRecent::Enqueue => self.finish(Verdict::Queued),
+                    OnRecent::Strike => self.strike(policy, ws, now),
+                };
+            }
+        }
+        if basis.settling {
+            if let Some(s) = d.settle {
+                if s.on_not_running == OnSettling::Strike {
+                    return self.strike(policy, ws, now);
+                }
+            }
+        }
+        self.declare(policy, ws, now)
+    }
+
+    fn strike(&mut self, policy: &Policy, ws: &mut Workspace, now: Ms) -> Step {
+        let Some(s) = policy.decision.strikes else {
+            // Validation guarantees a [strikes] table wherever a rule strikes.
+            return self.declare(policy, ws, now);
+        };
+        let record = match ws.strikes {
+            Some(r) if now.saturating_sub(r.first) <= s.window => StrikeRecord {
+                count: r.count.saturating_add(1),
+                first: r.first,
+            },
+            _ => StrikeRecord {
+                count: 1,
+                first: now,
+            },
+        };
+        ws.strikes = Some(record);
+        if record.count >= s.threshold {
+            self.declare(policy, ws, now)
+        } else {
+            self.finish(Verdict::NotDead(NotDeadReason::Strike(record.count)))
+        }
+    }
+
+    fn declare(&mut self, policy: &Policy, ws: &mut Workspace, now: Ms) -> Step {
+        if policy.decision.recheck_restarting && ws.restart.is_running() {
+            return self.finish(Verdict::Skipped(SkipReason::Restarting));
+        }
+        ws.strikes = None;
+        ws.url_registered = false;
+        let restart = ws
+            .restart
+            .request(&policy.restart, now, RestartSource::Detector);
+        self.finish(Verdict::Dead(restart))
+    }
+
+    /// Shifts the decision's instants `dt` into the past while `now` stays
+    /// put (the model checker's way of letting time pass). Future instants
+    /// (wakes, deadlines) move closer; the remembered restart stamp saturates
+    /// at `stamp_cap`.
+    pub fn age(&mut self, now: Ms, dt: Ms, stamp_cap: Ms) {
+        match &mut self.phase {
+            Phase::WaitFresh {
+                since,
+                deadline,
+                wake,
+                ..
+            } => {
+                *since = since.saturating_sub(dt).max(now.saturating_sub(stamp_cap));
+                *deadline = deadline.saturating_sub(dt);
+                *wake = wake.saturating_sub(dt);
+            }
+            Phase::Sleeping { wake, .. } => *wake = wake.saturating_sub(dt),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! # livecheck
+//!
+//! A container-liveness policy ("is this container dead?") as an explicit,
+//! sans-IO state machine, and the drivers around it: replay of recorded
+//! events, and (see the README) the model checker, the thread-safe tracker and
+//! the Go code generator.
+//!
+//! There is one implementation of the rule: [`decision::Decision`]. Every
+//! driver feeds it inputs carrying `now` and acts on the steps it returns.
+#![warn(missing_docs)]
+
+pub mod decision;
+pub mod duration;
+pub mod error;
+pub mod policy;
+pub mod replay;
+pub mod restart;
+pub mod workspace;
+
+pub use decision::{Decision, Input, ProbeResult, Step, Verdict};
+pub use duration::Ms;
+pub use error::InputError;
+pub use policy::Policy;
+pub use workspace::Workspace;

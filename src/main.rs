@@ -1,0 +1,56 @@
+//! The `livecheck` command line. See CONTRACT.md and the README.
+
+use clap::{Parser, Subcommand};
+use livecheck::error::InputError;
+use livecheck::policy::Policy;
+use std::io::{BufReader, BufWriter};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "livecheck", version, about = "Model-check container-liveness policies before they ship")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay a JSON Lines event log through a policy's decision machine.
+    Replay {
+        /// The policy file (models/policies/NAME.toml).
+        #[arg(long)]
+        policy: PathBuf,
+        /// The log (JSON Lines; `-` for standard input).
+        log: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay { policy, log } => replay(&policy, &log),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("livecheck: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn replay(policy: &std::path::Path, log: &std::path::Path) -> Result<ExitCode, InputError> {
+    let policy = Policy::load(policy)?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    if log.as_os_str() == "-" {
+        let stdin = std::io::stdin();
+        livecheck::replay::run(&policy, log, stdin.lock(), &mut out)?;
+    } else {
+        let file = std::fs::File::open(log)
+            .map_err(|e| InputError::new(format!("cannot open log: {e}")).in_file(log))?;
+        livecheck::replay::run(&policy, log, BufReader::with_capacity(1 << 16, file), &mut out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

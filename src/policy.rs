@@ -1,0 +1,559 @@
+//! Liveness policies as data: the TOML file format, its validation, and the
+//! validated [`Policy`] every driver hands to the decision machine.
+//!
+//! A policy holds every knob the upstream versions of `maybeMarkContainerDead`
+//! differ in (see `models/policies/*.toml`, each value commented with its
+//! upstream source). Loading validates at the edge: unknown keys, impossible
+//! values (zero strikes, a wait longer than the window it serves, negative or
+//! unparsable durations) are [`InputError`]s naming file, line, key and reason.
+
+use crate::duration::{self, Ms};
+use crate::error::InputError;
+use serde::Deserialize;
+use std::path::Path;
+
+/// What a probe's transport error means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeErrorMeaning {
+    /// V0: the error is only logged and the running flag returned with it is
+    /// trusted: `(true, err)` counts as running, `(false, err)` (for instance
+    /// `ErrNoBackend`) as not running.
+    UseRunningFlag,
+    /// V1+: any error ends the decision as "not dead" (assume alive).
+    AssumeAlive,
+}
+
+/// What a recent (or, in the settle window, fresh) heartbeat leads to when
+/// the probes still say "not running".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnRecent {
+    /// V1: add a strike; declare dead at the threshold.
+    Strike,
+    /// V2: enqueue the request (HTTP 202); never dead on this path.
+    Enqueue,
+}
+
+/// What a not-running verdict inside the settle window, with no recent or
+/// fresh heartbeat, leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnSettling {
+    /// V2: add a strike; declare dead at the threshold.
+    Strike,
+    /// Declare dead at once (the settle window then only buys a re-probe).
+    Declare,
+}
+
+/// The instant the settle window is measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettleFrom {
+    /// V2: `restartStartedAt`, stamped when a restart cycle (or a loop of it)
+    /// begins.
+    RestartStarted,
+    /// The end of the last restart cycle (when `running` went false).
+    RestartFinished,
+}
+
+/// The recent-heartbeat rule (V1+).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecentHeartbeat {
+    /// A heartbeat is recent when `now - heartbeat <= window` (inclusive).
+    pub window: Ms,
+    /// What a recent heartbeat leads to when the container looks not running.
+    pub on_recent: OnRecent,
+}
+
+/// The strike (dead-probe) record's rule (V1+).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Strikes {
+    /// Strikes needed to declare dead (at least 1).
+    pub threshold: u8,
+    /// A record whose first strike is more than `window` old
+    /// (`now - first > window`) restarts at count 1.
+    pub window: Ms,
+}
+
+/// Waiting for a heartbeat newer than the restart stamp (V2's
+/// `waitForFreshHeartbeat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FreshWait {
+    /// Total time the decision may block waiting (2 s upstream).
+    pub wait: Ms,
+    /// Poll interval (500 ms upstream). Polls happen at `0, poll, 2·poll, …`
+    /// while strictly before `wait`.
+    pub poll: Ms,
+}
+
+/// The post-restart settle window (V2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Settle {
+    /// Settling while `now - stamp < window` (exclusive).
+    pub window: Ms,
+    /// Which stamp the window is measured from.
+    pub measured_from: SettleFrom,
+    /// The fresh-heartbeat wait, if any.
+    pub fresh_wait: Option<FreshWait>,
+    /// What a not-running verdict inside the window leads to.
+    pub on_not_running: OnSettling,
+}
+
+/// Knobs of the decision itself (`maybeMarkContainerDead`). Small and `Copy`
+/// so the hot path reads it without indirection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DecisionPolicy {
+    /// Meaning of a probe's transport error.
+    pub probe_error: ProbeErrorMeaning,
+    /// The recent-heartbeat rule, if any (absent in V0).
+    pub recent_heartbeat: Option<RecentHeartbeat>,
+    /// The strike record, if any (absent in V0).
+    pub strikes: Option<Strikes>,
+    /// The settle window, if any (V2).
+    pub settle: Option<Settle>,
+    /// Delay before re-probing a lone "not running" when a heartbeat is
+    /// recent/fresh or the settle window is open (V2).
+    pub reprobe_delay: Option<Ms>,
+    /// After the probes, re-check the restart guard before declaring dead:
+    /// a restart that started while this decision was probing makes it
+    /// skip instead of declaring (not upstream; a v3 knob).
+    pub recheck_restarting: bool,
+}
+
+/// Knobs of the restart coordinator (`RestartByID`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RestartPolicy {
+    /// `RestartByID` drops calls while `now - restartStartedAt < debounce`.
+    pub debounce: Ms,
+    /// A file-write (config PUT) restart is dropped if another one fired less
+    /// than this long before.
+    pub file_write_drop: Ms,
+}
+
+/// A validated policy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Policy {
+    /// The policy's name (the file stem: `v2-2950`).
+    pub name: String,
+    /// One line saying what this policy is.
+    pub summary: String,
+    /// The decision's knobs.
+    pub decision: DecisionPolicy,
+    /// The restart coordinator's knobs.
+    pub restart: RestartPolicy,
+}
+
+// ---- file format ---------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    #[serde(default)]
+    summary: String,
+    probe: ProbeSection,
+    heartbeat: Option<HeartbeatSection>,
+    strikes: Option<StrikesSection>,
+    settle: Option<SettleSection>,
+    reprobe: Option<ReprobeSection>,
+    #[serde(default)]
+    guard: GuardSection,
+    restart: RestartSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProbeSection {
+    on_error: ProbeErrorMeaning,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeartbeatSection {
+    #[serde(deserialize_with = "duration::de")]
+    recent_window: Ms,
+    on_recent: OnRecent,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StrikesSection {
+    threshold: i64,
+    #[serde(deserialize_with = "duration::de")]
+    window: Ms,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettleSection {
+    #[serde(deserialize_with = "duration::de")]
+    window: Ms,
+    measured_from: SettleFrom,
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    fresh_heartbeat_wait: Option<Ms>,
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    fresh_heartbeat_poll: Option<Ms>,
+    on_not_running: OnSettling,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReprobeSection {
+    #[serde(deserialize_with = "duration::de")]
+    delay: Ms,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct GuardSection {
+    #[serde(default)]
+    recheck_restarting_before_declare: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestartSection {
+    #[serde(deserialize_with = "duration::de")]
+    debounce: Ms,
+    #[serde(deserialize_with = "duration::de")]
+    file_write_drop: Ms,
+}
+
+impl Policy {
+    /// Reads and validates a policy file. The policy's name is the file stem.
+    pub fn load(path: &Path) -> Result<Policy, InputError> {
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            InputError::new(format!("cannot read policy file: {e}")).in_file(path)
+        })?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Policy::parse(&name, path, &source)
+    }
+
+    /// Parses and validates policy text; `path` is only used in errors.
+    pub fn parse(name: &str, path: &Path, source: &str) -> Result<Policy, InputError> {
+        let file: PolicyFile =
+            toml::from_str(source).map_err(|e| InputError::from_toml(path, source, &e))?;
+        let fail = |key: &str, reason: String| {
+            let mut e = InputError::new(reason).in_file(path).at_key(key);
+            if let Some(line) = line_of_key(source, key) {
+                e = e.at_line(line);
+            }
+            e
+        };
+
+        let strikes = match &file.strikes {
+            None => None,
+            Some(s) => {
+                if s.threshold < 1 {
+                    return Err(fail(
+                        "strikes.threshold",
+                        format!("must be at least 1 (got {}): zero strikes would declare every probe dead before it is made", s.threshold),
+                    ));
+                }
+                if s.threshold > 100 {
+                    return Err(fail(
+                        "strikes.threshold",
+                        format!("{} strikes is not a policy anyone can wait for (at most 100)", s.threshold),
+                    ));
+                }
+                if s.window == 0 {
+                    return Err(fail(
+                        "strikes.window",
+                        "must be longer than 0s: no two strikes could ever count together".into(),
+                    ));
+                }
+                Some(Strikes {
+                    threshold: s.threshold as u8,
+                    window: s.window,
+                })
+            }
+        };
+
+        let recent_heartbeat = match &file.heartbeat {
+            None => None,
+            Some(h) => {
+                if h.recent_window == 0 {
+                    return Err(fail(
+                        "heartbeat.recent_window",
+                        "must be longer than 0s".into(),
+                    ));
+                }
+                if h.on_recent == OnRecent::Strike && strikes.is_none() {
+                    return Err(fail(
+                        "heartbeat.on_recent",
+                        "\"strike\" needs a [strikes] table (threshold and window)".into(),
+                    ));
+                }
+                Some(RecentHeartbeat {
+                    window: h.recent_window,
+                    on_recent: h.on_recent,
+                })
+            }
+        };
+
+        let settle = match &file.settle {
+            None => None,
+            Some(s) => {
+                if s.window == 0 {
+                    return Err(fail("settle.window", "must be longer than 0s".into()));
+                }
+                if s.on_not_running == OnSettling::Strike && strikes.is_none() {
+                    return Err(fail(
+                        "settle.on_not_running",
+                        "\"strike\" needs a [strikes] table (threshold and window)".into(),
+                    ));
+                }
+                let fresh_wait = match (s.fresh_heartbeat_wait, s.fresh_heartbeat_poll) {
+                    (None, None) => None,
+                    (Some(_), None) => {
+                        return Err(fail(
+                            "settle.fresh_heartbeat_wait",
+                            "needs settle.fresh_heartbeat_poll (how often to look)".into(),
+                        ))
+                    }
+                    (None, Some(_)) => {
+                        return Err(fail(
+                            "settle.fresh_heartbeat_poll",
+                            "given without settle.fresh_heartbeat_wait".into(),
+                        ))
+                    }
+                    (Some(wait), Some(poll)) => {
+                        if wait == 0 {
+                            return Err(fail(
+                                "settle.fresh_heartbeat_wait",
+                                "must be longer than 0s (leave it out to not wait)".into(),
+                            ));
+                        }
+                        if wait >= s.window {
+                            return Err(fail(
+                                "settle.fresh_heartbeat_wait",
+                                format!(
+                                    "{} is not shorter than the settle window it serves ({})",
+                                    duration::Human(wait),
+                                    duration::Human(s.window)
+                                ),
+                            ));
+                        }
+                        if poll == 0 || poll > wait {
+                            return Err(fail(
+                                "settle.fresh_heartbeat_poll",
+                                format!(
+                                    "must be longer than 0s and at most the wait ({})",
+                                    duration::Human(wait)
+                                ),
+                            ));
+                        }
+                        Some(FreshWait { wait, poll })
+                    }
+                };
+                Some(Settle {
+                    window: s.window,
+                    measured_from: s.measured_from,
+                    fresh_wait,
+                    on_not_running: s.on_not_running,
+                })
+            }
+        };
+
+        let reprobe_delay = match &file.reprobe {
+            None => None,
+            Some(r) => {
+                if recent_heartbeat.is_none() && settle.is_none() {
+                    return Err(fail(
+                        "reprobe.delay",
+                        "a re-probe happens only with a [heartbeat] or [settle] table; neither is given".into(),
+                    ));
+                }
+                if let Some(s) = &settle {
+                    if r.delay >= s.window {
+                        return Err(fail(
+                            "reprobe.delay",
+                            format!(
+                                "{} is not shorter than the settle window it serves ({})",
+                                duration::Human(r.delay),
+                                duration::Human(s.window)
+                            ),
+                        ));
+                    }
+                }
+                if let Some(h) = &recent_heartbeat {
+                    if r.delay >= h.window {
+                        return Err(fail(
+                            "reprobe.delay",
+                            format!(
+                                "{} is not shorter than the recent-heartbeat window it serves ({})",
+                                duration::Human(r.delay),
+                                duration::Human(h.window)
+                            ),
+                        ));
+                    }
+                }
+                Some(r.delay)
+            }
+        };
+
+        if strikes.is_some()
+            && recent_heartbeat.map(|h| h.on_recent) != Some(OnRecent::Strike)
+            && settle.map(|s| s.on_not_running) != Some(OnSettling::Strike)
+        {
+            return Err(fail(
+                "strikes",
+                "no rule adds a strike (set heartbeat.on_recent or settle.on_not_running to \"strike\", or drop [strikes])".into(),
+            ));
+        }
+
+        Ok(Policy {
+            name: name.to_owned(),
+            summary: file.summary,
+            decision: DecisionPolicy {
+                probe_error: file.probe.on_error,
+                recent_heartbeat,
+                strikes,
+                settle,
+                reprobe_delay,
+                recheck_restarting: file.guard.recheck_restarting_before_declare,
+            },
+            restart: RestartPolicy {
+                debounce: file.restart.debounce,
+                file_write_drop: file.restart.file_write_drop,
+            },
+        })
+    }
+
+    /// Every threshold a timestamp of kind `what` is ever compared with, so
+    /// ages can be capped just above the largest without changing a decision.
+    pub fn age_caps(&self) -> AgeCaps {
+        let d = &self.decision;
+        let settle = d.settle.map_or(0, |s| s.window);
+        AgeCaps {
+            // recent: `<= window` needs window+1 distinguishable; fresh compares
+            // the heartbeat with the restart stamp while settling, which needs
+            // an age beyond the settle window.
+            heartbeat: d.recent_heartbeat.map_or(0, |h| h.window).max(settle) + 1,
+            // settle (`< window`) and debounce (`< debounce`).
+            restart_stamp: settle.max(self.restart.debounce),
+            strike_first: d.strikes.map_or(0, |s| s.window) + 1,
+            file_write: self.restart.file_write_drop,
+        }
+    }
+}
+
+/// The largest age worth distinguishing for each kind of timestamp a policy
+/// compares: an age at or above its cap behaves exactly like the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgeCaps {
+    /// For `last_heartbeat`.
+    pub heartbeat: Ms,
+    /// For `restartStartedAt` and the end of the last cycle.
+    pub restart_stamp: Ms,
+    /// For the first strike of the record.
+    pub strike_first: Ms,
+    /// For the last file-write restart.
+    pub file_write: Ms,
+}
+
+/// 1-based line of a dotted key's assignment (or table header) in TOML text.
+pub(crate) fn line_of_key(source: &str, key: &str) -> Option<usize> {
+    let (table, leaf) = match key.rsplit_once('.') {
+        Some((t, l)) => (t, l),
+        None => ("", key),
+    };
+    let mut current = String::new();
+    for (i, raw) in source.lines().enumerate() {
+        let l = raw.trim();
+        if l.starts_with('[') && l.ends_with(']') {
+            current = l.trim_matches(|c| c == '[' || c == ']').trim().to_owned();
+            if current == key {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        if current == table {
+            if let Some((k, _)) = l.split_once('=') {
+                if k.trim() == leaf {
+                    return Some(i + 1);
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V2: &str = r#"
+[probe]
+on_error = "assume_alive"
+[heartbeat]
+recent_window = "15s"
+on_recent = "enqueue"
+[strikes]
+threshold = 2
+window = "30s"
+[settle]
+window = "30s"
+measured_from = "restart_started"
+fresh_heartbeat_wait = "2s"
+fresh_heartbeat_poll = "500ms"
+on_not_running = "strike"
+[reprobe]
+delay = "500ms"
+[restart]
+debounce = "60s"
+file_write_drop = "15s"
+"#;
+
+    fn parse(src: &str) -> Result<Policy, InputError> {
+        Policy::parse("t", Path::new("t.toml"), src)
+    }
+
+    #[test]
+    fn parses_a_full_policy() {
+        let p = parse(V2).unwrap();
+        assert_eq!(p.decision.strikes.unwrap().threshold, 2);
+        assert_eq!(p.decision.settle.unwrap().fresh_wait.unwrap().poll, 500);
+        assert_eq!(p.restart.debounce, 60_000);
+    }
+
+    #[test]
+    fn zero_strikes_is_rejected_with_key_and_line() {
+        let e = parse(&V2.replace("threshold = 2", "threshold = 0")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("strikes.threshold"));
+        assert_eq!(e.line, Some(8));
+        assert!(e.reason.contains("at least 1"), "{e}");
+    }
+
+    #[test]
+    fn wait_longer_than_its_window_is_rejected() {
+        let e = parse(&V2.replace("delay = \"500ms\"", "delay = \"31s\"")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("reprobe.delay"));
+        let e = parse(&V2.replace("fresh_heartbeat_wait = \"2s\"", "fresh_heartbeat_wait = \"30s\""))
+            .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("settle.fresh_heartbeat_wait"));
+    }
+
+    #[test]
+    fn unknown_key_and_bad_duration_name_their_line() {
+        let e = parse(&V2.replace("[reprobe]", "[reprobe]\nsleep = \"1s\"")).unwrap_err();
+        assert!(e.reason.contains("unknown field `sleep`"), "{e}");
+        assert_eq!(e.key.as_deref(), Some("reprobe.sleep"));
+        let e = parse(&V2.replace("window = \"30s\"\nmeasured", "window = \"-30s\"\nmeasured"))
+            .unwrap_err();
+        assert!(e.reason.contains("negative"), "{e}");
+        assert_eq!(e.key.as_deref(), Some("settle.window"));
+        let e = parse(&V2.replace("debounce = \"60s\"", "debounce = 60")).unwrap_err();
+        assert!(e.reason.contains("bare number"), "{e}");
+    }
+
+    #[test]
+    fn strikes_nobody_adds_are_rejected() {
+        let src = V2.replace("on_not_running = \"strike\"", "on_not_running = \"declare\"");
+        let e = parse(&src).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("strikes"));
+    }
+}

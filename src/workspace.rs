@@ -1,0 +1,88 @@
+//! The per-workspace state every decision for that workspace shares: facts,
+//! the last heartbeat, the registered URL, the strike record and the restart
+//! coordinator.
+//!
+//! Upstream these live in the database (`last_heartbeat_at`, `url`), Redis,
+//! a handler-wide strike map and per-workspace restart state. Here they are
+//! one plain value so a driver decides how to share it: the model checker
+//! keeps one in its state, the tracker keeps one behind a mutex, replay keeps
+//! one per workspace of the log.
+
+use crate::duration::Ms;
+use crate::policy::AgeCaps;
+use crate::restart::RestartCoordinator;
+
+/// Facts about a workspace that the decision's first two guards read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Facts {
+    /// The runtime is external-like (`external`, `kimi`, `kimi-cli`): never probed.
+    pub external_runtime: bool,
+    /// A provisioner is configured: without one nothing is probed.
+    pub provisioner: bool,
+}
+
+impl Default for Facts {
+    /// An ordinary runtime with a provisioner.
+    fn default() -> Self {
+        Facts {
+            external_runtime: false,
+            provisioner: true,
+        }
+    }
+}
+
+/// The dead-probe (strike) record: `{count, first}` (upstream also keeps
+/// `last`, which no rule reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StrikeRecord {
+    /// Strikes counted since `first`.
+    pub count: u8,
+    /// When the first strike of this record was added.
+    pub first: Ms,
+}
+
+/// Everything the decisions of one workspace share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Workspace {
+    /// Runtime and provisioner facts.
+    pub facts: Facts,
+    /// `last_heartbeat_at`; `None` before the first heartbeat.
+    pub last_heartbeat: Option<Ms>,
+    /// The agent's URL is registered (cleared by a declaration of death and
+    /// by a restart cycle; set again when the agent registers).
+    pub url_registered: bool,
+    /// The strike record, if any strike is counted.
+    pub strikes: Option<StrikeRecord>,
+    /// The restart coordinator's state.
+    pub restart: RestartCoordinator,
+}
+
+impl Workspace {
+    /// A workspace with these facts, no heartbeat, no restart history.
+    pub fn new(facts: Facts) -> Self {
+        Workspace {
+            facts,
+            ..Workspace::default()
+        }
+    }
+
+    /// The heartbeat handler at `now`: the agent is registered and alive.
+    pub fn heartbeat(&mut self, now: Ms) {
+        self.last_heartbeat = Some(now);
+        self.url_registered = true;
+    }
+
+    /// Shifts every stamp `dt` into the past while `now` stays put, each
+    /// saturating at its cap (see [`AgeCaps`]). Used by the model checker,
+    /// which keeps `now` constant and ages the state instead.
+    pub fn age(&mut self, now: Ms, dt: Ms, caps: &AgeCaps) {
+        let floor = |cap: Ms| now.saturating_sub(cap);
+        if let Some(h) = &mut self.last_heartbeat {
+            *h = h.saturating_sub(dt).max(floor(caps.heartbeat));
+        }
+        if let Some(s) = &mut self.strikes {
+            s.first = s.first.saturating_sub(dt).max(floor(caps.strike_first));
+        }
+        self.restart.age(now, dt, caps.restart_stamp, caps.file_write);
+    }
+}
