@@ -1,1 +1,2 @@
-fn main(){}
+//! Placeholder: filled in by its issue.
+fn main() {}

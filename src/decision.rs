@@ -147,7 +147,11 @@ pub struct UnexpectedInput {
 
 impl std::fmt::Display for UnexpectedInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "decision got {:?} while awaiting {:?}", self.got, self.awaiting)
+        write!(
+            f,
+            "decision got {:?} while awaiting {:?}",
+            self.got, self.awaiting
+        )
     }
 }
 

@@ -19,11 +19,15 @@ pub type Ms = u64;
 pub fn parse(text: &str) -> Result<Ms, String> {
     let t = text.trim();
     if t.starts_with('-') {
-        return Err(format!("negative duration {text:?}: durations must be >= 0"));
+        return Err(format!(
+            "negative duration {text:?}: durations must be >= 0"
+        ));
     }
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("duration {text:?} has no unit (write e.g. \"500ms\" or \"15s\")"))?;
+        .ok_or_else(|| {
+            format!("duration {text:?} has no unit (write e.g. \"500ms\" or \"15s\")")
+        })?;
     let (num, unit) = t.split_at(split);
     if num.is_empty() {
         return Err(format!("duration {text:?} does not start with a number"));
@@ -44,7 +48,9 @@ pub fn parse(text: &str) -> Result<Ms, String> {
         None => (num, ""),
     };
     if int_part.is_empty() || frac_part.contains('.') {
-        return Err(format!("duration {text:?} is not a number followed by a unit"));
+        return Err(format!(
+            "duration {text:?} is not a number followed by a unit"
+        ));
     }
     let whole: u64 = int_part
         .parse()
@@ -171,7 +177,9 @@ mod tests {
         assert!(parse("s").unwrap_err().contains("number"));
         assert!(parse("0.0001s").unwrap_err().contains("whole number"));
         assert!(parse("1.2.3s").is_err());
-        assert!(parse("99999999999999999999s").unwrap_err().contains("too large"));
+        assert!(parse("99999999999999999999s")
+            .unwrap_err()
+            .contains("too large"));
     }
 
     #[test]

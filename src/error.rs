@@ -80,7 +80,11 @@ fn key_at_line(source: &str, line: usize) -> Option<String> {
             .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned())
     });
     if text.starts_with('[') {
-        return Some(text.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+        return Some(
+            text.trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_owned(),
+        );
     }
     let key = text.split_once('=')?.0.trim().trim_matches('"');
     if key.is_empty() || key.contains(char::is_whitespace) {

@@ -9,12 +9,14 @@
 //! driver feeds it inputs carrying `now` and acts on the steps it returns.
 #![warn(missing_docs)]
 
+pub mod codegen;
 pub mod decision;
 pub mod duration;
 pub mod error;
 pub mod policy;
 pub mod replay;
 pub mod restart;
+pub mod tracker;
 pub mod workspace;
 
 pub use decision::{Decision, Input, ProbeResult, Step, Verdict};

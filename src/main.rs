@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "livecheck", version, about = "Model-check container-liveness policies before they ship")]
+#[command(
+    name = "livecheck",
+    version,
+    about = "Model-check container-liveness policies before they ship"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,12 +28,54 @@ enum Command {
         /// The log (JSON Lines; `-` for standard input).
         log: PathBuf,
     },
+    /// Generate the decision as source code for another language.
+    Codegen {
+        #[command(subcommand)]
+        lang: CodegenLang,
+    },
+    /// Print the conformance vectors of a policy (JSON) on stdout.
+    Vectors {
+        /// The policy file.
+        #[arg(long)]
+        policy: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CodegenLang {
+    /// Go: liveness.go, liveness_test.go and vectors.json in one package.
+    Go {
+        /// The policy file.
+        #[arg(long)]
+        policy: PathBuf,
+        /// The Go package name.
+        #[arg(long, default_value = "liveness")]
+        package: String,
+        /// The output directory (written atomically).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay { policy, log } => replay(&policy, &log),
+        Command::Codegen {
+            lang:
+                CodegenLang::Go {
+                    policy,
+                    package,
+                    out,
+                },
+        } => {
+            livecheck::codegen::cli_codegen_go(&policy, &package, &out).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Vectors { policy } => {
+            let stdout = std::io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            livecheck::codegen::cli_vectors(&policy, &mut out).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -50,7 +96,12 @@ fn replay(policy: &std::path::Path, log: &std::path::Path) -> Result<ExitCode, I
     } else {
         let file = std::fs::File::open(log)
             .map_err(|e| InputError::new(format!("cannot open log: {e}")).in_file(log))?;
-        livecheck::replay::run(&policy, log, BufReader::with_capacity(1 << 16, file), &mut out)?;
+        livecheck::replay::run(
+            &policy,
+            log,
+            BufReader::with_capacity(1 << 16, file),
+            &mut out,
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -222,9 +222,8 @@ struct RestartSection {
 impl Policy {
     /// Reads and validates a policy file. The policy's name is the file stem.
     pub fn load(path: &Path) -> Result<Policy, InputError> {
-        let source = std::fs::read_to_string(path).map_err(|e| {
-            InputError::new(format!("cannot read policy file: {e}")).in_file(path)
-        })?;
+        let source = std::fs::read_to_string(path)
+            .map_err(|e| InputError::new(format!("cannot read policy file: {e}")).in_file(path))?;
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -256,7 +255,10 @@ impl Policy {
                 if s.threshold > 100 {
                     return Err(fail(
                         "strikes.threshold",
-                        format!("{} strikes is not a policy anyone can wait for (at most 100)", s.threshold),
+                        format!(
+                            "{} strikes is not a policy anyone can wait for (at most 100)",
+                            s.threshold
+                        ),
                     ));
                 }
                 if s.window == 0 {
@@ -532,8 +534,11 @@ file_write_drop = "15s"
     fn wait_longer_than_its_window_is_rejected() {
         let e = parse(&V2.replace("delay = \"500ms\"", "delay = \"31s\"")).unwrap_err();
         assert_eq!(e.key.as_deref(), Some("reprobe.delay"));
-        let e = parse(&V2.replace("fresh_heartbeat_wait = \"2s\"", "fresh_heartbeat_wait = \"30s\""))
-            .unwrap_err();
+        let e = parse(&V2.replace(
+            "fresh_heartbeat_wait = \"2s\"",
+            "fresh_heartbeat_wait = \"30s\"",
+        ))
+        .unwrap_err();
         assert_eq!(e.key.as_deref(), Some("settle.fresh_heartbeat_wait"));
     }
 
@@ -552,7 +557,10 @@ file_write_drop = "15s"
 
     #[test]
     fn strikes_nobody_adds_are_rejected() {
-        let src = V2.replace("on_not_running = \"strike\"", "on_not_running = \"declare\"");
+        let src = V2.replace(
+            "on_not_running = \"strike\"",
+            "on_not_running = \"declare\"",
+        );
         let e = parse(&src).unwrap_err();
         assert_eq!(e.key.as_deref(), Some("strikes"));
     }

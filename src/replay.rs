@@ -12,7 +12,9 @@
 //! does not hold, a probe line no decision is waiting for, a malformed line
 //! or time going backwards is an [`InputError`] naming the line.
 
-use crate::decision::{Awaiting, Decision, Input, NotDeadReason, ProbeResult, SkipReason, Step, Verdict};
+use crate::decision::{
+    Awaiting, Decision, Input, NotDeadReason, ProbeResult, SkipReason, Step, Verdict,
+};
 use crate::duration::Ms;
 use crate::error::InputError;
 use crate::policy::Policy;
@@ -219,7 +221,9 @@ impl<'p> Replayer<'p> {
             return Err(err("\"result\" belongs on probe lines only".into()));
         }
         if line.req.is_some() && !matches!(ev, Event::Probe | Event::A2aFailed) {
-            return Err(err("\"req\" belongs on a2a_failed and probe lines only".into()));
+            return Err(err(
+                "\"req\" belongs on a2a_failed and probe lines only".into()
+            ));
         }
         if (line.runtime.is_some() || line.provisioner.is_some()) && ev != Event::Workspace {
             return Err(err(
@@ -227,7 +231,8 @@ impl<'p> Replayer<'p> {
             ));
         }
         state.last_t = line.t_ms;
-        fire_timers(policy, ws_id, state, Some(line.t_ms), out).map_err(|(l, r)| err_at(file, l, r))?;
+        fire_timers(policy, ws_id, state, Some(line.t_ms), out)
+            .map_err(|(l, r)| err_at(file, l, r))?;
         let t = line.t_ms;
         let need_req = |what: &str| -> Result<String, InputError> {
             line.req
@@ -390,7 +395,11 @@ pub fn run(
     loop {
         buf.clear();
         let n = log.read_line(&mut buf).map_err(|e| {
-            err_at(&file.display().to_string(), lines + 1, format!("cannot read log: {e}"))
+            err_at(
+                &file.display().to_string(),
+                lines + 1,
+                format!("cannot read log: {e}"),
+            )
         })?;
         if n == 0 {
             break;

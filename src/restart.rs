@@ -81,7 +81,12 @@ impl RestartCoordinator {
     }
 
     /// `RestartByID(ws)` at `now`, from `source`.
-    pub fn request(&mut self, policy: &RestartPolicy, now: Ms, source: RestartSource) -> RestartOutcome {
+    pub fn request(
+        &mut self,
+        policy: &RestartPolicy,
+        now: Ms,
+        source: RestartSource,
+    ) -> RestartOutcome {
         if source == RestartSource::FileWrite {
             if let Some(t) = self.last_file_write {
                 if now.saturating_sub(t) < policy.file_write_drop {
@@ -194,7 +199,10 @@ mod tests {
         // Reference table: restart stamped now, not running; RestartByID x5
         // -> all 5 dropped by the 60 s debounce.
         let mut c = RestartCoordinator::new();
-        assert_eq!(c.request(&P, 0, RestartSource::Other), RestartOutcome::Started);
+        assert_eq!(
+            c.request(&P, 0, RestartSource::Other),
+            RestartOutcome::Started
+        );
         assert_eq!(c.cycle_finished(4_000), CycleEnd::Idle);
         for i in 0..5 {
             assert_eq!(
@@ -211,14 +219,20 @@ mod tests {
         c.request(&P, 0, RestartSource::Other);
         c.cycle_finished(1);
         assert!(!c.request(&P, 59_999, RestartSource::Other).accepted());
-        assert_eq!(c.request(&P, 60_000, RestartSource::Other), RestartOutcome::Started);
+        assert_eq!(
+            c.request(&P, 60_000, RestartSource::Other),
+            RestartOutcome::Started
+        );
     }
 
     #[test]
     fn running_cycle_coalesces_and_loops_restamped() {
         let mut c = RestartCoordinator::new();
         c.request(&P, 0, RestartSource::Other);
-        assert_eq!(c.request(&P, 70_000, RestartSource::Other), RestartOutcome::Coalesced);
+        assert_eq!(
+            c.request(&P, 70_000, RestartSource::Other),
+            RestartOutcome::Coalesced
+        );
         assert!(c.is_pending());
         assert_eq!(c.cycle_finished(80_000), CycleEnd::Looped);
         assert_eq!(c.started_at(), Some(80_000));
@@ -231,7 +245,10 @@ mod tests {
     #[test]
     fn file_write_drop_is_separate_from_debounce() {
         let mut c = RestartCoordinator::new();
-        assert_eq!(c.request(&P, 0, RestartSource::FileWrite), RestartOutcome::Started);
+        assert_eq!(
+            c.request(&P, 0, RestartSource::FileWrite),
+            RestartOutcome::Started
+        );
         c.cycle_finished(5_000);
         assert_eq!(
             c.request(&P, 14_999, RestartSource::FileWrite),

@@ -83,6 +83,7 @@ impl Workspace {
         if let Some(s) = &mut self.strikes {
             s.first = s.first.saturating_sub(dt).max(floor(caps.strike_first));
         }
-        self.restart.age(now, dt, caps.restart_stamp, caps.file_write);
+        self.restart
+            .age(now, dt, caps.restart_stamp, caps.file_write);
     }
 }

@@ -1,0 +1,1 @@
+//! The thread-safe tracker (issue 4). Placeholder.
