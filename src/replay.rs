@@ -230,9 +230,11 @@ impl<'p> Replayer<'p> {
                 "\"runtime\" and \"provisioner\" belong on workspace lines only".into(),
             ));
         }
-        state.last_t = line.t_ms;
+        // Timers due by this line fire first, each at its own instant (so
+        // `last_t` moves to the line's time only after them).
         fire_timers(policy, ws_id, state, Some(line.t_ms), out)
             .map_err(|(l, r)| err_at(file, l, r))?;
+        state.last_t = line.t_ms;
         let t = line.t_ms;
         let need_req = |what: &str| -> Result<String, InputError> {
             line.req
@@ -351,7 +353,7 @@ fn fire_timers(
             .iter()
             .enumerate()
             .filter_map(|(i, p)| match p.decision.awaiting() {
-                Awaiting::Timer(at) if until.is_none_or(|u| at <= u) => Some((at, i)),
+                Awaiting::Timer(at) if until.map_or(true, |u| at <= u) => Some((at, i)),
                 _ => None,
             })
             .min();
