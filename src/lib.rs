@@ -16,6 +16,7 @@ pub mod error;
 pub mod policy;
 pub mod replay;
 pub mod restart;
+pub mod sync;
 pub mod tracker;
 pub mod workspace;
 
