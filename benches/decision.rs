@@ -1,2 +1,147 @@
-//! Placeholder: filled in by its issue.
-fn main() {}
+//! Cost of one whole decision through `Decision::step`, per policy.
+//!
+//! Each iteration copies a prepared workspace (a plain `Copy` value) and
+//! drives one decision to its verdict, answering probes and firing timers at
+//! their instants, exactly as a driver would. Run with
+//! `cargo bench --bench decision` (short measurement times are the default
+//! here; criterion flags such as `--measurement-time 3` override them).
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use livecheck::decision::{Decision, Input, NotDeadReason, ProbeResult, Step, Verdict};
+use livecheck::policy::Policy;
+use livecheck::restart::{RestartOutcome, RestartSource};
+use livecheck::workspace::Workspace;
+use livecheck::Ms;
+use std::path::Path;
+use std::time::Duration;
+
+const T0: Ms = 10_000_000;
+
+fn load(name: &str) -> Policy {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models/policies")
+        .join(format!("{name}.toml"));
+    Policy::load(&path).expect("shipped policy loads")
+}
+
+/// Drives one decision at `now` to its verdict.
+#[inline(never)]
+fn drive(policy: &Policy, ws: &mut Workspace, mut now: Ms, answers: &[ProbeResult]) -> Verdict {
+    let mut d = Decision::new();
+    let mut next = 0;
+    let mut step = d.step(policy, ws, now, Input::Start);
+    loop {
+        match step {
+            Ok(Step::Done(v)) => return v,
+            Ok(Step::Probe) => {
+                step = d.step(policy, ws, now, Input::Probe(answers[next]));
+                next += 1;
+            }
+            Ok(Step::Wake(t)) => {
+                now = t;
+                step = d.step(policy, ws, now, Input::Timer);
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let v0 = load("v0-pre-2931");
+    let v1 = load("v1-2931");
+    let v2 = load("v2-2950");
+    let nr2 = [ProbeResult::NotRunning, ProbeResult::NotRunning];
+    let nr1 = [ProbeResult::NotRunning];
+
+    let mut recent = Workspace::default();
+    recent.heartbeat(T0 - 1_000);
+
+    let mut settling = Workspace::default();
+    settling
+        .restart
+        .request(&v2.restart, T0 - 5_000, RestartSource::Other);
+    settling.restart.cycle_finished(T0 - 1_000);
+
+    let mut g = c.benchmark_group("decision");
+
+    // V2: recent heartbeat, first probe false, 500 ms sleep, re-probe false,
+    // enqueue (the path of the reference's 202 scenario).
+    // Each path is checked once before it is measured.
+    let check = |p: &Policy, mut ws: Workspace, answers: &[ProbeResult], want: Verdict| {
+        assert_eq!(drive(p, &mut ws, T0, answers), want, "{}", p.name);
+    };
+    check(&v2, recent, &nr2, Verdict::Queued);
+    check(
+        &v2,
+        settling,
+        &nr2,
+        Verdict::NotDead(NotDeadReason::Strike(1)),
+    );
+    check(
+        &v2,
+        Workspace::default(),
+        &nr1,
+        Verdict::Dead(RestartOutcome::Started),
+    );
+    check(
+        &v1,
+        recent,
+        &nr1,
+        Verdict::NotDead(NotDeadReason::Strike(1)),
+    );
+    check(
+        &v0,
+        Workspace::default(),
+        &nr1,
+        Verdict::Dead(RestartOutcome::Started),
+    );
+    g.bench_function("v2_probe_reprobe_queued", |b| {
+        b.iter(|| {
+            let mut ws = recent;
+            drive(black_box(&v2), &mut ws, black_box(T0), &nr2)
+        })
+    });
+
+    // V2 in the settle window, no heartbeat: four fresh-heartbeat polls,
+    // first probe, re-probe, strike 1.
+    g.bench_function("v2_settling_fresh_wait_probe_reprobe_strike", |b| {
+        b.iter(|| {
+            let mut ws = settling;
+            drive(black_box(&v2), &mut ws, black_box(T0), &nr2)
+        })
+    });
+
+    // V2, nothing recent: one probe, declare dead, restart request started.
+    g.bench_function("v2_probe_declare_dead_restart", |b| {
+        b.iter(|| {
+            let mut ws = Workspace::default();
+            drive(black_box(&v2), &mut ws, black_box(T0), &nr1)
+        })
+    });
+
+    // V1: recent heartbeat, one probe, strike 1.
+    g.bench_function("v1_probe_strike", |b| {
+        b.iter(|| {
+            let mut ws = recent;
+            drive(black_box(&v1), &mut ws, black_box(T0), &nr1)
+        })
+    });
+
+    // V0: one probe, declare dead, restart request started.
+    g.bench_function("v0_probe_declare_dead_restart", |b| {
+        b.iter(|| {
+            let mut ws = Workspace::default();
+            drive(black_box(&v0), &mut ws, black_box(T0), &nr1)
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = bench
+}
+criterion_main!(benches);
