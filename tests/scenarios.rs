@@ -927,9 +927,8 @@ fn v2_b9_reprobe_happens_for_recent_fresh_and_settling() {
     let mut w = World::new(V2);
     w.restart_cycle(T0 - 1_000, T0 - 500);
     assert_eq!(w.decide(&[FALSE, FALSE]).probes, 2);
-    // fresh but not recent: impossible with the shipped windows (fresh is
-    // newer than a stamp < 30 s old, recent is 15 s), so a fresh heartbeat
-    // 16 s old is both fresh and not recent:
+    // fresh but not recent: a heartbeat 16 s old (not recent: > 15 s) that is
+    // newer than a restart stamped 20 s ago (fresh):
     let mut w = World::new(V2);
     w.restart_cycle(T0 - 20_000, T0 - 19_000);
     w.at(T0 - 16_000, Ev::Heartbeat);
