@@ -425,18 +425,41 @@ impl Policy {
         })
     }
 
-    /// Every threshold a timestamp of kind `what` is ever compared with, so
+    /// Every threshold a timestamp of each kind is ever compared with, so
     /// ages can be capped just above the largest without changing a decision.
+    ///
+    /// Exact when the settle window is measured from the restart start. When
+    /// it is measured from the cycle's end, the fresh-heartbeat check compares
+    /// the heartbeat with a restart *start* that can be a whole cycle older
+    /// than the window's stamp: use [`Policy::age_caps_for`] with the longest
+    /// cycle the environment allows.
     pub fn age_caps(&self) -> AgeCaps {
+        self.age_caps_for(0)
+    }
+
+    /// [`Policy::age_caps`] for an environment whose restart cycles last at
+    /// most `longest_cycle` (only matters for a settle window measured from
+    /// the cycle's end).
+    pub fn age_caps_for(&self, longest_cycle: Ms) -> AgeCaps {
         let d = &self.decision;
         let settle = d.settle.map_or(0, |s| s.window);
+        // How old the restart-start stamp can be while a fresh-heartbeat wait
+        // still compares against it.
+        let fresh_horizon = d.settle.map_or(0, |s| {
+            let cycle = match s.measured_from {
+                SettleFrom::RestartStarted => 0,
+                SettleFrom::RestartFinished => longest_cycle,
+            };
+            s.window + cycle + s.fresh_wait.map_or(0, |w| w.wait)
+        });
         AgeCaps {
-            // recent: `<= window` needs window+1 distinguishable; fresh compares
-            // the heartbeat with the restart stamp while settling, which needs
-            // an age beyond the settle window.
-            heartbeat: d.recent_heartbeat.map_or(0, |h| h.window).max(settle) + 1,
-            // settle (`< window`) and debounce (`< debounce`).
-            restart_stamp: settle.max(self.restart.debounce),
+            // recent: `<= window` needs window+1 distinguishable. fresh compares
+            // the heartbeat with a restart stamp younger than the fresh
+            // horizon: a heartbeat older than that is "not newer" either way.
+            heartbeat: (d.recent_heartbeat.map_or(0, |h| h.window) + 1).max(fresh_horizon + 1),
+            // settle (`< window`), debounce (`< debounce`), and the fresh
+            // comparison's horizon.
+            restart_stamp: settle.max(self.restart.debounce).max(fresh_horizon + 1),
             strike_first: d.strikes.map_or(0, |s| s.window) + 1,
             file_write: self.restart.file_write_drop,
         }
