@@ -110,8 +110,10 @@ impl Slot {
     }
 }
 
-/// One workspace: its id, the policy, and its mutex-guarded state.
+/// One workspace: its id, the policy, and its mutex-guarded state. Aligned
+/// to two cache lines so threads on different workspaces never share one.
 #[derive(Debug)]
+#[repr(align(128))]
 struct Cell {
     id: Box<str>,
     policy: Arc<Policy>,
@@ -176,6 +178,12 @@ impl Bucket {
 }
 
 type ShardMap = HashMap<u64, Bucket, BuildHasherDefault<PassThrough>>;
+
+/// One shard's lock and map, on cache lines of its own (neighbouring shards
+/// used by different threads never share one).
+#[derive(Debug)]
+#[repr(align(128))]
+struct Shard(Mutex<ShardMap>);
 
 /// The largest shard count [`Tracker::with_shards`] uses.
 pub const MAX_SHARDS: usize = 1 << 16;
@@ -273,7 +281,7 @@ pub struct Tracker {
     policy: Arc<Policy>,
     hasher: IdHasher,
     shard_bits: u32,
-    shards: Box<[Mutex<ShardMap>]>,
+    shards: Box<[Shard]>,
 }
 
 impl Tracker {
@@ -291,7 +299,9 @@ impl Tracker {
             policy: Arc::new(policy),
             hasher: IdHasher::default(),
             shard_bits: n.trailing_zeros(),
-            shards: (0..n).map(|_| Mutex::new(ShardMap::default())).collect(),
+            shards: (0..n)
+                .map(|_| Shard(Mutex::new(ShardMap::default())))
+                .collect(),
         }
     }
 
@@ -308,7 +318,7 @@ impl Tracker {
         // Bits 32.. pick the shard; the shard's table uses the low bits for
         // its buckets and the top 7 as tags, so the three stay independent.
         let mask = (1u64 << self.shard_bits) - 1;
-        &self.shards[((h >> 32) & mask) as usize]
+        &self.shards[((h >> 32) & mask) as usize].0
     }
 
     fn cell(&self, id: &str) -> Arc<Cell> {
@@ -387,7 +397,7 @@ impl Tracker {
         self.shards
             .iter()
             .map(|s| {
-                lock(s)
+                lock(&s.0)
                     .values()
                     .map(|b| match b {
                         Bucket::One(_) => 1,
