@@ -587,6 +587,64 @@ fn scenarios(p: &Policy, out: &mut Sets) -> Result<(), InputError> {
         w.at(w.t + 100)?.emit(EventKind::CycleFinished)?;
         w.into_vector("scenario/restart/declare_while_cycle_pending".into(), set)
     })())?;
+    // The detector's restart request against every coordinator state and
+    // outcome: the decision starts before any cycle, its answer comes at T,
+    // and the coordinator is put in the state while the probe is out.
+    let d = k.debounce;
+    let cases: [(&str, Vec<(Ms, Option<Source>)>); 6] = [
+        ("idle_started", vec![]),
+        (
+            "idle_debounce",
+            vec![(1_000, None), (900, Some(Source::Other))],
+        ),
+        ("running_coalesced", vec![(d + 1, None)]),
+        ("running_debounce", vec![(1_000, None)]),
+        (
+            "running_pending_coalesced",
+            vec![(2 * d + 10, None), (d + 5, Some(Source::Other))],
+        ),
+        (
+            "running_pending_debounce",
+            vec![
+                (2 * d + 10, None),
+                (d + 5, Some(Source::Other)),
+                (100, None),
+            ],
+        ),
+    ];
+    for (name, setup) in cases {
+        out.add((|| {
+            let latency = 2 * d + 100;
+            let mut w = World::new(
+                p,
+                0,
+                Answering::Script {
+                    answers: HashMap::new(),
+                    latency,
+                },
+            );
+            w.at(base)?.fail(&[NotRunning, NotRunning])?;
+            let t = base + latency;
+            for (before, what) in &setup {
+                w.at(t - before)?;
+                match (name, what) {
+                    // `None` observes a cycle start; in "idle_debounce" the
+                    // second entry ends it instead.
+                    ("idle_debounce", Some(_)) => {
+                        w.emit(EventKind::RestartFinished)?;
+                    }
+                    (_, Some(s)) => {
+                        w.request(*s)?;
+                    }
+                    (_, None) => {
+                        w.emit(EventKind::RestartStarted)?;
+                    }
+                }
+            }
+            w.drain()?;
+            w.into_vector(format!("scenario/restart/detector_request_{name}"), set)
+        })())?;
+    }
     // A restart starts during the first probe (the #2929 race).
     out.add((|| {
         let mut w = World::new(
