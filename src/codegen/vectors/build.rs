@@ -14,6 +14,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// finished age.
 type RestartAges = Option<(Ms, Option<Ms>)>;
 
+/// A set-up event some milliseconds before an instant: a restart request
+/// from `Some(source)`, or (`None`) an observed cycle start.
+type SetupEvent = (Ms, Option<Source>);
+
 /// A deterministic xorshift64* generator (no external RNG).
 #[derive(Debug, Clone)]
 struct Rng(u64);
@@ -591,7 +595,8 @@ fn scenarios(p: &Policy, out: &mut Sets) -> Result<(), InputError> {
     // outcome: the decision starts before any cycle, its answer comes at T,
     // and the coordinator is put in the state while the probe is out.
     let d = k.debounce;
-    let cases: [(&str, Vec<(Ms, Option<Source>)>); 6] = [
+    // (name, events as (ms before the answer, what)).
+    let cases: [(&str, Vec<SetupEvent>); 6] = [
         ("idle_started", vec![]),
         (
             "idle_debounce",
