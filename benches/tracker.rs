@@ -11,6 +11,8 @@
 //!   no lookup): the machine's own cost.
 //! - `bare/map/N`: the same plus a `HashMap<String, Workspace>` lookup over
 //!   N workspaces: the single-threaded equivalent of the tracker.
+//! - `bare/two_threads`: two threads, each running the bare machine on its
+//!   own workspace: what two cores give at all on this machine.
 //! - `tracker/one_thread/N`: `Tracker::begin(id)` + `Request::probe_answer`
 //!   over N workspaces (shard lookup + two workspace locks).
 //! - `tracker/cached_handle`: the same through a cached `WorkspaceRef` (no
@@ -132,6 +134,29 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // What two cores give at all: each thread runs the bare machine on its
+    // own workspace (no sharing), so the tracker's two-thread numbers can be
+    // read against the machine's own scaling.
+    g.throughput(Throughput::Elements(2));
+    g.bench_function("two_threads", |b| {
+        b.iter_custom(|iters| {
+            let barrier = Barrier::new(3);
+            let run = || {
+                let mut ws = ws;
+                barrier.wait();
+                for _ in 0..iters {
+                    black_box(bare_decision(&policy, black_box(&mut ws)));
+                }
+            };
+            std::thread::scope(|s| {
+                s.spawn(run);
+                s.spawn(run);
+                barrier.wait();
+                Instant::now()
+            })
+            .elapsed()
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("tracker");
