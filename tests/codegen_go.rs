@@ -111,8 +111,10 @@ file_write_drop = "15s"
     ),
 ];
 
-fn synthetic_policies() -> Vec<PathBuf> {
-    let dir = scratch_root().join("synthetic-policies");
+/// Writes the synthetic policies into `test`'s own directory (tests run in
+/// parallel; none reads a file another is writing).
+fn synthetic_policies(test: &str) -> Vec<PathBuf> {
+    let dir = scratch_root().join("synthetic-policies").join(test);
     fs::create_dir_all(&dir).expect("create synthetic policy dir");
     SYNTHETIC
         .iter()
@@ -165,8 +167,7 @@ fn gofmt_list(dir: &Path) -> Output {
         .output();
     match gofmt {
         Ok(o) => o,
-        // Debian's golang-go puts gofmt beside go; fall back to `go fmt -n`'s
-        // binary through `go env GOROOT`.
+        // Not on PATH: use the one in the Go installation ($GOROOT/bin).
         Err(_) => {
             let goroot = go(dir, &["env", "GOROOT"]);
             let bin = PathBuf::from(String::from_utf8_lossy(&goroot.stdout).trim())
@@ -219,7 +220,10 @@ fn generate(policy: &Path, dir: &Path) {
 #[test]
 fn generated_go_is_gofmt_and_vet_clean_and_passes_its_vectors() {
     let base = scratch("all-policies");
-    for policy in shipped_policies().into_iter().chain(synthetic_policies()) {
+    for policy in shipped_policies()
+        .into_iter()
+        .chain(synthetic_policies("all-policies"))
+    {
         let name = policy
             .file_stem()
             .expect("stem")
@@ -480,7 +484,10 @@ fn load(policy: &Path) -> Policy {
 /// library, exactly the results the vector expects.
 #[test]
 fn replay_gives_the_results_of_every_replay_vector() {
-    for path in shipped_policies().into_iter().chain(synthetic_policies()) {
+    for path in shipped_policies()
+        .into_iter()
+        .chain(synthetic_policies("replay"))
+    {
         let policy = load(&path);
         let file = vectors::generate(&policy).expect("vectors");
         let mut checked = 0;
@@ -522,7 +529,10 @@ fn replay_gives_the_results_of_every_replay_vector() {
 /// and every boundary side on both sides.
 #[test]
 fn vectors_reach_all_that_a_wider_search_reaches() {
-    for path in shipped_policies().into_iter().chain(synthetic_policies()) {
+    for path in shipped_policies()
+        .into_iter()
+        .chain(synthetic_policies("wider"))
+    {
         let policy = load(&path);
         let shipped = vectors::generate(&policy).expect("vectors");
         let reference: Vec<Vector> = vectors::generate_random(
