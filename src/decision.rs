@@ -209,6 +209,27 @@ pub enum Phase {
     Done(Verdict),
 }
 
+/// Step 4 of the rule: is the workspace inside its settle window at `now`?
+/// (Exported so drivers can show what the proxy knew; the decision itself
+/// reads it only when it starts.)
+pub fn settling(policy: &Policy, ws: &Workspace, now: Ms) -> bool {
+    policy.decision.settle.is_some_and(|s| {
+        let stamp = match s.measured_from {
+            SettleFrom::RestartStarted => ws.restart.started_at(),
+            SettleFrom::RestartFinished => ws.restart.finished_at(),
+        };
+        stamp.is_some_and(|t| now.saturating_sub(t) < s.window)
+    })
+}
+
+/// Step 5 of the rule: is the last heartbeat recent at `now`?
+pub fn recent_heartbeat(policy: &Policy, ws: &Workspace, now: Ms) -> bool {
+    policy.decision.recent_heartbeat.is_some_and(|h| {
+        ws.last_heartbeat
+            .is_some_and(|t| now.saturating_sub(t) <= h.window)
+    })
+}
+
 /// One failed request's run of the rule. See the module docs for the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Decision {
@@ -326,17 +347,8 @@ impl Decision {
         if ws.restart.is_running() {
             return self.finish(Verdict::Skipped(SkipReason::Restarting));
         }
-        let settling = d.settle.is_some_and(|s| {
-            let stamp = match s.measured_from {
-                SettleFrom::RestartStarted => ws.restart.started_at(),
-                SettleFrom::RestartFinished => ws.restart.finished_at(),
-            };
-            stamp.is_some_and(|t| now.saturating_sub(t) < s.window)
-        });
-        let recent = d.recent_heartbeat.is_some_and(|h| {
-            ws.last_heartbeat
-                .is_some_and(|t| now.saturating_sub(t) <= h.window)
-        });
+        let settling = settling(policy, ws, now);
+        let recent = recent_heartbeat(policy, ws, now);
         let basis = Basis {
             settling,
             recent,

@@ -9,14 +9,20 @@
 //! driver feeds it inputs carrying `now` and acts on the steps it returns.
 #![warn(missing_docs)]
 
+pub mod check;
+pub mod cli;
 pub mod codegen;
 pub mod decision;
 pub mod duration;
+pub mod environment;
 pub mod error;
+pub mod model;
 pub mod policy;
 pub mod replay;
+pub mod report;
 pub mod restart;
 pub mod sync;
+pub mod trace;
 pub mod tracker;
 pub mod workspace;
 

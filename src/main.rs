@@ -20,6 +20,29 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Model-check policies against environments (every pair).
+    Check {
+        /// Policy files (default: every file in models/policies/).
+        policies: Vec<PathBuf>,
+        /// Environment files (default: every file in models/environments/).
+        #[arg(long = "env", num_args = 1..)]
+        envs: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: CheckFormat,
+        /// Checker threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Stop after this many generated states (verdicts become inconclusive).
+        #[arg(long)]
+        max_states: Option<usize>,
+        /// Stop after this many seconds (verdicts become inconclusive).
+        #[arg(long)]
+        timeout: Option<u64>,
+        /// Write proofs/POLICY.ENVIRONMENT.json for every pair into this directory.
+        #[arg(long, num_args = 0..=1, default_missing_value = "proofs")]
+        write_proofs: Option<PathBuf>,
+    },
     /// Replay a JSON Lines event log through a policy's decision machine.
     Replay {
         /// The policy file (models/policies/NAME.toml).
@@ -41,6 +64,12 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum CodegenLang {
     /// Go: liveness.go, liveness_test.go and vectors.json in one package.
@@ -60,6 +89,27 @@ enum CodegenLang {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Check {
+            policies,
+            envs,
+            format,
+            threads,
+            max_states,
+            timeout,
+            write_proofs,
+        } => livecheck::cli::check(&livecheck::cli::CheckArgs {
+            policies,
+            envs,
+            format: match format {
+                CheckFormat::Text => livecheck::cli::Format::Text,
+                CheckFormat::Json => livecheck::cli::Format::Json,
+            },
+            threads,
+            max_states,
+            timeout,
+            write_proofs,
+        })
+        .map(ExitCode::from),
         Command::Replay { policy, log } => replay(&policy, &log),
         Command::Codegen {
             lang:

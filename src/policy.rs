@@ -460,6 +460,12 @@ impl Policy {
             // settle (`< window`), debounce (`< debounce`), and the fresh
             // comparison's horizon.
             restart_stamp: settle.max(self.restart.debounce).max(fresh_horizon + 1),
+            // The cycle's end is read only by a settle window measured from it.
+            restart_finished: match d.settle.map(|s| s.measured_from) {
+                Some(SettleFrom::RestartFinished) => settle,
+                _ => 0,
+            },
+            recent_window: d.recent_heartbeat.map_or(0, |h| h.window),
             strike_first: d.strikes.map_or(0, |s| s.window) + 1,
             file_write: self.restart.file_write_drop,
         }
@@ -472,8 +478,13 @@ impl Policy {
 pub struct AgeCaps {
     /// For `last_heartbeat`.
     pub heartbeat: Ms,
-    /// For `restartStartedAt` and the end of the last cycle.
+    /// For `restartStartedAt`.
     pub restart_stamp: Ms,
+    /// For the end of the last restart cycle (0: never read).
+    pub restart_finished: Ms,
+    /// The recent-heartbeat window (0 without one): a heartbeat older than
+    /// it and not newer than the restart stamp is never read again.
+    pub recent_window: Ms,
     /// For the first strike of the record.
     pub strike_first: Ms,
     /// For the last file-write restart.

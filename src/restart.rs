@@ -9,7 +9,7 @@
 //! restart cycle; [`CycleEnd::Looped`] obliges it to run one more.
 
 use crate::duration::Ms;
-use crate::policy::RestartPolicy;
+use crate::policy::{AgeCaps, RestartPolicy};
 
 /// Who asked for the restart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,6 +145,12 @@ impl RestartCoordinator {
         self.finished_at = Some(now);
     }
 
+    /// Forgets the last file-write restart (a driver that knows no further
+    /// file-write request can come uses this to merge equivalent states).
+    pub fn forget_file_write(&mut self) {
+        self.last_file_write = None;
+    }
+
     /// `isRestarting`: a cycle is in flight.
     pub fn is_running(&self) -> bool {
         self.running
@@ -173,15 +179,15 @@ impl RestartCoordinator {
     /// Shifts every stamp `dt` into the past, never older than `cap` before
     /// `now` (used by drivers that keep `now` fixed and age the state; a stamp
     /// at or beyond its cap decides exactly like one at the cap).
-    pub fn age(&mut self, now: Ms, dt: Ms, stamp_cap: Ms, file_write_cap: Ms) {
+    pub fn age(&mut self, now: Ms, dt: Ms, caps: &AgeCaps) {
         let age = |t: &mut Option<Ms>, cap: Ms| {
             if let Some(v) = t {
                 *v = v.saturating_sub(dt).max(now.saturating_sub(cap));
             }
         };
-        age(&mut self.started_at, stamp_cap);
-        age(&mut self.finished_at, stamp_cap);
-        age(&mut self.last_file_write, file_write_cap);
+        age(&mut self.started_at, caps.restart_stamp);
+        age(&mut self.finished_at, caps.restart_finished);
+        age(&mut self.last_file_write, caps.file_write);
     }
 }
 

@@ -77,13 +77,26 @@ impl Workspace {
     /// which keeps `now` constant and ages the state instead.
     pub fn age(&mut self, now: Ms, dt: Ms, caps: &AgeCaps) {
         let floor = |cap: Ms| now.saturating_sub(cap);
+        self.restart.age(now, dt, caps);
         if let Some(h) = &mut self.last_heartbeat {
             *h = h.saturating_sub(dt).max(floor(caps.heartbeat));
+            // Older than the recent window and not newer than the restart
+            // stamp: no rule can ever read it differently from a heartbeat at
+            // the cap (recent stays false as it ages; "newer than the stamp"
+            // stays false as stamps only move forward).
+            if now.saturating_sub(*h) > caps.recent_window
+                && self.restart.started_at().map_or(true, |t| *h <= t)
+            {
+                *h = floor(caps.heartbeat);
+            }
         }
         if let Some(s) = &mut self.strikes {
             s.first = s.first.saturating_sub(dt).max(floor(caps.strike_first));
+            // A record older than the strike window restarts at 1 on the next
+            // strike, exactly as no record does.
+            if now.saturating_sub(s.first) >= caps.strike_first {
+                self.strikes = None;
+            }
         }
-        self.restart
-            .age(now, dt, caps.restart_stamp, caps.file_write);
     }
 }

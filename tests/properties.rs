@@ -182,6 +182,7 @@ proptest! {
                 Chaos::ObserveEnd(t) => ws.restart.observe_cycle_end(t),
                 Chaos::AgeWorkspace { now, dt, caps } => ws.age(now, dt, &AgeCaps {
                     heartbeat: caps.0, restart_stamp: caps.1, strike_first: caps.2, file_write: caps.3,
+                    restart_finished: caps.1, recent_window: caps.0,
                 }),
                 Chaos::AgeDecision { slot, now, dt, cap } => slots[slot].age(now, dt, cap),
                 Chaos::Fresh(slot) => slots[slot] = Decision::new(),
@@ -202,6 +203,8 @@ const NOW: Ms = 1 << 40;
 const UNCAPPED: AgeCaps = AgeCaps {
     heartbeat: u64::MAX,
     restart_stamp: u64::MAX,
+    restart_finished: u64::MAX,
+    recent_window: u64::MAX,
     strike_first: u64::MAX,
     file_write: u64::MAX,
 };
@@ -286,13 +289,19 @@ enum Seen {
     Cycle(livecheck::restart::CycleEnd),
 }
 
-/// The parts of the state that hold no time: equal between the runs.
-fn untimed(ws: &Workspace, d: &[Decision; 2]) -> impl PartialEq + std::fmt::Debug {
+/// The parts of the state that hold no time: equal between the runs. The
+/// strike count is the one the rule would build on (a record older than the
+/// strike window counts as none: the next strike restarts at 1 either way,
+/// and aging may drop such a record).
+fn untimed(policy: &Policy, ws: &Workspace, d: &[Decision; 2]) -> impl PartialEq + std::fmt::Debug {
+    let window = policy.decision.strikes.map_or(0, |s| s.window);
     (
         ws.facts,
         ws.url_registered,
         ws.last_heartbeat.is_some(),
-        ws.strikes.map(|s| s.count),
+        ws.strikes
+            .filter(|s| NOW.saturating_sub(s.first) <= window)
+            .map(|s| s.count),
         ws.restart.is_running(),
         ws.restart.is_pending(),
         ws.restart.started_at().is_some(),
@@ -400,7 +409,10 @@ fn compare(policy: &Policy, caps: AgeCaps, init: Init, ops: &[Op]) -> Result<(),
                 policy.name
             ));
         }
-        let (ua, ub) = (untimed(&capped.ws, &capped.d), untimed(&exact.ws, &exact.d));
+        let (ua, ub) = (
+            untimed(policy, &capped.ws, &capped.d),
+            untimed(policy, &exact.ws, &exact.d),
+        );
         if ua != ub {
             return Err(format!(
                 "{}: after op #{i} {op:?}: untimed state differs: capped {ua:?}, uncapped {ub:?}",
