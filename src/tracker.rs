@@ -326,14 +326,10 @@ impl Tracker {
     }
 
     fn cell_hashed(&self, h: u64, id: &str) -> Arc<Cell> {
-        {
-            let map = lock(self.shard(h));
-            if let Some(c) = map.get(&h).and_then(|b| b.find(id)) {
-                return Arc::clone(c);
-            }
-        }
         let mut map = lock(self.shard(h));
-        map.remove(&h);
+        if let Some(c) = map.get(&h).and_then(|b| b.find(id)) {
+            return Arc::clone(c);
+        }
         let cell = Arc::new(Cell::new(id, Arc::clone(&self.policy)));
         let bucket = match map.remove(&h) {
             None => Bucket::One(Arc::clone(&cell)),
