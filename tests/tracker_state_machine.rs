@@ -30,28 +30,33 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-/// The policies a case may run: the three shipped ones and v2 with the
-/// re-check guard.
+/// The policies a case may run: every file in `models/policies/` (so a new
+/// policy is covered as soon as it ships) and v2 with the re-check guard.
 fn policies() -> &'static [Policy] {
     static P: OnceLock<Vec<Policy>> = OnceLock::new();
     P.get_or_init(|| {
-        let dir = format!("{}/models/policies", env!("CARGO_MANIFEST_DIR"));
-        let load = |n: &str| {
-            Policy::load(Path::new(&format!("{dir}/{n}.toml"))).expect("shipped policy loads")
-        };
-        let v2 = std::fs::read_to_string(format!("{dir}/v2-2950.toml")).expect("v2 policy file");
-        let recheck = Policy::parse(
-            "v2-recheck",
-            Path::new("v2-recheck"),
-            &format!("{v2}\n[guard]\nrecheck_restarting_before_declare = true\n"),
-        )
-        .expect("v2 with the re-check guard is valid");
-        vec![
-            load("v0-pre-2931"),
-            load("v1-2931"),
-            load("v2-2950"),
-            recheck,
-        ]
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/policies");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("models/policies is readable")
+            .map(|e| e.expect("directory entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        let mut all: Vec<Policy> = files
+            .iter()
+            .map(|f| Policy::load(f).unwrap_or_else(|e| panic!("shipped policy: {e}")))
+            .collect();
+        assert!(all.len() >= 3, "the three upstream policies ship");
+        let v2 = std::fs::read_to_string(dir.join("v2-2950.toml")).expect("v2 policy file");
+        all.push(
+            Policy::parse(
+                "v2-recheck",
+                Path::new("v2-recheck"),
+                &format!("{v2}\n[guard]\nrecheck_restarting_before_declare = true\n"),
+            )
+            .expect("v2 with the re-check guard is valid"),
+        );
+        all
     })
 }
 
