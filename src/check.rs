@@ -163,10 +163,6 @@ pub fn check_pair(policy: &Policy, env: &Environment, opts: &CheckOptions) -> Pa
     let decided = complete || stopped_by.is_none();
 
     let limit = SHORTEST_LIMIT.max(checker.unique_state_count() + 1);
-    let shortest = |name: &str| -> Option<Trail> {
-        let target = properties::target(name)?;
-        search::shortest(&world, target, limit).ok()
-    };
     let mut results = Vec::new();
     for name in CONTRACT {
         let sometimes = SOMETIMES.contains(&name);
@@ -183,19 +179,49 @@ pub fn check_pair(policy: &Policy, env: &Environment, opts: &CheckOptions) -> Pa
             }
             _ => Verdict::Inconclusive,
         };
-        let trail = if found { shortest(name) } else { None };
-        let (worst_case_ms, worst_case_trail) = if name == "dead_detected_within" {
-            worst_case(&world, &discovered, verdict, limit)
-        } else {
-            (None, None)
-        };
         results.push(PropertyResult {
             name,
             verdict,
-            trail,
-            worst_case_ms,
-            worst_case_trail,
+            trail: None,
+            worst_case_ms: None,
+            worst_case_trail: None,
         });
+    }
+    // The worst detection latency: the largest mark some run reaches.
+    let worst_mark = if world.env.may_crash {
+        (0..world.latency_marks.len())
+            .rev()
+            .find(|&k| discovered.contains(properties::mark_name(k)))
+    } else {
+        None
+    };
+    // One breadth-first pass finds a shortest path to every discovery worth
+    // showing: each counterexample or example, and the worst case.
+    let mut wanted: Vec<(usize, search::Target)> = Vec::new();
+    for (i, name) in CONTRACT.iter().enumerate() {
+        if discovered.contains(name) {
+            if let Some(t) = properties::target(name) {
+                wanted.push((i, t));
+            }
+        }
+    }
+    let worst_target = worst_mark.and_then(|k| properties::target(properties::mark_name(k)));
+    let mut targets: Vec<search::Target> = wanted.iter().map(|(_, t)| *t).collect();
+    targets.extend(worst_target);
+    let mut trails = search::shortest_many(&world, &targets, limit).into_iter();
+    for (i, _) in &wanted {
+        results[*i].trail = trails.next().and_then(Result::ok);
+    }
+    if let Some(r) = results
+        .iter_mut()
+        .find(|r| r.name == "dead_detected_within")
+    {
+        if world.env.may_crash {
+            r.worst_case_ms = Some(worst_mark.map_or(0, |k| world.latency_marks[k]));
+            if r.verdict != Verdict::Inconclusive {
+                r.worst_case_trail = trails.next().and_then(Result::ok);
+            }
+        }
     }
     PairResult {
         complete,
@@ -207,31 +233,4 @@ pub fn check_pair(policy: &Policy, env: &Environment, opts: &CheckOptions) -> Pa
         properties: results,
         world,
     }
-}
-
-/// The largest latency mark some run reaches, with a shortest path to it.
-fn worst_case(
-    world: &World,
-    discovered: &std::collections::BTreeSet<&'static str>,
-    verdict: Verdict,
-    limit: usize,
-) -> (Option<Ms>, Option<Trail>) {
-    if !world.env.may_crash {
-        return (None, None);
-    }
-    let reached = (0..world.latency_marks.len())
-        .rev()
-        .find(|&k| discovered.contains(properties::mark_name(k)));
-    let ms = match reached {
-        Some(k) => world.latency_marks[k],
-        None => 0,
-    };
-    if verdict == Verdict::Inconclusive {
-        return (Some(ms), None);
-    }
-    let trail = reached.and_then(|k| {
-        let target = properties::target(properties::mark_name(k))?;
-        search::shortest(world, target, limit).ok()
-    });
-    (Some(ms), trail)
 }

@@ -28,8 +28,10 @@ pub struct CheckArgs {
     pub envs: Vec<PathBuf>,
     /// Output format.
     pub format: Format,
-    /// Checker threads.
+    /// Checker threads per pair.
     pub threads: usize,
+    /// Pairs checked at once.
+    pub jobs: usize,
     /// Generated-state bound.
     pub max_states: Option<usize>,
     /// Time bound in seconds.
@@ -59,6 +61,33 @@ pub fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
         )));
     }
     Ok(files)
+}
+
+/// Checks `pairs` on up to `jobs` worker threads (each pair's search is
+/// itself single-threaded unless `opts.threads` says otherwise, so its counts
+/// are deterministic); results come back in the order of `pairs`.
+pub fn check_pairs(
+    pairs: &[(&Policy, &Environment)],
+    opts: &CheckOptions,
+    jobs: usize,
+) -> Vec<PairResult> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<PairResult>>> =
+        pairs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, pairs.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((p, e)) = pairs.get(i) else { break };
+                let r = check_pair(p, e, opts);
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .filter_map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect()
 }
 
 /// Loads every file first (so bad input fails before any work), checks every
@@ -101,12 +130,11 @@ pub fn check(args: &CheckArgs) -> Result<u8, InputError> {
         progress: std::io::stderr().is_terminal()
             || std::env::var_os("LIVECHECK_PROGRESS").is_some(),
     };
-    let mut results: Vec<PairResult> = Vec::new();
-    for p in &policies {
-        for e in &envs {
-            results.push(check_pair(p, e, &opts));
-        }
-    }
+    let pairs: Vec<(&Policy, &Environment)> = policies
+        .iter()
+        .flat_map(|p| envs.iter().map(move |e| (p, e)))
+        .collect();
+    let results = check_pairs(&pairs, &opts, args.jobs);
     if let Some(dir) = &args.write_proofs {
         for r in &results {
             let path = dir.join(format!("{}.{}.json", r.world.policy.name, r.world.env.name));
@@ -138,4 +166,24 @@ pub fn check(args: &CheckArgs) -> Result<u8, InputError> {
         }
     }
     Ok(code)
+}
+
+/// `livecheck explore`: serves stateright's Explorer for one pair at `addr`
+/// and blocks until the process is stopped. A port already in use is an
+/// error, not a panic.
+pub fn explore(policy: &Path, env: &Path, addr: std::net::SocketAddr) -> Result<(), InputError> {
+    use stateright::Model;
+    let policy = Policy::load(policy)?;
+    let env = Environment::load(env)?;
+    // Bind once ourselves first: the Explorer panics when it cannot bind.
+    drop(
+        std::net::TcpListener::bind(addr)
+            .map_err(|e| InputError::new(format!("cannot listen on {addr}: {e} (try --port)")))?,
+    );
+    let world = crate::model::World::new(policy, env);
+    let _checker = world.checker().serve(addr);
+    eprintln!("livecheck: Explorer on http://{addr}/ (Ctrl-C to stop)");
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
 }

@@ -36,16 +36,20 @@
 //! 7. probe; an error → not dead [probe.on_error = assume_alive] or its
 //!    running flag is used [use_running_flag].
 //! 8. running → reset strikes, not dead.
-//! 9. if recent ∨ fresh ∨ settling and [reprobe.delay]: wait, probe again;
+//! 9. if recent ∨ fresh ∨ settling (or always, with [reprobe.always]) and
+//!    [reprobe.delay]: wait, probe again;
 //!    error / running as in 7–8.
 //! 10. recent ∨ fresh → [heartbeat.on_recent]: enqueue, or add a strike.
+//! 10a. settling ∧ ¬fresh with [settle.on_not_running = wait_for_agent] →
+//!     not dead (the new agent has not heartbeated yet).
 //! 11. settling → [settle.on_not_running]: add a strike, or declare.
 //! 12. otherwise → declare dead.
 //!
 //! A strike at the threshold declares dead. Declaring resets the strike
 //! record, clears the URL and asks the restart coordinator for a restart
 //! ([`RestartSource::Detector`]); with [guard.recheck_restarting_before_declare]
-//! a cycle that started meanwhile turns the declaration into a skip.
+//! a cycle in flight, or one that started since the decision began, turns the
+//! declaration into a skip.
 
 use crate::duration::Ms;
 use crate::policy::{OnRecent, OnSettling, Policy, ProbeErrorMeaning, SettleFrom};
@@ -107,6 +111,9 @@ pub enum NotDeadReason {
     Running,
     /// A strike was added below the threshold (the new count).
     Strike(u8),
+    /// Inside the settle window and the new agent has not heartbeated yet
+    /// (`settle.on_not_running = "wait_for_agent"`).
+    Booting,
 }
 
 /// How a decision ended.
@@ -164,6 +171,10 @@ pub struct Basis {
     pub recent: bool,
     /// A fresh post-restart heartbeat was seen during the wait.
     pub fresh: bool,
+    /// `restartStartedAt` as the decision read it when it started (used by
+    /// `guard.recheck_restarting_before_declare` to notice a restart that
+    /// began while the decision was probing).
+    pub restart_seen: Option<Ms>,
 }
 
 /// Which probe an answer belongs to.
@@ -353,6 +364,7 @@ impl Decision {
             settling,
             recent,
             fresh: false,
+            restart_seen: ws.restart.started_at(),
         };
         let fresh_wait = d.settle.and_then(|s| s.fresh_wait);
         match (settling, fresh_wait, ws.restart.started_at()) {
@@ -420,35 +432,42 @@ impl Decision {
             return self.finish(Verdict::NotDead(NotDeadReason::Running));
         }
         let heartbeat_green = basis.recent || basis.fresh;
-        if which == ProbeNo::First && (heartbeat_green || basis.settling) {
+        if which == ProbeNo::First && (heartbeat_green || basis.settling || d.reprobe_always) {
             if let Some(delay) = d.reprobe_delay {
                 let wake = now.saturating_add(delay);
                 self.phase = Phase::Sleeping { basis, wake };
                 return Step::Wake(wake);
             }
         }
+        if basis.settling && !basis.fresh {
+            if let Some(s) = d.settle {
+                if s.on_not_running == OnSettling::WaitForAgent {
+                    return self.finish(Verdict::NotDead(NotDeadReason::Booting));
+                }
+            }
+        }
         if heartbeat_green {
             if let Some(h) = d.recent_heartbeat {
                 return match h.on_recent {
                     OnRecent::Enqueue => self.finish(Verdict::Queued),
-                    OnRecent::Strike => self.strike(policy, ws, now),
+                    OnRecent::Strike => self.strike(policy, ws, now, basis),
                 };
             }
         }
         if basis.settling {
             if let Some(s) = d.settle {
                 if s.on_not_running == OnSettling::Strike {
-                    return self.strike(policy, ws, now);
+                    return self.strike(policy, ws, now, basis);
                 }
             }
         }
-        self.declare(policy, ws, now)
+        self.declare(policy, ws, now, basis)
     }
 
-    fn strike(&mut self, policy: &Policy, ws: &mut Workspace, now: Ms) -> Step {
+    fn strike(&mut self, policy: &Policy, ws: &mut Workspace, now: Ms, basis: Basis) -> Step {
         let Some(s) = policy.decision.strikes else {
             // Validation guarantees a [strikes] table wherever a rule strikes.
-            return self.declare(policy, ws, now);
+            return self.declare(policy, ws, now, basis);
         };
         let record = match ws.strikes {
             Some(r) if now.saturating_sub(r.first) <= s.window => StrikeRecord {
@@ -462,14 +481,16 @@ impl Decision {
         };
         ws.strikes = Some(record);
         if record.count >= s.threshold {
-            self.declare(policy, ws, now)
+            self.declare(policy, ws, now, basis)
         } else {
             self.finish(Verdict::NotDead(NotDeadReason::Strike(record.count)))
         }
     }
 
-    fn declare(&mut self, policy: &Policy, ws: &mut Workspace, now: Ms) -> Step {
-        if policy.decision.recheck_restarting && ws.restart.is_running() {
+    fn declare(&mut self, policy: &Policy, ws: &mut Workspace, now: Ms, basis: Basis) -> Step {
+        if policy.decision.recheck_restarting
+            && (ws.restart.is_running() || ws.restart.started_at() != basis.restart_seen)
+        {
             return self.finish(Verdict::Skipped(SkipReason::Restarting));
         }
         ws.strikes = None;
@@ -485,19 +506,30 @@ impl Decision {
     /// (wakes, deadlines) move closer; the remembered restart stamp saturates
     /// at `stamp_cap`.
     pub fn age(&mut self, now: Ms, dt: Ms, stamp_cap: Ms) {
+        let past = |t: &mut Ms| *t = t.saturating_sub(dt).max(now.saturating_sub(stamp_cap));
+        let seen = |b: &mut Basis| {
+            if let Some(t) = &mut b.restart_seen {
+                *t = t.saturating_sub(dt).max(now.saturating_sub(stamp_cap));
+            }
+        };
         match &mut self.phase {
             Phase::WaitFresh {
+                basis,
                 since,
                 deadline,
                 wake,
-                ..
             } => {
-                *since = since.saturating_sub(dt).max(now.saturating_sub(stamp_cap));
+                seen(basis);
+                past(since);
                 *deadline = deadline.saturating_sub(dt);
                 *wake = wake.saturating_sub(dt);
             }
-            Phase::Sleeping { wake, .. } => *wake = wake.saturating_sub(dt),
-            _ => {}
+            Phase::Sleeping { basis, wake } => {
+                seen(basis);
+                *wake = wake.saturating_sub(dt);
+            }
+            Phase::Probing { basis, .. } => seen(basis),
+            Phase::Idle | Phase::Done(_) => {}
         }
     }
 }

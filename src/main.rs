@@ -30,9 +30,12 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: CheckFormat,
-        /// Checker threads.
+        /// Checker threads per pair.
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// Pairs checked at once (default: the machine's cores).
+        #[arg(long)]
+        jobs: Option<usize>,
         /// Stop after this many generated states (verdicts become inconclusive).
         #[arg(long)]
         max_states: Option<usize>,
@@ -42,6 +45,20 @@ enum Command {
         /// Write proofs/POLICY.ENVIRONMENT.json for every pair into this directory.
         #[arg(long, num_args = 0..=1, default_missing_value = "proofs")]
         write_proofs: Option<PathBuf>,
+    },
+    /// Serve stateright's Explorer for one policy × environment on localhost.
+    Explore {
+        /// The policy file.
+        policy: PathBuf,
+        /// The environment file.
+        #[arg(long = "env")]
+        env: PathBuf,
+        /// The port to listen on.
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+        /// The address to listen on (loopback unless you say otherwise).
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
     },
     /// Replay a JSON Lines event log through a policy's decision machine.
     Replay {
@@ -94,6 +111,7 @@ fn main() -> ExitCode {
             envs,
             format,
             threads,
+            jobs,
             max_states,
             timeout,
             write_proofs,
@@ -105,11 +123,21 @@ fn main() -> ExitCode {
                 CheckFormat::Json => livecheck::cli::Format::Json,
             },
             threads,
+            jobs: jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            }),
             max_states,
             timeout,
             write_proofs,
         })
         .map(ExitCode::from),
+        Command::Explore {
+            policy,
+            env,
+            port,
+            host,
+        } => livecheck::cli::explore(&policy, &env, std::net::SocketAddr::new(host, port))
+            .map(|()| ExitCode::SUCCESS),
         Command::Replay { policy, log } => replay(&policy, &log),
         Command::Codegen {
             lang:

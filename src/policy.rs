@@ -44,6 +44,9 @@ pub enum OnSettling {
     Strike,
     /// Declare dead at once (the settle window then only buys a re-probe).
     Declare,
+    /// Not dead: inside the settle window only a heartbeat of the new agent
+    /// (a fresh one) makes a not-running answer meaningful (not upstream).
+    WaitForAgent,
 }
 
 /// The instant the settle window is measured from.
@@ -115,6 +118,9 @@ pub struct DecisionPolicy {
     /// Delay before re-probing a lone "not running" when a heartbeat is
     /// recent/fresh or the settle window is open (V2).
     pub reprobe_delay: Option<Ms>,
+    /// Re-probe every lone "not running", whatever the heartbeat and the
+    /// settle window say (not upstream).
+    pub reprobe_always: bool,
     /// After the probes, re-check the restart guard before declaring dead:
     /// a restart that started while this decision was probing makes it
     /// skip instead of declaring (not upstream; a v3 knob).
@@ -129,6 +135,9 @@ pub struct RestartPolicy {
     /// A file-write (config PUT) restart is dropped if another one fired less
     /// than this long before.
     pub file_write_drop: Ms,
+    /// The detector's own restart requests are not subject to the debounce
+    /// (they still coalesce into a running cycle). Not upstream.
+    pub detector_bypasses_debounce: bool,
 }
 
 /// A validated policy.
@@ -201,6 +210,8 @@ struct SettleSection {
 struct ReprobeSection {
     #[serde(deserialize_with = "duration::de")]
     delay: Ms,
+    #[serde(default)]
+    always: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -217,6 +228,8 @@ struct RestartSection {
     debounce: Ms,
     #[serde(deserialize_with = "duration::de")]
     file_write_drop: Ms,
+    #[serde(default)]
+    detector_bypasses_debounce: bool,
 }
 
 impl Policy {
@@ -351,6 +364,12 @@ impl Policy {
                         Some(FreshWait { wait, poll })
                     }
                 };
+                if s.on_not_running == OnSettling::WaitForAgent && fresh_wait.is_none() {
+                    return Err(fail(
+                        "settle.on_not_running",
+                        "\"wait_for_agent\" needs settle.fresh_heartbeat_wait: only the fresh-heartbeat check can see the new agent".into(),
+                    ));
+                }
                 Some(Settle {
                     window: s.window,
                     measured_from: s.measured_from,
@@ -396,6 +415,7 @@ impl Policy {
                 Some(r.delay)
             }
         };
+        let reprobe_always = file.reprobe.as_ref().is_some_and(|r| r.always);
 
         if strikes.is_some()
             && recent_heartbeat.map(|h| h.on_recent) != Some(OnRecent::Strike)
@@ -416,11 +436,13 @@ impl Policy {
                 strikes,
                 settle,
                 reprobe_delay,
+                reprobe_always,
                 recheck_restarting: file.guard.recheck_restarting_before_declare,
             },
             restart: RestartPolicy {
                 debounce: file.restart.debounce,
                 file_write_drop: file.restart.file_write_drop,
+                detector_bypasses_debounce: file.restart.detector_bypasses_debounce,
             },
         })
     }

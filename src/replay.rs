@@ -128,6 +128,7 @@ pub fn describe(v: Verdict) -> (&'static str, &'static str, String) {
         Verdict::NotDead(NotDeadReason::Running) => ("not_dead", "none", "running".into()),
         Verdict::NotDead(NotDeadReason::ProbeError) => ("not_dead", "none", "probe_error".into()),
         Verdict::NotDead(NotDeadReason::Strike(n)) => ("not_dead", "none", format!("strike_{n}")),
+        Verdict::NotDead(NotDeadReason::Booting) => ("not_dead", "none", "booting".into()),
         Verdict::Queued => ("queued", "none", "recent_heartbeat".into()),
         Verdict::Dead(RestartOutcome::Started) => ("dead", "started", "started".into()),
         Verdict::Dead(RestartOutcome::Coalesced) => ("dead", "started", "coalesced".into()),

@@ -97,8 +97,9 @@ impl RestartCoordinator {
             // is the debounce's business.
             self.last_file_write = Some(now);
         }
+        let exempt = source == RestartSource::Detector && policy.detector_bypasses_debounce;
         if let Some(t) = self.started_at {
-            if now.saturating_sub(t) < policy.debounce {
+            if !exempt && now.saturating_sub(t) < policy.debounce {
                 return RestartOutcome::Dropped(DropReason::Debounce);
             }
         }
@@ -198,6 +199,7 @@ mod tests {
     const P: RestartPolicy = RestartPolicy {
         debounce: 60_000,
         file_write_drop: 15_000,
+        detector_bypasses_debounce: false,
     };
 
     #[test]

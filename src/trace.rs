@@ -135,6 +135,10 @@ fn step_words(step: Step, wake_from: Ms) -> (&'static str, String) {
             Verdict::NotDead(NotDeadReason::Strike(n)) => {
                 ("not_dead", format!("not dead: strike {n} recorded"))
             }
+            Verdict::NotDead(NotDeadReason::Booting) => (
+                "not_dead",
+                "not dead: settling, the new agent has not heartbeated yet".into(),
+            ),
             Verdict::Queued => ("queued", "not dead: request queued (202)".into()),
             Verdict::Dead(r) => (
                 "declared_dead",

@@ -267,6 +267,30 @@ fn knobs(p: &Policy, path: &Path, source: &str) -> Result<Vec<Knob>, InputError>
         .is_some_and(|h| h.on_recent == OnRecent::Strike)
         || d.settle
             .is_some_and(|s| s.on_not_running == OnSettling::Strike);
+    // Knobs added after the generator was written: refuse rather than emit
+    // Go that silently ignores them.
+    let newer: [(&str, bool); 4] = [
+        ("reprobe.always", d.reprobe_always),
+        (
+            "settle.on_not_running",
+            d.settle
+                .is_some_and(|s| s.on_not_running == OnSettling::WaitForAgent),
+        ),
+        (
+            "restart.detector_bypasses_debounce",
+            p.restart.detector_bypasses_debounce,
+        ),
+        (
+            "guard.recheck_restarting_before_declare",
+            d.recheck_restarting,
+        ),
+    ];
+    if let Some((key, _)) = newer.iter().find(|(_, on)| *on) {
+        return Err(unsupported(
+            key,
+            format!("{key} is not supported by the Go generator yet"),
+        ));
+    }
     if strikes_needed && d.strikes.is_none() {
         return Err(unsupported(
             "strikes",
@@ -365,6 +389,10 @@ fn rule_text(p: &Policy) -> String {
         paras.push(match s.on_not_running {
             OnSettling::Strike => "Otherwise not running while settling adds a strike.".into(),
             OnSettling::Declare => "Otherwise not running while settling declares dead.".into(),
+            OnSettling::WaitForAgent => {
+                "Otherwise not running while settling is not dead until the new agent heartbeats."
+                    .into()
+            }
         });
     }
     paras.push("Otherwise not running declares the container dead.".into());

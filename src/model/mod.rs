@@ -198,7 +198,18 @@ impl World {
     pub fn new(policy: Policy, env: Environment) -> World {
         let caps = policy.age_caps_for(env.restart_cycle.max);
         let crash_cap = env.detection_bound + env.tick;
-        let latency_marks = properties::latency_marks(env.tick, crash_cap);
+        let d = &policy.decision;
+        let delays = [
+            d.reprobe_delay,
+            d.settle.and_then(|s| s.fresh_wait).map(|w| w.poll),
+            d.settle.and_then(|s| s.fresh_wait).map(|w| w.wait),
+        ];
+        let grain = delays
+            .into_iter()
+            .flatten()
+            .filter(|&v| v > 0)
+            .fold(env.tick, gcd);
+        let latency_marks = properties::latency_marks(grain, crash_cap);
         let d = &policy.decision;
         let heartbeats_matter =
             d.recent_heartbeat.is_some() || d.settle.is_some_and(|s| s.fresh_wait.is_some());
@@ -408,6 +419,14 @@ impl World {
         s.slots[slot] = Some(d);
         self.after_step(s, slot, step);
         Some(())
+    }
+}
+
+fn gcd(a: Ms, b: Ms) -> Ms {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
     }
 }
 

@@ -76,11 +76,14 @@ fn latency_reaches(m: &World, s: &WorldState, k: usize) -> bool {
 /// Most latency marks a model carries.
 pub const MAX_MARKS: usize = 48;
 
-/// Marks at multiples of `tick` (coarser when there would be more than
-/// [`MAX_MARKS`]) up to `cap`.
-pub fn latency_marks(tick: Ms, cap: Ms) -> Vec<Ms> {
-    let steps = cap.div_ceil(tick).max(1);
-    let stride = steps.div_ceil(MAX_MARKS as u64).max(1) * tick;
+/// Marks at multiples of `grain` (coarser when there would be more than
+/// [`MAX_MARKS`]) up to `cap`. A crash's age only ever takes values that are
+/// sums of the clock tick and the policy's delays, so their greatest common
+/// divisor is the finest grain worth marking.
+pub fn latency_marks(grain: Ms, cap: Ms) -> Vec<Ms> {
+    let grain = grain.max(1);
+    let steps = cap.div_ceil(grain).max(1);
+    let stride = steps.div_ceil(MAX_MARKS as u64).max(1) * grain;
     (1..=MAX_MARKS as u64)
         .map(|k| k * stride)
         .take_while(|&m| m <= cap)
