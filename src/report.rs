@@ -29,7 +29,8 @@ fn property_json(pair: &PairResult, p: &PropertyResult) -> Value {
     }
     if let Some(ms) = p.worst_case_ms {
         v["worst_case_ms"] = json!(ms);
-        if p.verdict == Verdict::Violated {
+        if p.verdict != Verdict::Holds {
+            // Over the bound, or the search stopped: a lower bound.
             v["worst_case_at_least"] = json!(true);
         }
     }
