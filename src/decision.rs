@@ -39,11 +39,11 @@
 //! 9. if recent ∨ fresh ∨ settling (or always, with [reprobe.always]) and
 //!    [reprobe.delay]: wait, probe again;
 //!    error / running as in 7–8.
-//! 10. recent ∨ fresh → [heartbeat.on_recent]: enqueue, or add a strike.
-//! 10a. settling ∧ ¬fresh with [settle.on_not_running = wait_for_agent] →
-//!     not dead (the new agent has not heartbeated yet).
-//! 11. settling → [settle.on_not_running]: add a strike, or declare.
-//! 12. otherwise → declare dead.
+//! 10. settling ∧ ¬fresh with [settle.on_not_running = wait_for_agent] →
+//!     not dead (the new agent has not heartbeated yet; not upstream).
+//! 11. recent ∨ fresh → [heartbeat.on_recent]: enqueue, or add a strike.
+//! 12. settling → [settle.on_not_running]: add a strike, or declare.
+//! 13. otherwise → declare dead.
 //!
 //! A strike at the threshold declares dead. Declaring resets the strike
 //! record, clears the URL and asks the restart coordinator for a restart
@@ -495,9 +495,7 @@ impl Decision {
         }
         ws.strikes = None;
         ws.url_registered = false;
-        let restart = ws
-            .restart
-            .request(&policy.restart, now, RestartSource::Detector);
+        let restart = ws.request_restart(&policy.restart, now, RestartSource::Detector);
         self.finish(Verdict::Dead(restart))
     }
 

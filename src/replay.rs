@@ -254,8 +254,7 @@ impl<'p> Replayer<'p> {
             }
             Event::Heartbeat => state.ws.heartbeat(t),
             Event::RestartStarted => {
-                state.ws.restart.observe_cycle_start(t);
-                state.ws.url_registered = false;
+                state.ws.observe_restart_started(t);
             }
             Event::RestartFinished => state.ws.restart.observe_cycle_end(t),
             Event::A2aFailed => {

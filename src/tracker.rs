@@ -84,10 +84,8 @@ impl Slot {
         now.max(self.clock)
     }
 
+    /// Counts a restart cycle that began (the workspace cleared its URL).
     fn cycle_started(&mut self) {
-        // A restart cycle stops the container and clears its URL; the new
-        // agent registers again (replay's `restart_started` does the same).
-        self.ws.url_registered = false;
         self.counters.restarts_started += 1;
     }
 
@@ -531,7 +529,7 @@ impl WorkspaceRef {
         let now = s.at(now);
         s.clock = now;
         let policy = &self.0.policy.restart;
-        let outcome = s.ws.restart.request(policy, now, source);
+        let outcome = s.ws.request_restart(policy, now, source);
         if outcome == RestartOutcome::Started {
             s.cycle_started();
         }
@@ -546,7 +544,7 @@ impl WorkspaceRef {
         let mut s = lock(&self.0.slot);
         let now = s.at(now);
         s.clock = now;
-        let end = s.ws.restart.cycle_finished(now);
+        let end = s.ws.restart_cycle_finished(now);
         if end == CycleEnd::Looped {
             s.cycle_started();
         }
@@ -559,7 +557,7 @@ impl WorkspaceRef {
         let mut s = lock(&self.0.slot);
         let now = s.at(now);
         s.clock = now;
-        s.ws.restart.observe_cycle_start(now);
+        s.ws.observe_restart_started(now);
         s.cycle_started();
     }
 

@@ -9,8 +9,8 @@
 //! one per workspace of the log.
 
 use crate::duration::Ms;
-use crate::policy::AgeCaps;
-use crate::restart::RestartCoordinator;
+use crate::policy::{AgeCaps, RestartPolicy};
+use crate::restart::{CycleEnd, RestartCoordinator, RestartOutcome, RestartSource};
 
 /// Facts about a workspace that the decision's first two guards read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,6 +70,39 @@ impl Workspace {
     pub fn heartbeat(&mut self, now: Ms) {
         self.last_heartbeat = Some(now);
         self.url_registered = true;
+    }
+
+    /// `RestartByID` at `now` from `source`, through the restart
+    /// coordinator. A cycle that starts stops the container and sets
+    /// `url=''`: the URL is cleared here, the one place that knows it.
+    pub fn request_restart(
+        &mut self,
+        policy: &RestartPolicy,
+        now: Ms,
+        source: RestartSource,
+    ) -> RestartOutcome {
+        let outcome = self.restart.request(policy, now, source);
+        if outcome == RestartOutcome::Started {
+            self.url_registered = false;
+        }
+        outcome
+    }
+
+    /// The running restart cycle returned at `now`; when a request was
+    /// pending it loops, and the new cycle clears the URL again.
+    pub fn restart_cycle_finished(&mut self, now: Ms) -> CycleEnd {
+        let end = self.restart.cycle_finished(now);
+        if end == CycleEnd::Looped {
+            self.url_registered = false;
+        }
+        end
+    }
+
+    /// The platform started a restart cycle on its own at `now` (a replay
+    /// log's `restart_started`): stamped, running, URL cleared.
+    pub fn observe_restart_started(&mut self, now: Ms) {
+        self.restart.observe_cycle_start(now);
+        self.url_registered = false;
     }
 
     /// Shifts every stamp `dt` into the past while `now` stays put, each

@@ -375,7 +375,6 @@ impl World {
         s.truth = Truth::Cycling { elapsed: 0 };
         s.settle = Some(0);
         s.crash = None;
-        s.ws.url_registered = false;
         s.cycle_by_detector = by_detector;
     }
 
@@ -555,7 +554,7 @@ impl Model for World {
                 s.ws.heartbeat(NOW);
                 s.hb_timer = 0;
             }
-            Action::CycleReturns => match s.ws.restart.cycle_finished(NOW) {
+            Action::CycleReturns => match s.ws.restart_cycle_finished(NOW) {
                 CycleEnd::Idle => s.truth = Truth::Pending { elapsed: 0 },
                 CycleEnd::Looped => {
                     let by_detector = s.cycle_by_detector;
@@ -583,8 +582,7 @@ impl Model for World {
                 s.config_left = s.config_left.checked_sub(1)?;
                 match s
                     .ws
-                    .restart
-                    .request(&self.policy.restart, NOW, RestartSource::FileWrite)
+                    .request_restart(&self.policy.restart, NOW, RestartSource::FileWrite)
                 {
                     RestartOutcome::Started => self.begin_cycle(&mut s, false),
                     RestartOutcome::Coalesced => s.cycle_by_detector = false,
