@@ -21,6 +21,7 @@ pub mod policy;
 pub mod replay;
 pub mod report;
 pub mod restart;
+pub mod sweep;
 pub mod sync;
 pub mod trace;
 pub mod tracker;

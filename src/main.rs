@@ -60,6 +60,54 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1")]
         host: std::net::IpAddr,
     },
+    /// Check one policy in one environment over a grid of settings (see `sweep --help`).
+    ///
+    /// Exit status: 0 the sweep ran, whatever the verdicts; 1 the checker failed at some
+    /// point; 2 bad input (before any point runs).
+    Sweep {
+        /// The policy file.
+        policy: PathBuf,
+        /// The environment file.
+        #[arg(long = "env")]
+        env: PathBuf,
+        /// KEY=FROM..TO/STEP, e.g. policy.settle.window=10s..60s/10s or
+        /// env.boot.not_running_max=20s..40s/5s (repeatable; the first changes slowest).
+        #[arg(long, required = true)]
+        vary: Vec<String>,
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value = "text")]
+        format: livecheck::sweep::Format,
+        /// Draw one heatmap per property into this file (.svg or .png).
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Run only the I-th of N disjoint parts (I/N); join the JSON outputs with sweep-merge.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Worker threads, each running one single-threaded check (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Allow a grid of more than 100 000 points.
+        #[arg(long)]
+        yes: bool,
+        /// Stop each check after this many generated states (verdicts become inconclusive).
+        #[arg(long)]
+        max_states: Option<usize>,
+        /// Stop each check after this many seconds (verdicts become inconclusive).
+        #[arg(long)]
+        timeout: Option<u64>,
+    },
+    /// Join the JSON outputs of `sweep --shard I/N` runs into the whole sweep.
+    SweepMerge {
+        /// Every shard's JSON output, in any order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value = "text")]
+        format: livecheck::sweep::Format,
+        /// Draw one heatmap per property into this file (.svg or .png).
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
     /// Replay a JSON Lines event log through a policy's decision machine.
     Replay {
         /// The policy file (models/policies/NAME.toml).
@@ -138,6 +186,40 @@ fn main() -> ExitCode {
             host,
         } => livecheck::cli::explore(&policy, &env, std::net::SocketAddr::new(host, port))
             .map(|()| ExitCode::SUCCESS),
+        Command::Sweep {
+            policy,
+            env,
+            vary,
+            format,
+            plot,
+            shard,
+            threads,
+            yes,
+            max_states,
+            timeout,
+        } => livecheck::sweep::sweep(&livecheck::sweep::SweepArgs {
+            policy,
+            env,
+            vary,
+            format,
+            plot,
+            shard,
+            threads,
+            yes,
+            max_states,
+            timeout,
+        })
+        .map(ExitCode::from),
+        Command::SweepMerge {
+            files,
+            format,
+            plot,
+        } => livecheck::sweep::sweep_merge(&livecheck::sweep::MergeArgs {
+            files,
+            format,
+            plot,
+        })
+        .map(ExitCode::from),
         Command::Replay { policy, log } => replay(&policy, &log),
         Command::Codegen {
             lang:
