@@ -55,6 +55,7 @@ pub fn pair_json(pair: &PairResult, with_time: bool) -> Value {
     });
     if with_time {
         v["elapsed_ms"] = json!(pair.elapsed.as_millis() as u64);
+        v["bytes_per_state"] = json!(bytes_per_state());
     }
     if let Some(why) = pair.stopped_by {
         v["stopped_by"] = json!(why);
