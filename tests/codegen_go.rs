@@ -46,9 +46,13 @@ fn shipped_policies() -> Vec<PathBuf> {
 
 /// Policies that take the template branches no shipped policy takes: the
 /// settle window from the end of the cycle, "declare" while settling, the
-/// recheck guard, the running flag trusted with a heartbeat rule, a re-probe
-/// with no settle window, three strikes, a poll that does not divide the wait.
-const SYNTHETIC: [(&str, &str); 3] = [
+/// recheck guard without v3's other knobs, the running flag trusted with a
+/// heartbeat rule, a re-probe with no settle window, three strikes, a poll
+/// that does not divide the wait; and v3's knobs in other company: waiting
+/// for the agent with the window from the cycle's end, the detector exempt
+/// from the debounce with no recheck (so its requests coalesce into running
+/// cycles), re-probing always with an enqueue rule.
+const SYNTHETIC: [(&str, &str); 4] = [
     (
         "finished-declare-recheck",
         r#"summary = "synthetic: settle from the cycle end, declare while settling, recheck"
@@ -107,6 +111,29 @@ recheck_restarting_before_declare = true
 [restart]
 debounce = "60s"
 file_write_drop = "15s"
+"#,
+    ),
+    (
+        "always-agent-bypass",
+        r#"summary = "synthetic: re-probe always, wait for the agent from the cycle end, detector not debounced, no recheck"
+[probe]
+on_error = "use_running_flag"
+[heartbeat]
+recent_window = "8s"
+on_recent = "enqueue"
+[settle]
+window = "20s"
+measured_from = "restart_finished"
+fresh_heartbeat_wait = "1500ms"
+fresh_heartbeat_poll = "600ms"
+on_not_running = "wait_for_agent"
+[reprobe]
+delay = "400ms"
+always = true
+[restart]
+debounce = "30s"
+file_write_drop = "10s"
+detector_bypasses_debounce = true
 "#,
     ),
 ];
@@ -263,7 +290,8 @@ struct Mutant {
 
 fn mutants(go_src: &str) -> Vec<Mutant> {
     let mut v = Vec::new();
-    let comparisons: [(&str, &str, &str, &str); 9] = [
+    // (what, from, to, present only when the source holds this).
+    let comparisons: [(&str, &str, &str, &str); 19] = [
         (
             "recent window <= to <",
             "elapsed(now, ws.LastHeartbeat.Ms) <= RecentWindowMs",
@@ -314,9 +342,73 @@ fn mutants(go_src: &str) -> Vec<Mutant> {
         ),
         (
             "re-probe decision !second to second",
-            "if !d.second && (",
-            "if d.second && (",
+            "if !d.second",
+            "if d.second",
             "ReprobeDelayMs",
+        ),
+        // reprobe.always: re-probe only for a reason again (the knob off).
+        (
+            "reprobe.always dropped",
+            "if !d.second {",
+            "if !d.second && (d.basis.recent || d.basis.fresh || d.basis.settling) {",
+            "reprobe.always:",
+        ),
+        // settle.on_not_running = "wait_for_agent".
+        (
+            "wait_for_agent: !fresh to fresh",
+            "if d.basis.settling && !d.basis.fresh {",
+            "if d.basis.settling && d.basis.fresh {",
+            "ReasonBooting})",
+        ),
+        (
+            "wait_for_agent: settling to !settling",
+            "if d.basis.settling && !d.basis.fresh {",
+            "if !d.basis.settling && !d.basis.fresh {",
+            "ReasonBooting})",
+        ),
+        (
+            "wait_for_agent dropped",
+            "if d.basis.settling && !d.basis.fresh {",
+            "if false {",
+            "ReasonBooting})",
+        ),
+        // guard.recheck_restarting_before_declare.
+        (
+            "recheck: restart moved != to ==",
+            "ws.Restart.startedAt != d.basis.restartSeen",
+            "ws.Restart.startedAt == d.basis.restartSeen",
+            "restartSeen",
+        ),
+        (
+            "recheck: only a running cycle (the knob's earlier meaning)",
+            "if ws.Restart.running || ws.Restart.startedAt != d.basis.restartSeen {",
+            "if ws.Restart.running {",
+            "restartSeen",
+        ),
+        (
+            "recheck: only a moved restart stamp",
+            "if ws.Restart.running || ws.Restart.startedAt != d.basis.restartSeen {",
+            "if ws.Restart.startedAt != d.basis.restartSeen {",
+            "restartSeen",
+        ),
+        (
+            "recheck: the stamp read at the start forgotten",
+            "d.basis.restartSeen = ws.Restart.startedAt",
+            "d.basis.restartSeen = Stamp{}",
+            "restartSeen",
+        ),
+        // restart.detector_bypasses_debounce.
+        (
+            "detector bypass: != to ==",
+            "if source != SourceDetector && ",
+            "if source == SourceDetector && ",
+            "source != SourceDetector",
+        ),
+        (
+            "detector bypass dropped",
+            "if source != SourceDetector && ",
+            "if ",
+            "source != SourceDetector",
         ),
     ];
     for (what, from, to, needs) in comparisons {
@@ -382,7 +474,12 @@ fn apply(src: &str, m: &Mutant) -> String {
 #[test]
 fn flipping_a_comparison_or_a_constant_makes_go_test_fail() {
     let base = scratch("mutants");
-    for policy in shipped_policies() {
+    // The shipped policies, and the synthetic one that takes v3's knobs in
+    // other company (the detector's requests coalescing into running cycles).
+    let synthetic = synthetic_policies("mutants")
+        .into_iter()
+        .filter(|p| p.ends_with("always-agent-bypass.toml"));
+    for policy in shipped_policies().into_iter().chain(synthetic) {
         let name = policy
             .file_stem()
             .expect("stem")
@@ -398,6 +495,18 @@ fn flipping_a_comparison_or_a_constant_makes_go_test_fail() {
             assert!(ms.iter().any(|m| m.what == "recent window <= to <"));
             assert!(ms.iter().any(|m| m.what == "constant RecentWindowMs"));
             assert!(ms.len() >= 25, "{} mutants for v2", ms.len());
+        }
+        if name == "v3-proposed" {
+            // Every knob v3 adds has its mutants.
+            for what in [
+                "reprobe.always dropped",
+                "wait_for_agent dropped",
+                "recheck: restart moved != to ==",
+                "recheck: only a running cycle (the knob's earlier meaning)",
+                "detector bypass dropped",
+            ] {
+                assert!(ms.iter().any(|m| m.what == what), "v3: no mutant {what:?}");
+            }
         }
         let mut survivors = Vec::new();
         for m in &ms {
@@ -432,6 +541,7 @@ fn flipping_a_comparison_or_a_constant_makes_go_test_fail() {
             survivors.is_empty(),
             "{name}: the vectors did not catch these mutants: {survivors:#?}"
         );
+        println!("{name}: {} mutants, all killed", ms.len());
         let clean = go(
             &dir,
             &[

@@ -218,7 +218,11 @@ fn knobs(p: &Policy, path: &Path, source: &str) -> Result<Vec<Knob>, InputError>
         "DebounceMs",
         "restart.debounce",
         p.restart.debounce,
-        "RestartByID silently drops requests while now - restartStartedAt < DebounceMs.",
+        if p.restart.detector_bypasses_debounce {
+            "RestartByID silently drops requests while now - restartStartedAt < DebounceMs, except the detector's own (restart.detector_bypasses_debounce = true)."
+        } else {
+            "RestartByID silently drops requests while now - restartStartedAt < DebounceMs."
+        },
     );
     dur(
         "FileWriteDropMs",
@@ -267,30 +271,6 @@ fn knobs(p: &Policy, path: &Path, source: &str) -> Result<Vec<Knob>, InputError>
         .is_some_and(|h| h.on_recent == OnRecent::Strike)
         || d.settle
             .is_some_and(|s| s.on_not_running == OnSettling::Strike);
-    // Knobs added after the generator was written: refuse rather than emit
-    // Go that silently ignores them.
-    let newer: [(&str, bool); 4] = [
-        ("reprobe.always", d.reprobe_always),
-        (
-            "settle.on_not_running",
-            d.settle
-                .is_some_and(|s| s.on_not_running == OnSettling::WaitForAgent),
-        ),
-        (
-            "restart.detector_bypasses_debounce",
-            p.restart.detector_bypasses_debounce,
-        ),
-        (
-            "guard.recheck_restarting_before_declare",
-            d.recheck_restarting,
-        ),
-    ];
-    if let Some((key, _)) = newer.iter().find(|(_, on)| *on) {
-        return Err(unsupported(
-            key,
-            format!("{key} is not supported by the Go generator yet"),
-        ));
-    }
     if strikes_needed && d.strikes.is_none() {
         return Err(unsupported(
             "strikes",
@@ -356,7 +336,9 @@ fn rule_text(p: &Policy) -> String {
         ProbeErrorMeaning::AssumeAlive => "Then it probes. An error means not dead (assume alive); running resets the strike record and means not dead.".into(),
         ProbeErrorMeaning::UseRunningFlag => "Then it probes. An error is only logged and its running flag is trusted: (true, err) is running, (false, err) is not running. Running resets the strike record and means not dead.".into(),
     });
-    if d.reprobe_delay.is_some() {
+    if d.reprobe_delay.is_some() && d.reprobe_always {
+        paras.push("A first probe saying not running, whatever the heartbeat and the settle window say, sleeps ReprobeDelayMs and probes again, with the same handling (reprobe.always).".into());
+    } else if d.reprobe_delay.is_some() {
         let mut why = Vec::new();
         if d.recent_heartbeat.is_some() {
             why.push("recent");
@@ -371,6 +353,12 @@ fn rule_text(p: &Policy) -> String {
             "Not running while {} sleeps ReprobeDelayMs and probes again, with the same handling.",
             why.join(" or ")
         ));
+    }
+    let wait_for_agent = d
+        .settle
+        .is_some_and(|s| s.on_not_running == OnSettling::WaitForAgent);
+    if wait_for_agent {
+        paras.push("Not running while settling without a fresh heartbeat is not dead (Booting): the new agent has not heartbeated yet (settle.on_not_running = \"wait_for_agent\"). This comes before the heartbeat rule.".into());
     }
     if let Some(h) = d.recent_heartbeat {
         let who = if d.settle.and_then(|s| s.fresh_wait).is_some() {
@@ -389,21 +377,22 @@ fn rule_text(p: &Policy) -> String {
         paras.push(match s.on_not_running {
             OnSettling::Strike => "Otherwise not running while settling adds a strike.".into(),
             OnSettling::Declare => "Otherwise not running while settling declares dead.".into(),
-            OnSettling::WaitForAgent => {
-                "Otherwise not running while settling is not dead until the new agent heartbeats."
-                    .into()
-            }
+            // Said above: it is checked before the heartbeat rule.
+            OnSettling::WaitForAgent => String::new(),
         });
     }
+    paras.retain(|p| !p.is_empty());
     paras.push("Otherwise not running declares the container dead.".into());
     if d.strikes.is_some() {
         paras.push("A strike joins the record if its first strike is at most StrikeWindowMs old, else starts a new one; StrikeThreshold strikes declare dead.".into());
     }
-    let mut declare = String::from(
-        "Declaring dead resets the strike record, clears the URL and requests a restart from the coordinator (SourceDetector), which may drop it within DebounceMs of the last cycle start.",
-    );
+    let mut declare = String::from(if p.restart.detector_bypasses_debounce {
+        "Declaring dead resets the strike record, clears the URL and requests a restart from the coordinator (SourceDetector), which does not debounce the detector's requests (restart.detector_bypasses_debounce) but coalesces them into a running cycle."
+    } else {
+        "Declaring dead resets the strike record, clears the URL and requests a restart from the coordinator (SourceDetector), which may drop it within DebounceMs of the last cycle start."
+    });
     if d.recheck_restarting {
-        declare.push_str(" A restart cycle that started meanwhile turns the declaration into a skip (guard.recheck_restarting_before_declare).");
+        declare.insert_str(0, "Before declaring, a restart cycle in flight, or one that started since the decision began (restartStartedAt is no longer what the decision read when it started), turns the declaration into a skip (guard.recheck_restarting_before_declare). ");
     }
     paras.push(declare);
     paras
@@ -520,6 +509,13 @@ pub fn render(
         ),
         ("reprobe", d.reprobe_delay.is_some()),
         ("recheck", d.recheck_restarting),
+        ("reprobe_always", d.reprobe_always),
+        (
+            "wait_for_agent",
+            d.settle
+                .is_some_and(|s| s.on_not_running == OnSettling::WaitForAgent),
+        ),
+        ("bypass", p.restart.detector_bypasses_debounce),
         ("timers", fresh_wait || d.reprobe_delay.is_some()),
     ]);
     let join = |parts: &[(bool, &str)]| {
@@ -722,6 +718,9 @@ mod tests {
             "settle_strike",
             "reprobe",
             "recheck",
+            "reprobe_always",
+            "wait_for_agent",
+            "bypass",
             "timers",
         ];
         let values: BTreeMap<&str, String> = [

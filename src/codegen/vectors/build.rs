@@ -18,6 +18,10 @@ type RestartAges = Option<(Ms, Option<Ms>)>;
 /// from `Some(source)`, or (`None`) an observed cycle start.
 type SetupEvent = (Ms, Option<Source>);
 
+/// An event put into a decision's run: `Some(kind)`, or (`None`) a restart
+/// request from `Some(source)`, or nothing.
+type Interference = (Option<EventKind>, Option<Source>);
+
 /// A deterministic xorshift64* generator (no external RNG).
 #[derive(Debug, Clone)]
 struct Rng(u64);
@@ -726,6 +730,126 @@ fn scenarios(p: &Policy, out: &mut Sets) -> Result<(), InputError> {
             )
         })())?;
     }
+    knob_scenarios(p, out)
+}
+
+/// Scenarios aimed at the v3 knobs (named by the situation, generated for
+/// every policy): a restart cycle in the same millisecond as the stamp the
+/// decision read (`guard.recheck_restarting_before_declare`), the settle
+/// window with and without the new agent's heartbeat
+/// (`settle.on_not_running = "wait_for_agent"`), a lone "not running" with an
+/// old heartbeat or none (`reprobe.always`) and declarations inside the
+/// debounce (`restart.detector_bypasses_debounce`).
+fn knob_scenarios(p: &Policy, out: &mut Sets) -> Result<(), InputError> {
+    use Answer::*;
+    let k = Knobs::of(p);
+    let set = "scenario";
+    let base = k.horizon() * 2 + 10_000;
+    // A strike is pending (a recent heartbeat, two "not running"), then at T
+    // a cycle starts and returns, the request fails, and another cycle starts
+    // in that same millisecond: restartStartedAt is what the decision read,
+    // but a cycle runs when it is about to declare. The agent heartbeats
+    // 100 ms later (fresh for a settling decision).
+    out.add((|| {
+        let mut w = World::scripted(p);
+        w.at(base)?.emit(EventKind::Heartbeat)?;
+        w.fail(&[NotRunning, NotRunning])?;
+        w.drain()?;
+        let t = base + 10_000;
+        w.at(t)?.emit(EventKind::RestartStarted)?;
+        w.emit(EventKind::RestartFinished)?;
+        w.fail(&[NotRunning, NotRunning])?;
+        w.emit(EventKind::RestartStarted)?;
+        w.at(t + 100)?.emit(EventKind::Heartbeat)?;
+        w.drain()?;
+        w.into_vector(
+            "scenario/restart/cycle_again_in_the_same_millisecond".into(),
+            set,
+        )
+    })())?;
+    // The settle window and the new agent's heartbeat: none, one before the
+    // restart, one at the failure, one during the fresh-heartbeat wait, one
+    // after it; with two "not running" answers or a "running" re-probe.
+    let wait = k.wait.unwrap_or(0);
+    let heartbeats: [(&str, Option<i64>); 5] = [
+        ("none", None),
+        ("before_restart", Some(-6_000)),
+        ("at_failure", Some(0)),
+        ("during_wait", Some(wait as i64 / 2 + 1)),
+        ("after_wait", Some(wait as i64 + 1)),
+    ];
+    for (hname, hb) in heartbeats {
+        for answers in [[NotRunning, NotRunning], [NotRunning, Running]] {
+            out.add((|| {
+                let mut w = World::scripted(p);
+                let start = base + 5_000;
+                let mut hb_at = hb.map(|d| off(start, d));
+                if hb_at.is_some_and(|h| h < base) {
+                    w.at(hb_at.take().unwrap_or(base))?
+                        .emit(EventKind::Heartbeat)?;
+                }
+                w.at(base)?.emit(EventKind::RestartStarted)?;
+                w.at(base + 1_000)?.emit(EventKind::RestartFinished)?;
+                if hb_at == Some(start) {
+                    w.at(start)?.emit(EventKind::Heartbeat)?;
+                    hb_at = None;
+                }
+                w.at(start)?.fail(&answers)?;
+                if let Some(h) = hb_at {
+                    w.at(h)?.emit(EventKind::Heartbeat)?;
+                }
+                w.into_vector(
+                    format!(
+                        "scenario/settling/heartbeat_{hname}/{}_{}",
+                        answers[0].word(),
+                        answers[1].word()
+                    ),
+                    set,
+                )
+            })())?;
+        }
+    }
+    // A lone "not running" with an old heartbeat, or none, outside any
+    // settle window.
+    let recent = k.recent.unwrap_or(15_000);
+    for hb in [false, true] {
+        for second in [NotRunning, Running, Error] {
+            out.add((|| {
+                let mut w = World::scripted(p);
+                if hb {
+                    w.at(base)?.emit(EventKind::Heartbeat)?;
+                }
+                w.at(base + recent + 1)?.fail(&[NotRunning, second])?;
+                w.into_vector(
+                    format!(
+                        "scenario/reprobe/heartbeat_{}/not_running_{}",
+                        if hb { "old" } else { "none" },
+                        second.word()
+                    ),
+                    set,
+                )
+            })())?;
+        }
+    }
+    // Declarations inside the debounce: a restart, the agent back and
+    // heartbeating before each failure, enough strikes to declare.
+    for (name, gap) in [("early", 5_000), ("late", k.debounce.saturating_sub(2_000))] {
+        out.add((|| {
+            let mut w = World::scripted(p);
+            w.at(base)?.emit(EventKind::RestartStarted)?;
+            w.at(base + 1_000)?.emit(EventKind::RestartFinished)?;
+            let first = base + gap.max(2_000);
+            for i in 0..k.threshold.max(1) as Ms {
+                w.at(first + 1_000 * i)?.emit(EventKind::Heartbeat)?;
+                w.fail(&[NotRunning, NotRunning])?;
+                w.drain()?;
+            }
+            w.into_vector(
+                format!("scenario/restart/declare_inside_debounce_{name}"),
+                set,
+            )
+        })())?;
+    }
     Ok(())
 }
 
@@ -850,6 +974,27 @@ fn boundaries(p: &Policy, out: &mut Sets) -> Result<(), InputError> {
             w.at(b0 + 1_000)?.emit(EventKind::CycleFinished)?;
             w.at(off(b0 + k.debounce, d))?.request(Source::Other)?;
             w.into_vector(format!("boundary/debounce/request/{}", signed(d)), set)
+        })())?;
+        // The detector's own request a millisecond either side of the
+        // debounce: the agent heartbeats before each failure (recent, and
+        // fresh while settling), strikes are pending, and the last decision
+        // declares (after its re-probe) at restartStartedAt + debounce + d.
+        out.add((|| {
+            let mut w = World::scripted(p);
+            w.at(b0)?.emit(EventKind::RestartStarted)?;
+            w.at(b0 + 1_000)?.emit(EventKind::RestartFinished)?;
+            let last = off(b0 + k.debounce, d).saturating_sub(k.reprobe.unwrap_or(0));
+            let n = k.threshold.max(1) as Ms;
+            for i in (0..n).rev() {
+                w.at(last.saturating_sub(1_000 * i).max(w.t))?
+                    .emit(EventKind::Heartbeat)?;
+                w.fail(&[NotRunning, NotRunning])?;
+                w.drain()?;
+            }
+            w.into_vector(
+                format!("boundary/debounce/detector_declares/{}", signed(d)),
+                set,
+            )
         })())?;
         out.add((|| {
             let mut w = World::scripted(p);
@@ -1179,6 +1324,100 @@ fn exhaustive(p: &Policy, out: &mut Sets) -> Result<(), InputError> {
             }
         }
     }
+    // 3. A whole restart (two events, a millisecond apart) at each suspension
+    // of a decision that is about to declare: nothing recent; a strike
+    // pending and a recent heartbeat; settling with a fresh heartbeat and a
+    // strike pending.
+    let contexts = [
+        "nothing_recent",
+        "strike_pending",
+        "settling_fresh_strike_pending",
+    ];
+    let cycles: [(&str, [Interference; 2]); 3] = [
+        (
+            "observed",
+            [
+                (Some(EventKind::RestartStarted), None),
+                (Some(EventKind::RestartFinished), None),
+            ],
+        ),
+        (
+            "requested",
+            [
+                (None, Some(Source::Other)),
+                (Some(EventKind::CycleFinished), None),
+            ],
+        ),
+        (
+            "started_only",
+            [(Some(EventKind::RestartStarted), None), (None, None)],
+        ),
+    ];
+    let build_ctx = |ctx: &str| -> Result<World<'_>, String> {
+        // Answers take 10 ms, so the cycle fits inside a probe.
+        let mut w = World::new(
+            p,
+            0,
+            Answering::Script {
+                answers: HashMap::new(),
+                latency: 10,
+            },
+        );
+        let t = t0 - 20_000;
+        if ctx == "settling_fresh_strike_pending" {
+            w.at(t - 10_000)?.emit(EventKind::RestartStarted)?;
+            w.at(t - 9_000)?.emit(EventKind::RestartFinished)?;
+        }
+        if ctx != "nothing_recent" {
+            for at in [t, t0] {
+                w.at(at)?.emit(EventKind::Heartbeat)?;
+                if at == t {
+                    w.fail(&[NotRunning, NotRunning])?;
+                    w.drain()?;
+                }
+            }
+        }
+        w.at(t0)?;
+        Ok(w)
+    };
+    for ctx in contexts {
+        let suspensions = (|| {
+            let mut w = build_ctx(ctx)?;
+            let r = w.fail(&[NotRunning, NotRunning])?;
+            w.drain()?;
+            Ok::<_, String>(w.suspensions(&r))
+        })()
+        .map_err(|e| InputError::new(format!("internal error building vectors: {e}")))?;
+        for i in 1..=suspensions {
+            for (cname, events) in &cycles {
+                out.add((|| {
+                    let mut w = build_ctx(ctx)?;
+                    let r = w.fail(&[NotRunning, NotRunning])?;
+                    w.advance_until(|w| w.suspensions(&r) >= i)?;
+                    for (j, ev) in events.iter().enumerate() {
+                        if j > 0 {
+                            w.at(w.t + 1)?;
+                        }
+                        match ev {
+                            (Some(kind), _) => {
+                                w.emit(*kind)?;
+                            }
+                            (None, Some(s)) => {
+                                w.request(*s)?;
+                            }
+                            (None, None) => {}
+                        }
+                    }
+                    w.into_vector(
+                        format!(
+                            "exhaustive/cycle_during_decision/{ctx}/{cname}_after_suspension_{i}"
+                        ),
+                        set,
+                    )
+                })())?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -1354,8 +1593,12 @@ fn random(p: &Policy, params: RandomParams, out: &mut Sets) -> Result<(), InputE
 /// and `not_running,running`, one interfering event (heartbeat, restart
 /// started, restart finished, cycle finished, a restart request from a file
 /// write or elsewhere, a concurrent failed request) at each instant the
-/// decision suspends (asks for a probe or a wake). Duplicate logs are kept
-/// once.
+/// decision suspends (asks for a probe or a wake); and (d) a whole restart
+/// cycle (observed start and end, or an outside request and the cycle's
+/// return; or only a start) right after each suspension of a decision that
+/// would declare (nothing recent; a strike pending with a recent heartbeat;
+/// settling with a fresh heartbeat and a strike pending). Duplicate logs are
+/// kept once.
 pub fn generate_with(
     policy: &Policy,
     random_params: RandomParams,

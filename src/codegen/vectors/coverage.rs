@@ -6,7 +6,7 @@
 
 use super::{restart_outcome_word, run_observed, Answer, Observer, Vector};
 use crate::decision::{
-    Awaiting, Basis, Decision, Input, Phase, ProbeNo, Step, UnexpectedInput, Verdict,
+    Awaiting, Basis, Decision, Input, Phase, ProbeNo, SkipReason, Step, UnexpectedInput, Verdict,
 };
 use crate::duration::Ms;
 use crate::error::InputError;
@@ -161,10 +161,25 @@ impl Observer for Counter {
             },
             Input::Probe(p) => format!("probe_{}", Answer::from(p).word()),
         };
+        // Steps that only a v3 knob explains are told apart: a re-probe with
+        // no heartbeat or settle reason (reprobe.always), and a skip at the
+        // declaration with no cycle running (the restart stamp moved).
+        let probing = match before.phase() {
+            Phase::Probing { basis, .. } => Some(basis),
+            _ => None,
+        };
         let result_word = match result {
             Err(_) => "unexpected".to_owned(),
             Ok(Step::Probe) => "probe".to_owned(),
-            Ok(Step::Wake(_)) => "wake".to_owned(),
+            Ok(Step::Wake(_)) => match probing {
+                Some(b) if !(b.recent || b.fresh || b.settling) => "wake_reprobe_always".to_owned(),
+                _ => "wake".to_owned(),
+            },
+            Ok(Step::Done(Verdict::Skipped(SkipReason::Restarting)))
+                if probing.is_some() && !ws.restart.is_running() =>
+            {
+                "done_restarting_stamp_moved".to_owned()
+            }
             Ok(Step::Done(v)) => format!("done_{}", describe(*v).2),
         };
         *self
@@ -176,12 +191,23 @@ impl Observer for Counter {
             .or_insert(0) += 1;
         if let Ok(Step::Done(Verdict::Dead(o))) = result {
             // The detector's restart request, as the coordinator saw it
-            // (after a recheck the state is the one `ws` had).
+            // (after a recheck the state is the one `ws` had); one inside the
+            // debounce that the policy exempts is told apart.
+            let exempt = policy.restart.detector_bypasses_debounce
+                && ws
+                    .restart
+                    .started_at()
+                    .is_some_and(|t| now.saturating_sub(t) < policy.restart.debounce);
             *self
                 .transitions
                 .entry(format!(
-                    "restart:{}:detector->{}",
+                    "restart:{}:{}->{}",
                     coordinator_word(&ws.restart),
+                    if exempt {
+                        "detector_inside_debounce"
+                    } else {
+                        "detector"
+                    },
                     restart_outcome_word(*o)
                 ))
                 .or_insert(0) += 1;
@@ -414,7 +440,12 @@ pub struct SetCoverage {
 /// A *transition* is `decision:PHASE:INPUT->RESULT` (the decision's phase
 /// before the input, the input, and the step it returned, with the verdict's
 /// reason), `restart:STATE:SOURCE->OUTCOME` (a restart request, including the
-/// detector's) or `cycle:STATE->END`. A *boundary side* of a comparison is
+/// detector's) or `cycle:STATE->END`. Three results only a v3 knob explains
+/// are named apart: `wake_reprobe_always` (a re-probe with no recent or fresh
+/// heartbeat and no settle window), `done_restarting_stamp_moved` (a skip at
+/// the declaration with no cycle running: `restartStartedAt` moved since the
+/// decision started) and the source `detector_inside_debounce` (a detector
+/// request the policy exempts from the debounce, made inside it). A *boundary side* of a comparison is
 /// exercised when some input was fed with the compared quantity exactly at
 /// the boundary on that side (for `now - t <= W`: age `W` inside, `W + 1`
 /// outside; for `< W`: `W - 1` and `W`; for the threshold, the strike that
@@ -498,8 +529,12 @@ pub fn coverage(policy: &Policy, vectors: &[Vector]) -> Result<CoverageReport, I
     Ok(CoverageReport {
         method: "Each vector is run through the machine (nothing in it is instrumented). \
                  A transition is decision:PHASE:INPUT->RESULT, restart:STATE:SOURCE->OUTCOME \
-                 or cycle:STATE->END. A boundary side counts when an input was fed with the \
-                 compared quantity exactly at the boundary on that side and the same input, \
+                 or cycle:STATE->END (a re-probe only reprobe.always explains is \
+                 wake_reprobe_always, a declaration skipped because restartStartedAt moved \
+                 is done_restarting_stamp_moved, an exempt detector request inside the \
+                 debounce has source detector_inside_debounce). A boundary side counts when \
+                 an input was fed with the compared quantity exactly at the boundary on that \
+                 side and the same input, \
                  a millisecond (or one strike) across it, gives a different step, phase or \
                  outcome."
             .into(),
