@@ -210,7 +210,6 @@ impl World {
             .filter(|&v| v > 0)
             .fold(env.tick, gcd);
         let latency_marks = properties::latency_marks(grain, crash_cap);
-        let d = &policy.decision;
         let heartbeats_matter =
             d.recent_heartbeat.is_some() || d.settle.is_some_and(|s| s.fresh_wait.is_some());
         World {
