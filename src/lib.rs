@@ -16,6 +16,7 @@ pub mod decision;
 pub mod duration;
 pub mod environment;
 pub mod error;
+pub mod explain;
 pub mod model;
 pub mod policy;
 pub mod replay;

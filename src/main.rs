@@ -108,6 +108,30 @@ enum Command {
         #[arg(long)]
         plot: Option<PathBuf>,
     },
+    /// Explain one property of a policy in an environment (its shortest
+    /// counterexample, or the figure showing it holds), or `explain 2929`.
+    Explain {
+        /// A policy file, or `2929` for the #2929 incident (v1-2931, docker).
+        target: String,
+        /// The environment file (required with a policy file).
+        #[arg(long)]
+        env: Option<PathBuf>,
+        /// The property to explain (required with a policy file).
+        #[arg(long)]
+        property: Option<String>,
+        /// Output format (`lesson`: the markdown of docs/lessons/2929.md, with `2929`).
+        #[arg(long, value_enum, default_value = "text")]
+        format: ExplainFormat,
+        /// Checker threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Stop the check after this many generated states.
+        #[arg(long)]
+        max_states: Option<usize>,
+        /// Stop the check after this many seconds.
+        #[arg(long)]
+        timeout: Option<u64>,
+    },
     /// Replay a JSON Lines event log through a policy's decision machine.
     Replay {
         /// The policy file (models/policies/NAME.toml).
@@ -133,6 +157,32 @@ enum Command {
 enum CheckFormat {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExplainFormat {
+    Text,
+    Mermaid,
+    Itf,
+    Html,
+    Replay,
+    Json,
+    Lesson,
+}
+
+impl From<ExplainFormat> for livecheck::explain::Format {
+    fn from(f: ExplainFormat) -> Self {
+        use livecheck::explain::Format;
+        match f {
+            ExplainFormat::Text => Format::Text,
+            ExplainFormat::Mermaid => Format::Mermaid,
+            ExplainFormat::Itf => Format::Itf,
+            ExplainFormat::Html => Format::Html,
+            ExplainFormat::Replay => Format::Replay,
+            ExplainFormat::Json => Format::Json,
+            ExplainFormat::Lesson => Format::Lesson,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -218,6 +268,24 @@ fn main() -> ExitCode {
             files,
             format,
             plot,
+        })
+        .map(ExitCode::from),
+        Command::Explain {
+            target,
+            env,
+            property,
+            format,
+            threads,
+            max_states,
+            timeout,
+        } => livecheck::explain::run(&livecheck::explain::ExplainArgs {
+            target,
+            env,
+            property,
+            format: format.into(),
+            threads,
+            max_states,
+            timeout,
         })
         .map(ExitCode::from),
         Command::Replay { policy, log } => replay(&policy, &log),
