@@ -3,10 +3,17 @@
 //! change that alters the lesson must update it in the same commit).
 
 use livecheck::explain::lesson;
+use std::sync::OnceLock;
+
+/// The lesson, generated once for both tests (it runs two full checks).
+fn fresh() -> &'static str {
+    static LESSON: OnceLock<String> = OnceLock::new();
+    LESSON.get_or_init(|| lesson::generate().expect("the shipped models load"))
+}
 
 #[test]
 fn lesson_2929_is_up_to_date() {
-    let fresh = lesson::generate().expect("the shipped models load");
+    let fresh = fresh();
     let committed = std::fs::read_to_string(lesson::LESSON_FILE).unwrap_or_else(|e| {
         panic!(
             "cannot read {}: {e}; generate it with `{}`",
@@ -33,7 +40,7 @@ fn lesson_2929_is_up_to_date() {
 
 #[test]
 fn lesson_tells_the_incident_the_fix_and_what_is_left() {
-    let text = lesson::generate().expect("lesson");
+    let text = fresh();
     for section in [
         "## The incident",
         "## The counterexample on",

@@ -126,15 +126,19 @@ fn plural(n: u8, one: &str, many: &str) -> String {
     }
 }
 
-fn restart_fate(x: &Entry) -> &'static str {
+/// What became of the fatal decision's restart request; `restart_age` is
+/// the age of the restart stamp when the decision read it.
+fn restart_fate(x: &Entry, restart_age: Option<u64>, debounce: u64) -> String {
     match x.restart {
-        Some("started") => "its restart request started a new cycle",
-        Some("coalesced") => "its restart request was coalesced into the running cycle",
-        Some(_) if x.detail.contains("debounce") => {
-            "its own restart request was dropped by the restart debounce, because the config PUT's restart was stamped moments earlier"
-        }
-        Some(_) => "its restart request was dropped",
-        None => "",
+        Some("started") => "its restart request started a new cycle".into(),
+        Some("coalesced") => "its restart request was coalesced into the running cycle".into(),
+        Some(_) if x.detail.contains("debounce") => format!(
+            "its own restart request was dropped by the {} restart debounce: the config PUT's restart was stamped only {} earlier",
+            Human(debounce),
+            restart_age.map_or_else(|| "moments".into(), |a| Human(a).to_string())
+        ),
+        Some(_) => "its restart request was dropped".into(),
+        None => String::new(),
     }
 }
 
@@ -201,7 +205,7 @@ fn walkthrough(e: &Explanation) -> String {
             .last()
             .map(|p| {
                 if p.detail.contains("spurious") {
-                    "a spurious not-running answer while the agent ran"
+                    "a spurious not-running answer while the agent runs"
                 } else if p.container == "crashed" {
                     "a not-running answer from the crashed container"
                 } else {
@@ -236,6 +240,13 @@ fn walkthrough(e: &Explanation) -> String {
                 }
             })
             .collect();
+        // The heartbeat the proxy reads came from the old container when it
+        // is older than the restart.
+        let whose = match (k.heartbeat_age_ms, k.restart_age_ms) {
+            (Some(h), Some(r)) if h >= r => "the old agent's, from before the restart; ",
+            (None, Some(_)) if k.heartbeat_old => "the old agent's; ",
+            _ => "",
+        };
         let recent = if k.recent_heartbeat {
             format!(
                 "recent: within the {} window",
@@ -250,7 +261,7 @@ fn walkthrough(e: &Explanation) -> String {
         said.push((
             index_of(e, st),
             format!(
-                "At {} request {} fails. The proxy reads: heartbeat age {} ({recent}), {} in the record, restart age {}{}. It probes {}: {}.",
+                "At {} request {} fails. The proxy reads: heartbeat age {} ({whose}{recent}), {} in the record, restart age {}{}. It probes {}: {}.",
                 t(st),
                 st.req_name().unwrap_or_default(),
                 age(k.heartbeat_age_ms, k.heartbeat_old),
@@ -283,7 +294,7 @@ fn walkthrough(e: &Explanation) -> String {
             format!(
                 "{because}: **the proxy declares the container dead** on {} after the restart: workspace offline, URL cleared, and {}.",
                 if ps.len() == 1 { "one answer" } else { "these answers" },
-                restart_fate(f)
+                restart_fate(f, k.restart_age_ms, policy.restart.debounce)
             ),
         ));
     }
