@@ -819,7 +819,9 @@ fn knob_scenarios(p: &Policy, out: &mut Sets) -> Result<(), InputError> {
                 if hb {
                     w.at(base)?.emit(EventKind::Heartbeat)?;
                 }
-                w.at(base + recent + 1)?.fail(&[NotRunning, second])?;
+                // A second older than the recent window (its +1 ms edge is
+                // a boundary vector).
+                w.at(base + recent + 1_000)?.fail(&[NotRunning, second])?;
                 w.into_vector(
                     format!(
                         "scenario/reprobe/heartbeat_{}/not_running_{}",
@@ -846,6 +848,38 @@ fn knob_scenarios(p: &Policy, out: &mut Sets) -> Result<(), InputError> {
             }
             w.into_vector(
                 format!("scenario/restart/declare_inside_debounce_{name}"),
+                set,
+            )
+        })())?;
+    }
+    // Decisions that start inside the settle window but whose probes answer
+    // only after the debounce: a declaration after the re-probe (strikes
+    // counted while "settling") whose restart starts. Two at once, so their
+    // strikes reach the threshold together; with and without the new agent's
+    // heartbeat.
+    for hb in [false, true] {
+        out.add((|| {
+            let mut w = World::new(
+                p,
+                0,
+                Answering::Script {
+                    answers: HashMap::new(),
+                    latency: k.debounce + 10,
+                },
+            );
+            w.at(base)?.emit(EventKind::RestartStarted)?;
+            w.at(base + 1_000)?.emit(EventKind::RestartFinished)?;
+            if hb {
+                w.at(base + 1_500)?.emit(EventKind::Heartbeat)?;
+            }
+            w.at(base + 2_000)?;
+            for _ in 0..k.threshold.max(1) {
+                w.fail(&[NotRunning, NotRunning])?;
+            }
+            w.into_vector(
+                format!(
+                    "scenario/restart/settling_probes_answer_after_the_debounce/heartbeat_{hb}"
+                ),
                 set,
             )
         })())?;
