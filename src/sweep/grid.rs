@@ -68,6 +68,11 @@ impl Kind {
     /// A value as a person writes it: `30s` for durations, `2` for integers.
     pub fn label(self, value: i64) -> String {
         match self {
+            // Whole seconds below ten minutes stay in seconds ("60s", not
+            // "1m"): axes and tables of a sweep read better in one unit.
+            Kind::Duration if value > 0 && value % 1_000 == 0 && value < 600_000 => {
+                format!("{}s", value / 1_000)
+            }
             Kind::Duration => duration::format(value.max(0) as Ms),
             Kind::Integer => value.to_string(),
         }
@@ -715,7 +720,7 @@ file_write_drop = "15s"
             v.values(),
             vec![10_000, 20_000, 30_000, 40_000, 50_000, 60_000]
         );
-        assert_eq!(v.spec(), "10s..1m/10s");
+        assert_eq!(v.spec(), "10s..60s/10s");
         let v = parse_vary(&b, "strikes.threshold=1..3/1").unwrap();
         assert_eq!(v.values(), vec![1, 2, 3]);
         let v = parse_vary(&b, "strikes.threshold=2..2/1").unwrap();

@@ -115,7 +115,7 @@ pub fn plan(args: &SweepArgs) -> Result<Plan, InputError> {
             threads,
             max_states: args.max_states,
             timeout: args.timeout.map(Duration::from_secs),
-            progress: true,
+            progress: run::Progress::Off,
         },
     })
 }
@@ -181,8 +181,11 @@ fn emit(out: &SweepOutput, format: Format, plot_path: Option<&PathBuf>) -> Resul
 /// the exit status (see the module docs).
 pub fn sweep(args: &SweepArgs) -> Result<u8, InputError> {
     let mut plan = plan(args)?;
-    plan.run.progress =
-        std::io::stderr().is_terminal() || std::env::var_os("LIVECHECK_PROGRESS").is_some();
+    plan.run.progress = if std::io::stderr().is_terminal() {
+        run::Progress::Bar
+    } else {
+        run::Progress::Lines
+    };
     let out = execute(&plan);
     if let Some(run) = out.runs.first() {
         eprintln!(

@@ -19,10 +19,23 @@ pub struct RunOptions {
     pub max_states: Option<usize>,
     /// `--timeout` of every check.
     pub timeout: Option<Duration>,
-    /// Draw a progress bar on stderr (it also hides itself when stderr is
-    /// not a terminal).
-    pub progress: bool,
+    /// How to show progress on stderr.
+    pub progress: Progress,
 }
+
+/// Progress reporting on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Nothing.
+    Off,
+    /// An `indicatif` bar (for a terminal).
+    Bar,
+    /// A plain line at most every [`LINE_EVERY`] (for logs: CI, batch jobs).
+    Lines,
+}
+
+/// Least time between two plain progress lines.
+pub const LINE_EVERY: Duration = Duration::from_secs(30);
 
 /// Checks one grid point: builds its policy and environment (an invalid
 /// point is reported, not checked), runs [`check_pair`] single-threaded,
@@ -124,21 +137,31 @@ pub fn run_points(
         }
         drop(tx);
         let mut counts = Counts::default();
+        let mut last_line = Instant::now();
         for point in rx {
             counts.add(&point);
+            let summary = format!(
+                "violated {}  inconclusive {}  invalid {}{}",
+                counts.violated,
+                counts.inconclusive,
+                counts.invalid,
+                if counts.errors > 0 {
+                    format!("  CHECKER FAILED {}", counts.errors)
+                } else {
+                    String::new()
+                }
+            );
             if let Some(bar) = &bar {
-                bar.set_message(format!(
-                    "violated {}  inconclusive {}  invalid {}{}",
-                    counts.violated,
-                    counts.inconclusive,
-                    counts.invalid,
-                    if counts.errors > 0 {
-                        format!("  CHECKER FAILED {}", counts.errors)
-                    } else {
-                        String::new()
-                    }
-                ));
+                bar.set_message(summary);
                 bar.inc(1);
+            } else if opts.progress == Progress::Lines && last_line.elapsed() >= LINE_EVERY {
+                last_line = Instant::now();
+                eprintln!(
+                    "livecheck sweep: {}/{} points done in {:.0?}: {summary}",
+                    counts.points,
+                    indices.len(),
+                    start.elapsed()
+                );
             }
             results.push(point);
         }
@@ -150,8 +173,8 @@ pub fn run_points(
     (results, start.elapsed())
 }
 
-fn progress_bar(len: usize, on: bool) -> Option<indicatif::ProgressBar> {
-    if !on {
+fn progress_bar(len: usize, progress: Progress) -> Option<indicatif::ProgressBar> {
+    if progress != Progress::Bar {
         return None;
     }
     let bar = indicatif::ProgressBar::with_draw_target(
