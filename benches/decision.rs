@@ -50,6 +50,7 @@ fn bench(c: &mut Criterion) {
     let v0 = load("v0-pre-2931");
     let v1 = load("v1-2931");
     let v2 = load("v2-2950");
+    let v3 = load("v3-proposed");
     let nr2 = [ProbeResult::NotRunning, ProbeResult::NotRunning];
     let nr1 = [ProbeResult::NotRunning];
 
@@ -95,6 +96,24 @@ fn bench(c: &mut Criterion) {
         &nr1,
         Verdict::Dead(RestartOutcome::Started),
     );
+    check(
+        &v3,
+        recent,
+        &nr2,
+        Verdict::NotDead(NotDeadReason::Strike(1)),
+    );
+    check(
+        &v3,
+        settling,
+        &nr2,
+        Verdict::NotDead(NotDeadReason::Booting),
+    );
+    check(
+        &v3,
+        Workspace::default(),
+        &nr2,
+        Verdict::Dead(RestartOutcome::Started),
+    );
     g.bench_function("v2_probe_reprobe_queued", |b| {
         b.iter(|| {
             let mut ws = recent;
@@ -132,6 +151,30 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut ws = Workspace::default();
             drive(black_box(&v0), &mut ws, black_box(T0), &nr1)
+        })
+    });
+    // v3: recent heartbeat, probe false, re-probe false, strike 1.
+    g.bench_function("v3_probe_reprobe_strike", |b| {
+        b.iter(|| {
+            let mut ws = recent;
+            drive(black_box(&v3), &mut ws, black_box(T0), &nr2)
+        })
+    });
+
+    // v3 settling, the new agent not heard from: four polls, two probes,
+    // not dead (booting).
+    g.bench_function("v3_settling_fresh_wait_probe_reprobe_booting", |b| {
+        b.iter(|| {
+            let mut ws = settling;
+            drive(black_box(&v3), &mut ws, black_box(T0), &nr2)
+        })
+    });
+
+    // v3, nothing recent: probe, re-probe, re-check, declare dead, restart started.
+    g.bench_function("v3_probe_reprobe_declare_dead_restart", |b| {
+        b.iter(|| {
+            let mut ws = Workspace::default();
+            drive(black_box(&v3), &mut ws, black_box(T0), &nr2)
         })
     });
     g.finish();
