@@ -21,7 +21,9 @@
 //!
 //! Exit status: 0 the sweep ran (whatever the verdicts: a sweep is expected
 //! to find unsafe settings); 1 the checker failed at some point (a bug,
-//! reported per point); 2 bad input or usage, before any point runs.
+//! reported per point); 2 bad input or usage, found before any point runs
+//! (or a `--plot` file that could not be written after all: the results
+//! are printed first, so a long sweep is never lost to it).
 
 pub mod grid;
 pub mod output;
@@ -152,9 +154,6 @@ pub fn execute(plan: &Plan) -> SweepOutput {
 }
 
 fn emit(out: &SweepOutput, format: Format, plot_path: Option<&PathBuf>) -> Result<u8, InputError> {
-    if let Some(path) = plot_path {
-        plot::plot(out, path)?;
-    }
     let text = match format {
         Format::Text => output::render_text(out),
         Format::Csv => output::render_csv(out),
@@ -164,6 +163,12 @@ fn emit(out: &SweepOutput, format: Format, plot_path: Option<&PathBuf>) -> Resul
     // A closed pipe is not bad input: ignore write errors on stdout.
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
+    drop(stdout);
+    // After the results are out: a picture that cannot be written must not
+    // cost the sweep's results.
+    if let Some(path) = plot_path {
+        plot::plot(out, path)?;
+    }
     let counts = Counts::of(&out.points);
     if counts.errors > 0 {
         eprintln!(
