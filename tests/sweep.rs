@@ -515,16 +515,16 @@ fn plot_is_an_svg_with_one_panel_per_property() {
         3 * CONTRACT.len()
     );
     // The detection panel shows the worst case where it holds (v0 × docker:
-    // 10s at bounds 10s and 15s) and "over" it where it is violated; "10s"
-    // is also each panel's axis tick for the 10s bound, and the legend's
-    // latency scale (one value here).
+    // 10s at bounds 10s and 15s) and "✗ ≥" the first latency over the bound
+    // where it is violated (bound 5s); "10s" is also each panel's axis tick
+    // for the 10s bound, and the legend's latency scale (one value here).
     assert_eq!(
         texts.iter().filter(|t| t.as_str() == "10s").count(),
         CONTRACT.len() + 2 + 1,
         "{texts:?}"
     );
     assert_eq!(
-        texts.iter().filter(|t| t.starts_with("✗ >")).count(),
+        texts.iter().filter(|t| t.starts_with("✗ ≥")).count(),
         1,
         "{texts:?}"
     );

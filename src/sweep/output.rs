@@ -318,7 +318,7 @@ fn value_labels(h: &SweepHeader, p: &PointResult) -> Vec<String> {
 
 fn worst_label(p: &PointResult) -> String {
     match p.worst_case_ms {
-        Some(ms) if p.worst_case_at_least => format!("over {}", crate::duration::Human(ms)),
+        Some(ms) if p.worst_case_at_least => format!("≥{}", crate::duration::Human(ms)),
         Some(ms) => crate::duration::Human(ms).to_string(),
         None => "-".into(),
     }
@@ -394,7 +394,7 @@ pub fn render_text(out: &SweepOutput) -> String {
     }
     let _ = writeln!(
         s,
-        "\n✓ holds   ✗ violated   ? inconclusive   worst-detect: worst-case detection latency (\"over\" when dead_detected_within is violated)\ncolumns: {}",
+        "\n✓ holds   ✗ violated   ? inconclusive   worst-detect: worst-case detection latency (≥: dead_detected_within is violated, the worst case is at least that)\ncolumns: {}",
         CONTRACT.join(", ")
     );
     let _ = writeln!(s, "{}", Counts::of(&out.points));

@@ -260,7 +260,7 @@ fn cell(p: &PointResult, property: &str, range: (u64, u64)) -> (RGBColor, String
                 ),
                 ("holds", _, _) => (HOLDS, "✓".into()),
                 ("violated", true, Some(ms)) => {
-                    (VIOLATED, format!("✗ >{}", crate::duration::format(ms)))
+                    (VIOLATED, format!("✗ ≥{}", crate::duration::format(ms)))
                 }
                 ("violated", _, _) => (VIOLATED, "✗".into()),
                 _ => (INCONCLUSIVE, "?".into()),
@@ -447,7 +447,10 @@ fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, latencies: &[u
     y += 28;
     for (colour, text) in [
         (HOLDS, "✓ holds"),
-        (VIOLATED, "✗ violated (detect: worst case over the bound)"),
+        (
+            VIOLATED,
+            "✗ violated (detect: the worst case is at least the latency shown)",
+        ),
         (INCONCLUSIVE, "? inconclusive (search stopped by a bound)"),
         (INVALID, "invalid: the settings fail validation"),
     ] {
