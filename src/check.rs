@@ -126,9 +126,10 @@ pub fn check_pair(policy: &Policy, env: &Environment, opts: &CheckOptions) -> Pa
     let mut checker = builder.spawn_bfs();
     let handles = checker.handles();
     let mut last_report = Instant::now();
-    while handles.iter().any(|h| !h.is_finished()) {
+    // Poll only to print progress; otherwise just join.
+    while opts.progress && handles.iter().any(|h| !h.is_finished()) {
         std::thread::sleep(Duration::from_millis(20));
-        if opts.progress && last_report.elapsed() >= Duration::from_secs(2) {
+        if last_report.elapsed() >= Duration::from_secs(2) {
             last_report = Instant::now();
             eprintln!(
                 "livecheck: {} × {}: {} unique states, depth {}, {:.0?}…",
