@@ -2,7 +2,7 @@
 //! files (`proofs/POLICY.ENVIRONMENT.json`).
 
 use crate::check::{PairResult, PropertyResult, Verdict};
-use crate::model::properties::{self, CONTRACT};
+use crate::model::properties::{self, CONTRACT, SHORT};
 use crate::trace;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -67,17 +67,6 @@ pub fn pair_json(pair: &PairResult, with_time: bool) -> Value {
 pub fn results_json(pairs: &[PairResult]) -> Value {
     json!({ "results": pairs.iter().map(|p| pair_json(p, true)).collect::<Vec<_>>() })
 }
-
-/// Short column headers for the matrix, in contract order.
-const SHORT: [&str; 7] = [
-    "self-fire",
-    "false-dead",
-    "detect",
-    "orphan",
-    "loop",
-    "reach-dead",
-    "reach-recov",
-];
 
 fn symbol(v: Verdict) -> &'static str {
     match v {

@@ -21,6 +21,18 @@ pub const CONTRACT: [&str; 7] = [
     "reachable_recovery",
 ];
 
+/// Short column headers for the contract properties, in contract order (the
+/// `check` matrix and the sweep tables).
+pub const SHORT: [&str; 7] = [
+    "self-fire",
+    "false-dead",
+    "detect",
+    "orphan",
+    "loop",
+    "reach-dead",
+    "reach-recov",
+];
+
 /// Contract properties checked with `sometimes` (an example must exist).
 pub const SOMETIMES: [&str; 2] = ["reachable_dead", "reachable_recovery"];
 

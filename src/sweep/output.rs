@@ -233,16 +233,8 @@ pub fn header(
     }
 }
 
-/// Short column headers, in contract order.
-pub const SHORT: [&str; 7] = [
-    "self-fire",
-    "false-dead",
-    "detect",
-    "orphan",
-    "loop",
-    "reach-dead",
-    "reach-recov",
-];
+/// Short column headers, in contract order (shared with `check`'s matrix).
+pub use crate::model::properties::SHORT;
 
 /// ✓ / ✗ / ? for a verdict word.
 pub fn symbol(verdict: &str) -> &'static str {
