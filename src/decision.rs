@@ -507,7 +507,7 @@ impl Decision {
         let past = |t: &mut Ms| *t = t.saturating_sub(dt).max(now.saturating_sub(stamp_cap));
         let seen = |b: &mut Basis| {
             if let Some(t) = &mut b.restart_seen {
-                *t = t.saturating_sub(dt).max(now.saturating_sub(stamp_cap));
+                past(t);
             }
         };
         match &mut self.phase {

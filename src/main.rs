@@ -29,7 +29,7 @@ enum Command {
         envs: Vec<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
-        format: CheckFormat,
+        format: livecheck::cli::Format,
         /// Checker threads per pair.
         #[arg(long, default_value_t = 1)]
         threads: usize,
@@ -121,7 +121,7 @@ enum Command {
         property: Option<String>,
         /// Output format (`lesson`: the markdown of docs/lessons/2929.md, with `2929`).
         #[arg(long, value_enum, default_value = "text")]
-        format: ExplainFormat,
+        format: livecheck::explain::Format,
         /// Checker threads.
         #[arg(long, default_value_t = 1)]
         threads: usize,
@@ -151,38 +151,6 @@ enum Command {
         #[arg(long)]
         policy: PathBuf,
     },
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum CheckFormat {
-    Text,
-    Json,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum ExplainFormat {
-    Text,
-    Mermaid,
-    Itf,
-    Html,
-    Replay,
-    Json,
-    Lesson,
-}
-
-impl From<ExplainFormat> for livecheck::explain::Format {
-    fn from(f: ExplainFormat) -> Self {
-        use livecheck::explain::Format;
-        match f {
-            ExplainFormat::Text => Format::Text,
-            ExplainFormat::Mermaid => Format::Mermaid,
-            ExplainFormat::Itf => Format::Itf,
-            ExplainFormat::Html => Format::Html,
-            ExplainFormat::Replay => Format::Replay,
-            ExplainFormat::Json => Format::Json,
-            ExplainFormat::Lesson => Format::Lesson,
-        }
-    }
 }
 
 #[derive(Subcommand)]
@@ -216,10 +184,7 @@ fn main() -> ExitCode {
         } => livecheck::cli::check(&livecheck::cli::CheckArgs {
             policies,
             envs,
-            format: match format {
-                CheckFormat::Text => livecheck::cli::Format::Text,
-                CheckFormat::Json => livecheck::cli::Format::Json,
-            },
+            format,
             threads,
             jobs: jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
@@ -282,7 +247,7 @@ fn main() -> ExitCode {
             target,
             env,
             property,
-            format: format.into(),
+            format,
             threads,
             max_states,
             timeout,

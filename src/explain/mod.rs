@@ -50,7 +50,7 @@ pub const INCIDENT_PROPERTY: &str = "no_self_fire_on_lone_false";
 pub const SEARCH_LIMIT: usize = 60_000_000;
 
 /// Output format of `explain`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// The timeline table, for people (colour on a terminal).
     Text,
