@@ -57,7 +57,7 @@ use crate::restart::{RestartOutcome, RestartSource};
 use crate::workspace::{StrikeRecord, Workspace};
 
 /// An `IsRunning` answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProbeResult {
     /// `(true, nil)`.
     Running,
@@ -70,7 +70,7 @@ pub enum ProbeResult {
 }
 
 /// What the driver feeds the decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Input {
     /// The request failed: run the rule.
     Start,
@@ -81,7 +81,7 @@ pub enum Input {
 }
 
 /// What the decision asks of the driver next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Step {
     /// Run `IsRunning` now and feed the answer.
     Probe,
@@ -92,7 +92,7 @@ pub enum Step {
 }
 
 /// Why the decision did not probe at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SkipReason {
     /// External-like runtime.
     ExternalRuntime,
@@ -103,7 +103,7 @@ pub enum SkipReason {
 }
 
 /// Why the decision ended "not dead".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NotDeadReason {
     /// A probe failed and the policy assumes alive.
     ProbeError,
@@ -117,7 +117,7 @@ pub enum NotDeadReason {
 }
 
 /// How a decision ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Verdict {
     /// No probe was made.
     Skipped(SkipReason),
@@ -131,7 +131,7 @@ pub enum Verdict {
 }
 
 /// What a decision is waiting for; returned by [`Decision::awaiting`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Awaiting {
     /// [`Input::Start`].
     Start,
@@ -144,7 +144,7 @@ pub enum Awaiting {
 }
 
 /// An input the decision cannot take now; nothing changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UnexpectedInput {
     /// What was given.
     pub got: Input,
@@ -163,7 +163,7 @@ impl std::fmt::Display for UnexpectedInput {
 }
 
 /// What the decision learned before probing (steps 4–6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Basis {
     /// Inside the settle window.
     pub settling: bool,
@@ -178,7 +178,7 @@ pub struct Basis {
 }
 
 /// Which probe an answer belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProbeNo {
     /// The first probe (step 7).
     First,
@@ -187,7 +187,7 @@ pub enum ProbeNo {
 }
 
 /// Where a decision is; public so drivers can show what the proxy knew.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Phase {
     /// Not started.
     Idle,
@@ -242,7 +242,7 @@ pub fn recent_heartbeat(policy: &Policy, ws: &Workspace, now: Ms) -> bool {
 }
 
 /// One failed request's run of the rule. See the module docs for the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Decision {
     phase: Phase,
     probes: u8,
@@ -261,6 +261,13 @@ impl Decision {
             phase: Phase::Idle,
             probes: 0,
         }
+    }
+
+    /// A decision in `phase` after `probes` probes (drivers that store
+    /// decisions in another form, like the model checker's packed states,
+    /// rebuild them with this).
+    pub(crate) fn from_parts(phase: Phase, probes: u8) -> Self {
+        Decision { phase, probes }
     }
 
     /// Where the decision is.

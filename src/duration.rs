@@ -97,9 +97,9 @@ impl fmt::Display for Human {
         let ms = self.0;
         if ms == 0 {
             write!(f, "0s")
-        } else if ms % 60_000 == 0 {
+        } else if ms.is_multiple_of(60_000) {
             write!(f, "{}m", ms / 60_000)
-        } else if ms % 1_000 == 0 {
+        } else if ms.is_multiple_of(1_000) {
             write!(f, "{}s", ms / 1_000)
         } else if ms >= 1_000 {
             let s = format!("{:.3}", ms as f64 / 1000.0);

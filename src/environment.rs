@@ -170,7 +170,7 @@ impl Environment {
             return Err(fail("clock.tick", "must be longer than 0s".into()));
         }
         let multiple = |key: &str, v: Ms| -> Result<Ms, InputError> {
-            if v % tick != 0 {
+            if !v.is_multiple_of(tick) {
                 Err(fail(
                     key,
                     format!(

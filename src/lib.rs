@@ -14,6 +14,7 @@ pub mod cli;
 pub mod codegen;
 pub mod decision;
 pub mod duration;
+pub mod engine;
 pub mod environment;
 pub mod error;
 pub mod explain;

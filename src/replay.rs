@@ -353,7 +353,7 @@ fn fire_timers(
             .iter()
             .enumerate()
             .filter_map(|(i, p)| match p.decision.awaiting() {
-                Awaiting::Timer(at) if until.map_or(true, |u| at <= u) => Some((at, i)),
+                Awaiting::Timer(at) if until.is_none_or(|u| at <= u) => Some((at, i)),
                 _ => None,
             })
             .min();

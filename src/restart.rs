@@ -23,7 +23,7 @@ pub enum RestartSource {
 }
 
 /// Why a restart request was dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DropReason {
     /// Within the restart debounce of the last `restartStartedAt`.
     Debounce,
@@ -32,7 +32,7 @@ pub enum DropReason {
 }
 
 /// What became of a restart request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RestartOutcome {
     /// A cycle starts now (`running` set, stamp = now).
     Started,
@@ -77,6 +77,25 @@ impl RestartCoordinator {
             started_at: None,
             finished_at: None,
             last_file_write: None,
+        }
+    }
+
+    /// A coordinator with exactly these fields (drivers that store it in
+    /// another form, like the model checker's packed states, rebuild it with
+    /// this).
+    pub(crate) fn from_parts(
+        running: bool,
+        pending: bool,
+        started_at: Option<Ms>,
+        finished_at: Option<Ms>,
+        last_file_write: Option<Ms>,
+    ) -> Self {
+        RestartCoordinator {
+            running,
+            pending,
+            started_at,
+            finished_at,
+            last_file_write,
         }
     }
 

@@ -118,7 +118,7 @@ impl Workspace {
             // the cap (recent stays false as it ages; "newer than the stamp"
             // stays false as stamps only move forward).
             if now.saturating_sub(*h) > caps.recent_window
-                && self.restart.started_at().map_or(true, |t| *h <= t)
+                && self.restart.started_at().is_none_or(|t| *h <= t)
             {
                 *h = floor(caps.heartbeat);
             }

@@ -111,7 +111,7 @@ fn every_expected_line_has_the_contract_fields() {
     // The outputs are JSON objects with the contract's fields and values.
     for entry in fs::read_dir(root().join("tests/replay")).unwrap() {
         let p = entry.unwrap().path();
-        if p.extension().map_or(true, |e| e != "out") {
+        if p.extension().is_none_or(|e| e != "out") {
             continue;
         }
         for line in fs::read_to_string(&p).unwrap().lines() {

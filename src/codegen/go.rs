@@ -421,7 +421,7 @@ fn render_template(
     let mut out = String::new();
     for (no, line) in template.lines().enumerate() {
         let t = line.trim();
-        let active = stack.last().map_or(true, |&(taken, outer)| taken && outer);
+        let active = stack.last().is_none_or(|&(taken, outer)| taken && outer);
         if let Some(cond) = t.strip_prefix("{{if ").and_then(|r| r.strip_suffix("}}")) {
             let (neg, flag) = match cond.strip_prefix('!') {
                 Some(f) => (true, f),

@@ -534,7 +534,7 @@ impl<'p> Driver<'p> {
             .filter_map(|(i, l)| match l.decision.awaiting() {
                 Awaiting::Timer(at) => {
                     let due = at.saturating_add(self.delay);
-                    until.map_or(true, |u| due <= u).then_some((due, i))
+                    until.is_none_or(|u| due <= u).then_some((due, i))
                 }
                 _ => None,
             })

@@ -27,6 +27,7 @@
 //! the real [`Decision`]; probes answer truthfully, or falsely / with a
 //! transport error within the environment's budgets.
 
+pub mod pack;
 pub mod properties;
 pub mod search;
 
@@ -185,9 +186,8 @@ pub struct World {
     caps: AgeCaps,
     /// Crash ages saturate here (just above the detection bound).
     pub crash_cap: Ms,
-    /// Detection-latency marks used to find the worst case (see
-    /// [`properties`]).
-    pub latency_marks: Vec<Ms>,
+    /// Field widths of packed states.
+    layout: pack::Layout,
     /// The policy reads heartbeats (recent window or fresh wait): only then
     /// are periodic heartbeats modelled.
     heartbeats_matter: bool,
@@ -199,27 +199,30 @@ impl World {
         let caps = policy.age_caps_for(env.restart_cycle.max);
         let crash_cap = env.detection_bound + env.tick;
         let d = &policy.decision;
-        let delays = [
-            d.reprobe_delay,
-            d.settle.and_then(|s| s.fresh_wait).map(|w| w.poll),
-            d.settle.and_then(|s| s.fresh_wait).map(|w| w.wait),
-        ];
-        let grain = delays
-            .into_iter()
-            .flatten()
-            .filter(|&v| v > 0)
-            .fold(env.tick, gcd);
-        let latency_marks = properties::latency_marks(grain, crash_cap);
         let heartbeats_matter =
             d.recent_heartbeat.is_some() || d.settle.is_some_and(|s| s.fresh_wait.is_some());
-        World {
+        let mut world = World {
             heartbeats_matter,
             policy,
             env,
             caps,
             crash_cap,
-            latency_marks,
-        }
+            layout: pack::Layout::empty(),
+        };
+        world.layout = pack::Layout::of(&world);
+        assert!(
+            world.layout.bits() as usize <= crate::engine::pack::MAX_WORDS * 64,
+            "a state of {} × {} needs {} bits",
+            world.policy.name,
+            world.env.name,
+            world.layout.bits()
+        );
+        world
+    }
+
+    /// Bits a packed state of this model takes.
+    pub fn packed_bits(&self) -> u32 {
+        self.layout.bits()
     }
 
     /// The single initial state: the agent is up and has just heartbeated, no
@@ -420,20 +423,9 @@ impl World {
     }
 }
 
-fn gcd(a: Ms, b: Ms) -> Ms {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
-}
-
 /// Sort key for decision slots: empty slots last, then by content.
-fn slot_key(d: &Option<Decision>) -> (bool, u64) {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    d.hash(&mut h);
-    (d.is_none(), h.finish())
+fn slot_key(d: &Option<Decision>) -> (bool, Option<Decision>) {
+    (d.is_none(), *d)
 }
 
 impl Model for World {
@@ -604,5 +596,25 @@ impl Model for World {
 
     fn format_action(&self, action: &Action) -> String {
         format!("{action:?}")
+    }
+}
+
+impl crate::engine::Packable for World {
+    fn words(&self) -> usize {
+        crate::engine::pack::words_for(self.layout.bits())
+    }
+
+    fn pack(&self, s: &WorldState, out: &mut [u64]) {
+        self.pack_state(s, out)
+    }
+
+    fn unpack(&self, words: &[u64]) -> WorldState {
+        self.unpack_state(words)
+    }
+
+    /// The age of an undeclared crash: its largest value is the worst-case
+    /// detection latency (up to the cap just above the bound).
+    fn measure(&self, s: &WorldState) -> Option<u64> {
+        s.crash.filter(|c| !c.declared).map(|c| c.age)
     }
 }

@@ -170,7 +170,7 @@ impl<'p> World<'p> {
         let mut best: Option<(Ms, String, Answer)> = None;
         for (req, asked) in asking {
             let p = self.plan_for(&req, asked);
-            if best.as_ref().map_or(true, |b| p.due < b.0) {
+            if best.as_ref().is_none_or(|b| p.due < b.0) {
                 best = Some((p.due, req, p.answer));
             }
         }

@@ -1,0 +1,318 @@
+//! How a [`WorldState`] packs into the explorer's words: every field at the
+//! width its largest value in this model needs (ages are capped, budgets are
+//! small), so a state of the shipped models takes a few dozen bytes instead
+//! of the ~280 of the unpacked value.
+//!
+//! Instants are stored relative to [`NOW`]: past stamps as ages (at most
+//! their cap, see [`crate::policy::AgeCaps`]), future wake-ups as offsets.
+//! What the last transition did ([`WorldState::events`]) is not stored: the
+//! explorer looks at it on the generated state, and no transition reads it.
+
+use super::{Crash, Truth, World, WorldState, MAX_SLOTS, NOW};
+use crate::decision::{Basis, Decision, Phase, ProbeNo};
+use crate::duration::Ms;
+use crate::engine::pack::{bits_for, Reader, Writer};
+use crate::restart::RestartCoordinator;
+use crate::workspace::{Facts, StrikeRecord, Workspace};
+
+/// Field widths of one model's packed states.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    heartbeat: u32,
+    stamp: u32,
+    finished: u32,
+    file_write: u32,
+    strike_count: u32,
+    strike_age: u32,
+    wake: u32,
+    deadline_bias: Ms,
+    deadline: u32,
+    elapsed: u32,
+    hb_timer: u32,
+    req_timer: u32,
+    spurious: u32,
+    errors: u32,
+    config: u32,
+    crash_age: u32,
+    offset: u32,
+}
+
+impl Layout {
+    /// A layout with every width 0 (a placeholder until [`Layout::of`]).
+    pub fn empty() -> Layout {
+        Layout::default()
+    }
+
+    /// The widths for `world`'s policy, environment and caps.
+    pub fn of(world: &World) -> Layout {
+        let caps = world.caps();
+        let d = &world.policy.decision;
+        let e = &world.env;
+        let fresh = d.settle.and_then(|s| s.fresh_wait);
+        let poll = fresh.map_or(0, |w| w.poll);
+        let wait = fresh.map_or(0, |w| w.wait);
+        let wake = d.reprobe_delay.unwrap_or(0).max(poll);
+        Layout {
+            heartbeat: bits_for(caps.heartbeat),
+            stamp: bits_for(caps.restart_stamp),
+            finished: bits_for(caps.restart_finished),
+            file_write: bits_for(caps.file_write),
+            strike_count: bits_for(u64::from(d.strikes.map_or(0, |s| s.threshold))),
+            strike_age: bits_for(caps.strike_first),
+            wake: bits_for(wake),
+            deadline_bias: poll,
+            deadline: bits_for(wait + poll),
+            elapsed: bits_for(
+                e.restart_cycle
+                    .max
+                    .max(e.boot_not_running.max)
+                    .max(e.boot_to_heartbeat.max),
+            ),
+            hb_timer: bits_for(e.heartbeat_interval),
+            req_timer: bits_for(e.request_interval),
+            spurious: bits_for(u64::from(e.spurious_not_running)),
+            errors: bits_for(u64::from(e.transport_errors)),
+            config: bits_for(u64::from(e.config_puts)),
+            crash_age: bits_for(world.crash_cap),
+            offset: bits_for(e.tick),
+        }
+    }
+
+    /// Bits a packed state of this layout takes.
+    pub fn bits(&self) -> u32 {
+        let decision = 2 + 1 + 3 + 1 + self.stamp + self.stamp + self.deadline + self.wake + 2;
+        let ws = 1
+            + self.heartbeat
+            + 1
+            + 1
+            + self.strike_count
+            + self.strike_age
+            + 2
+            + 1
+            + self.stamp
+            + 1
+            + self.finished
+            + 1
+            + self.file_write;
+        let world = 3
+            + self.elapsed
+            + self.hb_timer
+            + self.req_timer
+            + self.spurious
+            + self.errors
+            + self.config
+            + 2
+            + 1
+            + 2
+            + self.crash_age
+            + self.offset;
+        decision * MAX_SLOTS as u32 + ws + world
+    }
+}
+
+fn age(t: Ms) -> u64 {
+    NOW - t
+}
+
+fn at_age(a: u64) -> Ms {
+    NOW - a
+}
+
+fn put_decision(l: &Layout, w: &mut Writer, d: &Option<Decision>) {
+    let Some(d) = d else {
+        w.put(0, 2);
+        return;
+    };
+    let (tag, basis, since, deadline, wake, second) = match d.phase() {
+        Phase::WaitFresh {
+            basis,
+            since,
+            deadline,
+            wake,
+        } => (1, basis, since, deadline, wake, false),
+        Phase::Probing { basis, which } => (2, basis, NOW, NOW, NOW, which == ProbeNo::Second),
+        Phase::Sleeping { basis, wake } => (3, basis, NOW, NOW, wake, false),
+        p => panic!("a decision in {p:?} is never kept in a slot"),
+    };
+    w.put(tag, 2);
+    w.flag(second);
+    w.flag(basis.settling);
+    w.flag(basis.recent);
+    w.flag(basis.fresh);
+    w.opt(basis.restart_seen.map(age), l.stamp);
+    w.put(age(since), l.stamp);
+    w.put(deadline + l.deadline_bias - NOW, l.deadline);
+    w.put(wake - NOW, l.wake);
+    w.put(u64::from(d.probes()), 2);
+}
+
+fn get_decision(l: &Layout, r: &mut Reader) -> Option<Decision> {
+    let tag = r.get(2);
+    if tag == 0 {
+        return None;
+    }
+    let second = r.flag();
+    let basis = Basis {
+        settling: r.flag(),
+        recent: r.flag(),
+        fresh: r.flag(),
+        restart_seen: r.opt(l.stamp).map(at_age),
+    };
+    let since = at_age(r.get(l.stamp));
+    let deadline = NOW + r.get(l.deadline) - l.deadline_bias;
+    let wake = NOW + r.get(l.wake);
+    let probes = r.get(2) as u8;
+    let phase = match tag {
+        1 => Phase::WaitFresh {
+            basis,
+            since,
+            deadline,
+            wake,
+        },
+        2 => Phase::Probing {
+            basis,
+            which: if second {
+                ProbeNo::Second
+            } else {
+                ProbeNo::First
+            },
+        },
+        _ => Phase::Sleeping { basis, wake },
+    };
+    Some(Decision::from_parts(phase, probes))
+}
+
+fn put_workspace(l: &Layout, w: &mut Writer, ws: &Workspace) {
+    assert_eq!(ws.facts, Facts::default(), "the model never changes facts");
+    w.opt(ws.last_heartbeat.map(age), l.heartbeat);
+    w.flag(ws.url_registered);
+    w.flag(ws.strikes.is_some());
+    let strikes = ws.strikes.unwrap_or(StrikeRecord {
+        count: 0,
+        first: NOW,
+    });
+    w.put(u64::from(strikes.count), l.strike_count);
+    w.put(age(strikes.first), l.strike_age);
+    let c = &ws.restart;
+    w.flag(c.is_running());
+    w.flag(c.is_pending());
+    w.opt(c.started_at().map(age), l.stamp);
+    w.opt(c.finished_at().map(age), l.finished);
+    w.opt(c.last_file_write().map(age), l.file_write);
+}
+
+fn get_workspace(l: &Layout, r: &mut Reader) -> Workspace {
+    let last_heartbeat = r.opt(l.heartbeat).map(at_age);
+    let url_registered = r.flag();
+    let has_strikes = r.flag();
+    let count = r.get(l.strike_count) as u8;
+    let first = at_age(r.get(l.strike_age));
+    let running = r.flag();
+    let pending = r.flag();
+    let started_at = r.opt(l.stamp).map(at_age);
+    let finished_at = r.opt(l.finished).map(at_age);
+    let last_file_write = r.opt(l.file_write).map(at_age);
+    Workspace {
+        facts: Facts::default(),
+        last_heartbeat,
+        url_registered,
+        strikes: has_strikes.then_some(StrikeRecord { count, first }),
+        restart: RestartCoordinator::from_parts(
+            running,
+            pending,
+            started_at,
+            finished_at,
+            last_file_write,
+        ),
+    }
+}
+
+impl World {
+    /// Packs a state into `out` ([`crate::engine::Packable::words`] long;
+    /// see the module docs).
+    pub fn pack_state(&self, s: &WorldState, out: &mut [u64]) {
+        let l = &self.layout;
+        let mut w = Writer::new();
+        for d in &s.slots {
+            put_decision(l, &mut w, d);
+        }
+        put_workspace(l, &mut w, &s.ws);
+        let (tag, elapsed) = match s.truth {
+            Truth::Up => (0, 0),
+            Truth::Crashed => (1, 0),
+            Truth::Cycling { elapsed } => (2, elapsed),
+            Truth::Pending { elapsed } => (3, elapsed),
+            Truth::Starting { elapsed } => (4, elapsed),
+        };
+        w.put(tag, 3);
+        w.put(elapsed, l.elapsed);
+        w.put(s.hb_timer, l.hb_timer);
+        w.put(s.req_timer, l.req_timer);
+        w.put(u64::from(s.spurious_left), l.spurious);
+        w.put(u64::from(s.errors_left), l.errors);
+        w.put(u64::from(s.config_left), l.config);
+        w.put(s.settle.map_or(0, |n| u64::from(n) + 1), 2);
+        w.flag(s.cycle_by_detector);
+        w.flag(s.crash.is_some());
+        let crash = s.crash.unwrap_or(Crash {
+            age: 0,
+            declared: false,
+        });
+        w.flag(crash.declared);
+        w.put(crash.age, l.crash_age);
+        w.put(s.offset, l.offset);
+        w.finish_into(out);
+    }
+
+    /// Unpacks a state packed by [`World::pack_state`]; `events` is 0.
+    pub fn unpack_state(&self, words: &[u64]) -> WorldState {
+        let l = &self.layout;
+        let mut r = Reader::new(words);
+        let mut slots = [None; MAX_SLOTS];
+        for slot in &mut slots {
+            *slot = get_decision(l, &mut r);
+        }
+        let ws = get_workspace(l, &mut r);
+        let tag = r.get(3);
+        let elapsed = r.get(l.elapsed);
+        let truth = match tag {
+            0 => Truth::Up,
+            1 => Truth::Crashed,
+            2 => Truth::Cycling { elapsed },
+            3 => Truth::Pending { elapsed },
+            _ => Truth::Starting { elapsed },
+        };
+        let hb_timer = r.get(l.hb_timer);
+        let req_timer = r.get(l.req_timer);
+        let spurious_left = r.get(l.spurious) as u8;
+        let errors_left = r.get(l.errors) as u8;
+        let config_left = r.get(l.config) as u8;
+        let settle = match r.get(2) {
+            0 => None,
+            n => Some(n as u8 - 1),
+        };
+        let cycle_by_detector = r.flag();
+        let crashed = r.flag();
+        let declared = r.flag();
+        let crash_age = r.get(l.crash_age);
+        let offset = r.get(l.offset);
+        WorldState {
+            ws,
+            slots,
+            truth,
+            hb_timer,
+            req_timer,
+            spurious_left,
+            errors_left,
+            config_left,
+            settle,
+            cycle_by_detector,
+            crash: crashed.then_some(Crash {
+                age: crash_age,
+                declared,
+            }),
+            offset,
+            events: 0,
+        }
+    }
+}
