@@ -11,24 +11,28 @@
 //! 2. act on the returned [`Step`]: on [`Step::Probe`] run `IsRunning` and
 //!    feed the answer as [`Input::Probe`]; on [`Step::Wake`] feed
 //!    [`Input::Timer`] once the clock reaches that instant (an early wake is
-//!    harmless: the same `Wake` comes back); on [`Step::Done`] the decision is
-//!    over and the [`Verdict`] says what it did;
+//!    harmless: the same `Wake` comes back); on [`Step::Yield`] feed
+//!    [`Input::Resume`] (the decision left a lock section and takes the next
+//!    one: other events may run in between); on [`Step::Done`] the decision
+//!    is over and the [`Verdict`] says what it did; on [`Verdict::Dead`] the
+//!    driver launches `RestartByID` (source [`RestartSource::Detector`]) on
+//!    its own, as upstream's `goAsync` does;
 //! 3. every call passes `now` (milliseconds on the driver's monotonic clock,
 //!    non-decreasing) and the workspace's current shared state, which may have
 //!    changed between calls (heartbeats, restarts, other decisions): each step
 //!    reads it at the moment upstream reads it.
 //!
 //! The machine never reads a clock, performs I/O or allocates. Effects are
-//! values: shared-state updates the rule owns (strike record, restart
-//! request, URL cleared) are applied to the `Workspace` it is given, and the
-//! external ones (mark offline, clear Redis keys, broadcast) are implied by
-//! [`Verdict::Dead`]. Inputs that make no sense in the current phase are
+//! values: shared-state updates the rule owns (strike record, the row marked
+//! offline, the Redis liveness key and URL cache deleted) are applied to the
+//! `Workspace` it is given; the broadcast and the restart request are implied
+//! by [`Verdict::Dead`]. Inputs that make no sense in the current phase are
 //! refused with [`UnexpectedInput`] and change nothing; no input panics.
 //!
 //! # The rule (policy knobs in brackets; V0/V1/V2 are settings of them)
 //!
 //! 1. external-like runtime → skipped. 2. no provisioner → skipped.
-//! 3. a restart cycle is running → skipped, no probe.
+//! 3. a restart cycle is running → skipped, no probe [guard.skip_while_restarting].
 //! 4. `settling` = now − stamp < [settle.window] (stamp per [settle.measured_from]).
 //! 5. `recent` = now − last heartbeat ≤ [heartbeat.recent_window].
 //! 6. `fresh` = settling and, polling every [fresh poll] for up to [fresh
@@ -45,15 +49,21 @@
 //! 12. settling → [settle.on_not_running]: add a strike, or declare.
 //! 13. otherwise → declare dead.
 //!
-//! A strike at the threshold declares dead. Declaring resets the strike
-//! record, clears the URL and asks the restart coordinator for a restart
-//! ([`RestartSource::Detector`]); with [guard.recheck_restarting_before_declare]
-//! a cycle in flight, or one that started since the decision began, turns the
-//! declaration into a skip.
+//! A strike at the threshold declares dead, in a lock section of its own
+//! (upstream `incrementDeadProbe` and the declaration's `resetDeadProbe` are
+//! separate sections, so two decisions can both declare): the strike returns
+//! [`Step::Yield`]. Declaring resets the strike record (where there is one),
+//! marks the row offline unless it is provisioning and deletes the Redis
+//! liveness key and URL cache ([`Workspace::declare_dead`]); the driver then
+//! launches the restart request. With
+//! [guard.recheck_restarting_before_declare] a cycle in flight, or one that
+//! started since the decision began, turns the declaration into a skip
+//! ([`SkipReason::RestartRecheck`]).
 
 use crate::duration::Ms;
 use crate::policy::{OnRecent, OnSettling, Policy, ProbeErrorMeaning, SettleFrom};
-use crate::restart::{RestartOutcome, RestartSource};
+#[allow(unused_imports)] // named in the docs
+use crate::restart::RestartSource;
 use crate::workspace::{StrikeRecord, Workspace};
 
 /// An `IsRunning` answer.
@@ -78,6 +88,8 @@ pub enum Input {
     Probe(ProbeResult),
     /// The instant asked for by [`Step::Wake`] has come.
     Timer,
+    /// Take the next lock section after a [`Step::Yield`].
+    Resume,
 }
 
 /// What the decision asks of the driver next.
@@ -87,19 +99,26 @@ pub enum Step {
     Probe,
     /// Feed [`Input::Timer`] at this instant (re-probe delay, heartbeat poll).
     Wake(Ms),
+    /// Feed [`Input::Resume`]: the decision left one lock section and takes
+    /// the next (after a strike at the threshold, before declaring).
+    Yield,
     /// The decision is over.
     Done(Verdict),
 }
 
-/// Why the decision did not probe at all.
+/// Why the decision ended without acting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SkipReason {
-    /// External-like runtime.
+    /// External-like runtime (no probe).
     ExternalRuntime,
-    /// No provisioner configured.
+    /// No provisioner configured (no probe).
     NoProvisioner,
-    /// A restart cycle is running (the self-fire guard).
+    /// A restart cycle is running (the self-fire guard; no probe).
     Restarting,
+    /// About to declare after its probes, the decision saw a restart in
+    /// flight or begun since it started, and stood down
+    /// ([guard.recheck_restarting_before_declare]; not upstream).
+    RestartRecheck,
 }
 
 /// Why the decision ended "not dead".
@@ -125,9 +144,10 @@ pub enum Verdict {
     NotDead(NotDeadReason),
     /// Not dead: the request is enqueued (HTTP 202).
     Queued,
-    /// Declared dead: offline, URL cleared, broadcast, and this restart
-    /// request's fate.
-    Dead(RestartOutcome),
+    /// Declared dead: the row offline (unless provisioning), the Redis
+    /// liveness key and URL cache deleted, broadcast; the driver launches
+    /// `RestartByID` on its own.
+    Dead,
 }
 
 /// What a decision is waiting for; returned by [`Decision::awaiting`].
@@ -139,6 +159,8 @@ pub enum Awaiting {
     Probe,
     /// [`Input::Timer`] at this instant.
     Timer(Ms),
+    /// [`Input::Resume`].
+    Resume,
     /// Nothing: the decision is over.
     Nothing,
 }
@@ -215,6 +237,11 @@ pub enum Phase {
         basis: Basis,
         /// The re-probe happens at this instant.
         wake: Ms,
+    },
+    /// Between the strike that reached the threshold and the declaration.
+    Declaring {
+        /// What the decision knows.
+        basis: Basis,
     },
     /// Over.
     Done(Verdict),
@@ -294,6 +321,7 @@ impl Decision {
             Phase::Idle => Awaiting::Start,
             Phase::WaitFresh { wake, .. } | Phase::Sleeping { wake, .. } => Awaiting::Timer(wake),
             Phase::Probing { .. } => Awaiting::Probe,
+            Phase::Declaring { .. } => Awaiting::Resume,
             Phase::Done(_) => Awaiting::Nothing,
         }
     }
@@ -337,6 +365,7 @@ impl Decision {
             (Phase::Probing { basis, which }, Input::Probe(result)) => {
                 self.answer(policy, ws, now, basis, which, result)
             }
+            (Phase::Declaring { basis }, Input::Resume) => self.declare(policy, ws, basis),
             _ => return Err(unexpected),
         };
         Ok(step)
@@ -362,7 +391,7 @@ impl Decision {
         if !ws.facts.provisioner {
             return self.finish(Verdict::Skipped(SkipReason::NoProvisioner));
         }
-        if ws.restart.is_running() {
+        if d.skip_while_restarting && ws.restart.is_running() {
             return self.finish(Verdict::Skipped(SkipReason::Restarting));
         }
         let settling = settling(policy, ws, now);
@@ -435,7 +464,9 @@ impl Decision {
             (ProbeResult::ErrorNotRunning, ProbeErrorMeaning::UseRunningFlag) => false,
         };
         if running {
-            ws.strikes = None;
+            if d.strikes.is_some() {
+                ws.strikes = None;
+            }
             return self.finish(Verdict::NotDead(NotDeadReason::Running));
         }
         let heartbeat_green = basis.recent || basis.fresh;
@@ -468,13 +499,13 @@ impl Decision {
                 }
             }
         }
-        self.declare(policy, ws, now, basis)
+        self.declare(policy, ws, basis)
     }
 
     fn strike(&mut self, policy: &Policy, ws: &mut Workspace, now: Ms, basis: Basis) -> Step {
         let Some(s) = policy.decision.strikes else {
             // Validation guarantees a [strikes] table wherever a rule strikes.
-            return self.declare(policy, ws, now, basis);
+            return self.declare(policy, ws, basis);
         };
         let record = match ws.strikes {
             Some(r) if now.saturating_sub(r.first) <= s.window => StrikeRecord {
@@ -488,22 +519,25 @@ impl Decision {
         };
         ws.strikes = Some(record);
         if record.count >= s.threshold {
-            self.declare(policy, ws, now, basis)
+            // `incrementDeadProbe` returns; the declaration takes its own lock.
+            self.phase = Phase::Declaring { basis };
+            Step::Yield
         } else {
             self.finish(Verdict::NotDead(NotDeadReason::Strike(record.count)))
         }
     }
 
-    fn declare(&mut self, policy: &Policy, ws: &mut Workspace, now: Ms, basis: Basis) -> Step {
+    fn declare(&mut self, policy: &Policy, ws: &mut Workspace, basis: Basis) -> Step {
         if policy.decision.recheck_restarting
             && (ws.restart.is_running() || ws.restart.started_at() != basis.restart_seen)
         {
-            return self.finish(Verdict::Skipped(SkipReason::Restarting));
+            return self.finish(Verdict::Skipped(SkipReason::RestartRecheck));
         }
-        ws.strikes = None;
-        ws.url_registered = false;
-        let restart = ws.request_restart(&policy.restart, now, RestartSource::Detector);
-        self.finish(Verdict::Dead(restart))
+        if policy.decision.strikes.is_some() {
+            ws.strikes = None;
+        }
+        ws.declare_dead();
+        self.finish(Verdict::Dead)
     }
 
     /// Shifts the decision's instants `dt` into the past while `now` stays
@@ -533,7 +567,7 @@ impl Decision {
                 seen(basis);
                 *wake = wake.saturating_sub(dt);
             }
-            Phase::Probing { basis, .. } => seen(basis),
+            Phase::Probing { basis, .. } | Phase::Declaring { basis } => seen(basis),
             Phase::Idle | Phase::Done(_) => {}
         }
     }

@@ -125,6 +125,10 @@ pub struct DecisionPolicy {
     /// a restart that started while this decision was probing makes it
     /// skip instead of declaring (not upstream; a v3 knob).
     pub recheck_restarting: bool,
+    /// Step 3: skip the whole decision while a restart cycle runs
+    /// (`isRestarting`). True for the proxy's decision and the preflight;
+    /// the health sweep has no such guard.
+    pub skip_while_restarting: bool,
 }
 
 /// Knobs of the restart coordinator (`RestartByID`).
@@ -138,6 +142,22 @@ pub struct RestartPolicy {
     /// The detector's own restart requests are not subject to the debounce
     /// (they still coalesce into a running cycle). Not upstream.
     pub detector_bypasses_debounce: bool,
+    /// `RestartByID`'s debounce check and coalescing run as one critical
+    /// section (not upstream: a proposed fix; upstream takes the lock twice,
+    /// so two requests can both pass the debounce).
+    pub atomic_request: bool,
+}
+
+/// What the provisioner's `IsRunning` reports (not the decision's knobs: the
+/// probe's own semantics, which a proposal may ask upstream to change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ProbeKnobs {
+    /// Docker's `restarting` state (a crashed container waiting for its
+    /// `unless-stopped` restart) reads as not running. Upstream reads it as
+    /// running (`provisioner.go@96ef5515:1750-1787` tests `State.Running`,
+    /// which moby sets while restarting), so a crash-looping container is
+    /// never seen as dead by `IsRunning`.
+    pub restarting_is_not_running: bool,
 }
 
 /// A validated policy.
@@ -149,6 +169,8 @@ pub struct Policy {
     pub summary: String,
     /// The decision's knobs.
     pub decision: DecisionPolicy,
+    /// The probe's semantics.
+    pub probe: ProbeKnobs,
     /// The restart coordinator's knobs.
     pub restart: RestartPolicy,
 }
@@ -174,6 +196,15 @@ struct PolicyFile {
 #[serde(deny_unknown_fields)]
 struct ProbeSection {
     on_error: ProbeErrorMeaning,
+    #[serde(default)]
+    docker_restarting: Option<Reads>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Reads {
+    Running,
+    NotRunning,
 }
 
 #[derive(Deserialize)]
@@ -230,6 +261,8 @@ struct RestartSection {
     file_write_drop: Ms,
     #[serde(default)]
     detector_bypasses_debounce: bool,
+    #[serde(default)]
+    atomic_request: bool,
 }
 
 impl Policy {
@@ -438,11 +471,16 @@ impl Policy {
                 reprobe_delay,
                 reprobe_always,
                 recheck_restarting: file.guard.recheck_restarting_before_declare,
+                skip_while_restarting: true,
+            },
+            probe: ProbeKnobs {
+                restarting_is_not_running: file.probe.docker_restarting == Some(Reads::NotRunning),
             },
             restart: RestartPolicy {
                 debounce: file.restart.debounce,
                 file_write_drop: file.restart.file_write_drop,
                 detector_bypasses_debounce: file.restart.detector_bypasses_debounce,
+                atomic_request: file.restart.atomic_request,
             },
         })
     }
@@ -490,6 +528,9 @@ impl Policy {
             recent_window: d.recent_heartbeat.map_or(0, |h| h.window),
             strike_first: d.strikes.map_or(0, |s| s.window) + 1,
             file_write: self.restart.file_write_drop,
+            // Read only by the world's liveness monitor (its TTL is an
+            // environment fact): drivers that model it set this.
+            liveness_key: 0,
         }
     }
 }
@@ -511,6 +552,8 @@ pub struct AgeCaps {
     pub strike_first: Ms,
     /// For the last file-write restart.
     pub file_write: Ms,
+    /// For the Redis liveness key's last refresh (0: never read).
+    pub liveness_key: Ms,
 }
 
 /// 1-based line of a dotted key's assignment (or table header) in TOML text.

@@ -12,13 +12,11 @@
 //! does not hold, a probe line no decision is waiting for, a malformed line
 //! or time going backwards is an [`InputError`] naming the line.
 
-use crate::decision::{
-    Awaiting, Decision, Input, NotDeadReason, ProbeResult, SkipReason, Step, Verdict,
-};
+use crate::decision::{Awaiting, Decision, Input, NotDeadReason, ProbeResult, SkipReason, Step, Verdict};
 use crate::duration::Ms;
 use crate::error::InputError;
 use crate::policy::Policy;
-use crate::restart::{DropReason, RestartOutcome};
+use crate::restart::{DropReason, RestartOutcome, RestartSource};
 use crate::workspace::{Facts, Workspace};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -89,8 +87,9 @@ pub struct Finished {
     pub outcome: String,
     /// Probes the decision made.
     pub probes: u8,
-    /// `started` (the restart coordinator accepted the request), `dropped`
-    /// (the debounce swallowed it) or `none`.
+    /// `started` (the restart coordinator accepted the request: it started
+    /// a cycle or coalesced into the running one), `dropped` (the debounce
+    /// swallowed it) or `none`.
     pub restart: String,
     /// Why, in one word (`running`, `probe_error`, `strike_1`, `restarting`,
     /// `debounce`, …).
@@ -98,8 +97,8 @@ pub struct Finished {
 }
 
 impl Finished {
-    fn new(t_ms: Ms, ws: &str, req: String, decision: &Decision, verdict: Verdict) -> Self {
-        let (outcome, restart, reason) = describe(verdict);
+    fn new(t_ms: Ms, ws: &str, req: String, decision: &Decision, end: End) -> Self {
+        let (outcome, restart, reason) = describe(end.verdict, end.restart);
         Finished {
             t_ms,
             ws: ws.to_owned(),
@@ -112,8 +111,9 @@ impl Finished {
     }
 }
 
-/// `(outcome, restart, reason)` words for a verdict, as replay prints them.
-pub fn describe(v: Verdict) -> (&'static str, &'static str, String) {
+/// `(outcome, restart, reason)` words for a verdict and, for a declaration,
+/// the fate of its restart request, as replay prints them.
+pub fn describe(v: Verdict, restart: Option<RestartOutcome>) -> (&'static str, &'static str, String) {
     match v {
         Verdict::Skipped(r) => (
             "skipped",
@@ -122,6 +122,7 @@ pub fn describe(v: Verdict) -> (&'static str, &'static str, String) {
                 SkipReason::ExternalRuntime => "external_runtime",
                 SkipReason::NoProvisioner => "no_provisioner",
                 SkipReason::Restarting => "restarting",
+                SkipReason::RestartRecheck => "restart_recheck",
             }
             .to_owned(),
         ),
@@ -130,15 +131,54 @@ pub fn describe(v: Verdict) -> (&'static str, &'static str, String) {
         Verdict::NotDead(NotDeadReason::Strike(n)) => ("not_dead", "none", format!("strike_{n}")),
         Verdict::NotDead(NotDeadReason::Booting) => ("not_dead", "none", "booting".into()),
         Verdict::Queued => ("queued", "none", "recent_heartbeat".into()),
-        Verdict::Dead(RestartOutcome::Started) => ("dead", "started", "started".into()),
-        Verdict::Dead(RestartOutcome::Coalesced) => ("dead", "started", "coalesced".into()),
-        Verdict::Dead(RestartOutcome::Dropped(DropReason::Debounce)) => {
-            ("dead", "dropped", "debounce".into())
-        }
-        Verdict::Dead(RestartOutcome::Dropped(DropReason::FileWrite)) => {
-            ("dead", "dropped", "file_write".into())
-        }
+        Verdict::Dead => match restart {
+            Some(RestartOutcome::Started) | None => ("dead", "started", "started".into()),
+            Some(RestartOutcome::Coalesced) => ("dead", "started", "coalesced".into()),
+            Some(RestartOutcome::Dropped(DropReason::Debounce)) => {
+                ("dead", "dropped", "debounce".into())
+            }
+            Some(RestartOutcome::Dropped(DropReason::FileWrite)) => {
+                ("dead", "dropped", "file_write".into())
+            }
+        },
     }
+}
+
+/// How a decision ended, with its restart request's fate when it declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct End {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// For [`Verdict::Dead`]: what the coordinator did with the restart
+    /// request the declaration launched.
+    pub restart: Option<RestartOutcome>,
+}
+
+/// Feeds `input` to `decision` the way a driver in which nothing can run
+/// between two lock sections does: a [`Step::Yield`] is resumed at once, and
+/// a declaration's `RestartByID` runs its sections back to back at `now`
+/// ([`Workspace::restart_by_id_now`]). Returns the next step that needs the
+/// driver (a probe or a wake) or how the decision ended.
+pub fn advance(
+    policy: &Policy,
+    ws: &mut Workspace,
+    decision: &mut Decision,
+    now: Ms,
+    input: Input,
+) -> Result<Result<Step, End>, crate::decision::UnexpectedInput> {
+    let mut step = decision.step(policy, ws, now, input)?;
+    while step == Step::Yield {
+        step = decision.step(policy, ws, now, Input::Resume)?;
+    }
+    Ok(match step {
+        Step::Done(verdict) => Err(End {
+            verdict,
+            restart: (verdict == Verdict::Dead).then(|| {
+                ws.restart_by_id_now(&policy.restart, now, RestartSource::Detector)
+            }),
+        }),
+        other => Ok(other),
+    })
 }
 
 struct Pending {
@@ -252,6 +292,9 @@ impl<'p> Replayer<'p> {
                     state.ws.facts.provisioner = p;
                 }
             }
+            // A heartbeat line is a registered agent's: the first one after
+            // the row lost its URL stands for the agent's registration.
+            Event::Heartbeat if !state.ws.url_registered => state.ws.register(t),
             Event::Heartbeat => state.ws.heartbeat(t),
             Event::RestartStarted => {
                 state.ws.observe_restart_started(t);
@@ -266,12 +309,11 @@ impl<'p> Replayer<'p> {
                     )));
                 }
                 let mut decision = Decision::new();
-                let step = decision
-                    .step(policy, &mut state.ws, t, Input::Start)
-                    .map_err(|e| err(e.to_string()))?;
-                match step {
-                    Step::Done(v) => out(Finished::new(t, ws_id, req, &decision, v)),
-                    Step::Probe | Step::Wake(_) => state.pending.push(Pending {
+                match advance(policy, &mut state.ws, &mut decision, t, Input::Start)
+                    .map_err(|e| err(e.to_string()))?
+                {
+                    Err(end) => out(Finished::new(t, ws_id, req, &decision, end)),
+                    Ok(_) => state.pending.push(Pending {
                         req,
                         decision,
                         line: line_no,
@@ -296,13 +338,17 @@ impl<'p> Replayer<'p> {
                         ))
                     })?;
                 let p = &mut state.pending[idx];
-                let step = p
-                    .decision
-                    .step(policy, &mut state.ws, t, Input::Probe(result.into()))
-                    .map_err(|e| err(e.to_string()))?;
-                if let Step::Done(v) = step {
+                let step = advance(
+                    policy,
+                    &mut state.ws,
+                    &mut p.decision,
+                    t,
+                    Input::Probe(result.into()),
+                )
+                .map_err(|e| err(e.to_string()))?;
+                if let Err(end) = step {
                     let p = state.pending.swap_remove(idx);
-                    out(Finished::new(t, ws_id, p.req, &p.decision, v));
+                    out(Finished::new(t, ws_id, p.req, &p.decision, end));
                 }
             }
         }
@@ -361,13 +407,11 @@ fn fire_timers(
         let at = at.max(state.last_t);
         state.last_t = at;
         let p = &mut state.pending[idx];
-        let step = p
-            .decision
-            .step(policy, &mut state.ws, at, Input::Timer)
+        let step = advance(policy, &mut state.ws, &mut p.decision, at, Input::Timer)
             .map_err(|e| (p.line, e.to_string()))?;
-        if let Step::Done(v) = step {
+        if let Err(end) = step {
             let p = state.pending.swap_remove(idx);
-            out(Finished::new(at, ws_id, p.req, &p.decision, v));
+            out(Finished::new(at, ws_id, p.req, &p.decision, end));
         }
     }
 }

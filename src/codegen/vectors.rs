@@ -46,7 +46,7 @@ use crate::duration::Ms;
 use crate::error::InputError;
 use crate::policy::Policy;
 use crate::replay::{describe, EXTERNAL_LIKE_RUNTIMES};
-use crate::restart::{CycleEnd, DropReason, RestartCoordinator, RestartOutcome, RestartSource};
+use crate::restart::{DropReason, LoopTop, RestartCoordinator, RestartOutcome, RestartSource};
 use crate::workspace::Workspace;
 use serde::{Deserialize, Serialize};
 
@@ -438,6 +438,7 @@ fn awaiting_word(a: Awaiting) -> &'static str {
         Awaiting::Start => "start",
         Awaiting::Probe => "probe",
         Awaiting::Timer(_) => "timer",
+        Awaiting::Resume => "resume",
         Awaiting::Nothing => "nothing",
     }
 }
@@ -484,6 +485,7 @@ impl<'p> Driver<'p> {
         let (word, answer) = match input {
             Input::Start => ("start", None),
             Input::Timer => ("timer", None),
+            Input::Resume => ("resume", None),
             Input::Probe(p) => ("probe", Some(Answer::from(p))),
         };
         let mut rec = StepRecord::input(now, word);
@@ -506,8 +508,30 @@ impl<'p> Driver<'p> {
                 rec.at = Some(at);
                 self.steps.push(rec);
             }
+            Ok(Step::Yield) => {
+                // Nothing in a vector runs between the two sections.
+                rec.step = Some("yield".into());
+                self.steps.push(rec);
+                self.feed(idx, now, Input::Resume, obs);
+            }
             Ok(Step::Done(v)) => {
-                let (outcome, restart, reason) = describe(v);
+                let restart = (v == crate::decision::Verdict::Dead).then(|| {
+                    let before = self.ws.restart;
+                    let o = self.ws.restart_by_id_now(
+                        &self.policy.restart,
+                        now,
+                        RestartSource::Detector,
+                    );
+                    obs.coordinator(
+                        self.policy,
+                        &before,
+                        now,
+                        Some(RestartSource::Detector),
+                        restart_outcome_word(o),
+                    );
+                    o
+                });
+                let (outcome, restart, reason) = describe(v, restart);
                 rec.step = Some("done".into());
                 rec.outcome = Some(outcome.into());
                 rec.restart = Some(restart.into());
@@ -580,26 +604,28 @@ impl<'p> Driver<'p> {
                     self.ws.facts.provisioner = p;
                 }
             }
+            EventKind::Heartbeat if !self.ws.url_registered => self.ws.register(t),
             EventKind::Heartbeat => self.ws.heartbeat(t),
-            EventKind::RestartStarted => {
-                self.ws.restart.observe_cycle_start(t);
-                self.ws.url_registered = false;
-            }
+            EventKind::RestartStarted => self.ws.observe_restart_started(t),
             EventKind::RestartFinished => self.ws.restart.observe_cycle_end(t),
             EventKind::RestartRequested => {
                 let source = ev
                     .source
                     .ok_or_else(|| format!("event {line}: needs a \"source\""))?;
                 let before = self.ws.restart;
-                let o = self
-                    .ws
-                    .restart
-                    .request(&self.policy.restart, t, source.into());
+                let gate = if source == Source::FileWrite {
+                    self.ws.restart.file_write_gate(&self.policy.restart, t)
+                } else {
+                    Ok(())
+                };
+                let o = match gate {
+                    Err(reason) => RestartOutcome::Dropped(reason),
+                    Ok(()) => self
+                        .ws
+                        .restart_by_id_now(&self.policy.restart, t, source.into()),
+                };
                 let word = restart_outcome_word(o);
                 obs.coordinator(self.policy, &before, t, Some(source.into()), word);
-                if o == RestartOutcome::Started {
-                    self.ws.url_registered = false;
-                }
                 let mut rec = StepRecord::input(t, "restart_requested");
                 rec.source = Some(source);
                 rec.outcome = Some(word.into());
@@ -607,15 +633,27 @@ impl<'p> Driver<'p> {
             }
             EventKind::CycleFinished => {
                 let before = self.ws.restart;
-                let end = self.ws.restart.cycle_finished(t);
-                let word = match end {
-                    CycleEnd::Idle => "idle",
-                    CycleEnd::Looped => "looped",
+                // The cycle returned: the drain loop's top, then (nothing
+                // pending) its exit, back to back.
+                let word = if !self.ws.restart.is_running() {
+                    "idle"
+                } else {
+                    // The first iteration's own top came when it started.
+                    if self.ws.restart.is_first_iteration() {
+                        self.ws.loop_top(t);
+                    }
+                    match self.ws.loop_top(t) {
+                        LoopTop::Run => {
+                            self.ws.mark_provisioning();
+                            "looped"
+                        }
+                        LoopTop::Done => {
+                            self.ws.restart.exit(t);
+                            "idle"
+                        }
+                    }
                 };
                 obs.coordinator(self.policy, &before, t, None, word);
-                if end == CycleEnd::Looped {
-                    self.ws.url_registered = false;
-                }
                 let mut rec = StepRecord::input(t, "cycle_finished");
                 rec.outcome = Some(word.into());
                 self.steps.push(rec);

@@ -54,6 +54,7 @@ fn rel(result: &Result<Step, UnexpectedInput>, after: &Decision, now: Ms) -> Rel
         Err(_) => None,
         Ok(Step::Probe) => Some((0, 0, None)),
         Ok(Step::Wake(at)) => Some((1, *at as i128 - n, None)),
+        Ok(Step::Yield) => Some((3, 0, None)),
         Ok(Step::Done(v)) => Some((2, 0, Some(*v))),
     };
     let mut r = Rel {
@@ -91,6 +92,10 @@ fn rel(result: &Result<Step, UnexpectedInput>, after: &Decision, now: Ms) -> Rel
             r.basis = b(basis);
             r.wake = Some(wake as i128 - n);
         }
+        Phase::Declaring { basis } => {
+            r.tag = 5;
+            r.basis = b(basis);
+        }
         Phase::Done(v) => {
             r.tag = 4;
             r.verdict = Some(v);
@@ -112,6 +117,7 @@ fn phase_word(d: &Decision) -> &'static str {
             ..
         } => "probing_second",
         Phase::Sleeping { .. } => "sleeping",
+        Phase::Declaring { .. } => "declaring",
         Phase::Done(_) => "done",
     }
 }
@@ -160,6 +166,7 @@ impl Observer for Counter {
                 _ => "timer".to_owned(),
             },
             Input::Probe(p) => format!("probe_{}", Answer::from(p).word()),
+            Input::Resume => "resume".to_owned(),
         };
         // Steps that only a v3 knob explains are told apart: a re-probe with
         // no heartbeat or settle reason (reprobe.always), and a skip at the
@@ -180,7 +187,8 @@ impl Observer for Counter {
             {
                 "done_restarting_stamp_moved".to_owned()
             }
-            Ok(Step::Done(v)) => format!("done_{}", describe(*v).2),
+            Ok(Step::Yield) => "yield".to_owned(),
+            Ok(Step::Done(v)) => format!("done_{}", describe(*v, None).2),
         };
         *self
             .transitions
@@ -189,30 +197,6 @@ impl Observer for Counter {
                 phase_word(before)
             ))
             .or_insert(0) += 1;
-        if let Ok(Step::Done(Verdict::Dead(o))) = result {
-            // The detector's restart request, as the coordinator saw it
-            // (after a recheck the state is the one `ws` had); one inside the
-            // debounce that the policy exempts is told apart.
-            let exempt = policy.restart.detector_bypasses_debounce
-                && ws
-                    .restart
-                    .started_at()
-                    .is_some_and(|t| now.saturating_sub(t) < policy.restart.debounce);
-            *self
-                .transitions
-                .entry(format!(
-                    "restart:{}:{}->{}",
-                    coordinator_word(&ws.restart),
-                    if exempt {
-                        "detector_inside_debounce"
-                    } else {
-                        "detector"
-                    },
-                    restart_outcome_word(*o)
-                ))
-                .or_insert(0) += 1;
-        }
-
         // Boundary sides: the compared quantity sits at the boundary and the
         // same step a millisecond across it gives a different result.
         let d = &policy.decision;
