@@ -17,6 +17,8 @@ pub mod duration;
 pub mod environment;
 pub mod error;
 pub mod explain;
+pub mod input;
+pub mod limits;
 pub mod model;
 pub mod policy;
 pub mod replay;
