@@ -156,6 +156,27 @@ impl InputError {
         } else if let Some((head, expected)) = reason.split_once(", expected ") {
             reason = format!("{head}, expected {}", plain_expected(expected));
         }
+        // The parser says nothing (or little) about a stray control
+        // character: name it.
+        let bad = span
+            .as_ref()
+            .and_then(|s| source.get(s.start..))
+            .and_then(|rest| rest.chars().next())
+            .filter(|c| c.is_control() && *c != '\n');
+        if let Some(c) = bad {
+            let what = format!(
+                "the control character U+{:04X} is not allowed here in TOML",
+                u32::from(c)
+            );
+            reason = if reason.is_empty() {
+                what
+            } else {
+                format!("{reason} ({what})")
+            };
+        }
+        if reason.is_empty() {
+            reason = "this is not valid TOML".into();
+        }
         e.reason = reason;
         e
     }

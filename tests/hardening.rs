@@ -150,6 +150,30 @@ fn durations_past_a_year_are_refused_at_load_instead_of_wrapping() {
         &out,
         &["wrap-bound.toml:", "check.detection_bound", "8760h"],
     );
+    // Item 9's absurd models grew without end; a million hours is now
+    // refused at load (a year of 1 s ticks is still for the checker's own
+    // estimate to judge).
+    let e = scratch(
+        "million-hours.toml",
+        &edited(DOCKER, "interval = \"30s\"", "interval = \"1000000h\""),
+    );
+    let out = run_within(
+        &["check", V0, "--env", e.to_str().unwrap()],
+        Duration::from_secs(20),
+    );
+    assert_refused(
+        &out,
+        &["million-hours.toml:", "heartbeat.interval", "8760h"],
+    );
+    let p = scratch(
+        "million-hours-window.toml",
+        &edited(V1, "window = \"30s\"", "window = \"1000000h\""),
+    );
+    let out = run_within(
+        &["check", p.to_str().unwrap(), "--env", DOCKER],
+        Duration::from_secs(20),
+    );
+    assert_refused(&out, &["strikes.window", "8760h"]);
     // One year and a millisecond is already too long; a sweep's values
     // follow the same rule.
     let p = scratch(
@@ -590,6 +614,7 @@ fn write_proofs_refuses_two_pairs_that_would_write_one_file() {
     std::fs::copy(V0, &a).unwrap();
     std::fs::copy(V1, &b).unwrap();
     let out_dir = scratch_dir("proofs-out");
+    let _ = std::fs::remove_file(out_dir.join("same.docker.json"));
     let out = run(&[
         "check",
         a.to_str().unwrap(),

@@ -608,14 +608,14 @@ impl Shard {
         let (i, n) = text
             .split_once('/')
             .ok_or_else(|| bad("write I/N, e.g. 2/4 for the second of four parts"))?;
-        let index: usize = i
-            .trim()
-            .parse()
-            .map_err(|_| bad("I is not a whole number"))?;
-        let count: usize = n
-            .trim()
-            .parse()
-            .map_err(|_| bad("N is not a whole number"))?;
+        let number = |t: &str, which: &str| -> Result<usize, InputError> {
+            t.trim().parse::<usize>().map_err(|e| match e.kind() {
+                std::num::IntErrorKind::PosOverflow => bad(&format!("{which} is far too large")),
+                _ => bad(&format!("{which} is not a whole number")),
+            })
+        };
+        let index = number(i, "I")?;
+        let count = number(n, "N")?;
         if count == 0 {
             return Err(bad("N must be at least 1"));
         }
