@@ -14,8 +14,8 @@
 //! * the arithmetic stays exact with room to spare. The model checker keeps
 //!   a constant "now" of 2^40 ms (about 34.8 years, [`crate::model::NOW`])
 //!   and stores instants as `NOW - age`; its largest age caps add a handful
-//!   of knobs (settle window + longest restart cycle + fresh-heartbeat wait
-//!   + 1, detection bound + tick), so every sum of knobs stays below about
+//!   of knobs (settle window, longest restart cycle and fresh-heartbeat
+//!   wait, plus 1; detection bound plus tick), so every sum stays below about
 //!   three years: far below `NOW`, and below 2^62 ms, where the generated Go
 //!   code (`int64` milliseconds) would overflow `now + duration`. Before this
 //!   limit, `strikes.window = "18446744073709551615ms"` wrapped `window + 1`
