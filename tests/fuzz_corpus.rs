@@ -7,7 +7,8 @@
 //! 2. proptest feeds each target arbitrary bytes and, since random bytes
 //!    rarely get past a TOML or JSON parser, mutations of valid inputs
 //!    (the shipped files and log lines with bytes flipped, lines dropped,
-//!    doubled or swapped, values replaced by hostile ones).
+//!    doubled or swapped, values replaced by hostile ones), 10 000 cases
+//!    per property.
 
 #[path = "../fuzz/harness.rs"]
 mod harness;
@@ -152,7 +153,7 @@ const LOGS: &[&str] = &[
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 10_000, ..ProptestConfig::default() })]
 
     #[test]
     fn policy_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..512)) {
