@@ -112,7 +112,7 @@ pub fn check_timeout(secs: u64) -> Result<u64, InputError> {
     }
     if secs > MAX_TIMEOUT_SECS {
         return Err(InputError::new(format!(
-            "--timeout {secs} is longer than livecheck allows: at most {MAX_TIMEOUT_SECS} seconds ({MAX_DURATION_TEXT}); leave it out for no time limit"
+            "--timeout {secs} is longer than livecheck allows: at most {MAX_TIMEOUT_SECS} seconds (365 days, its longest duration); leave it out for no time limit"
         )));
     }
     Ok(secs)
