@@ -272,20 +272,18 @@ struct CheckSection {
 impl Environment {
     /// Reads and validates an environment file. Its name is the file stem.
     pub fn load(path: &Path) -> Result<Environment, InputError> {
-        let source = std::fs::read_to_string(path).map_err(|e| {
-            InputError::new(format!("cannot read environment file: {e}")).in_file(path)
-        })?;
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let source = crate::input::read_text_file(
+            path,
+            "environment file",
+            crate::limits::MAX_MODEL_FILE_BYTES,
+        )?;
+        let name = crate::input::model_name(path)?;
         Environment::parse(&name, path, &source)
     }
 
     /// Parses and validates environment text; `path` is only used in errors.
     pub fn parse(name: &str, path: &Path, source: &str) -> Result<Environment, InputError> {
-        let f: EnvFile =
-            toml::from_str(source).map_err(|e| InputError::from_toml(path, source, &e))?;
+        let f: EnvFile = crate::error::parse_toml(path, source)?;
         let fail = |key: &str, reason: String| {
             let mut e = InputError::new(reason).in_file(path).at_key(key);
             if let Some(line) = line_of_key(source, key) {

@@ -18,6 +18,8 @@ pub mod engine;
 pub mod environment;
 pub mod error;
 pub mod explain;
+pub mod input;
+pub mod limits;
 pub mod model;
 pub mod policy;
 pub mod replay;

@@ -268,19 +268,15 @@ struct RestartSection {
 impl Policy {
     /// Reads and validates a policy file. The policy's name is the file stem.
     pub fn load(path: &Path) -> Result<Policy, InputError> {
-        let source = std::fs::read_to_string(path)
-            .map_err(|e| InputError::new(format!("cannot read policy file: {e}")).in_file(path))?;
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let source =
+            crate::input::read_text_file(path, "policy file", crate::limits::MAX_MODEL_FILE_BYTES)?;
+        let name = crate::input::model_name(path)?;
         Policy::parse(&name, path, &source)
     }
 
     /// Parses and validates policy text; `path` is only used in errors.
     pub fn parse(name: &str, path: &Path, source: &str) -> Result<Policy, InputError> {
-        let file: PolicyFile =
-            toml::from_str(source).map_err(|e| InputError::from_toml(path, source, &e))?;
+        let file: PolicyFile = crate::error::parse_toml(path, source)?;
         let fail = |key: &str, reason: String| {
             let mut e = InputError::new(reason).in_file(path).at_key(key);
             if let Some(line) = line_of_key(source, key) {
