@@ -59,6 +59,15 @@ pub trait Packable: Model<State: Clone + std::fmt::Debug, Action: Clone + std::f
     fn measure(&self, _state: &Self::State) -> Option<u64> {
         None
     }
+
+    /// Calls `f` with packed states that *simulate* `words`: from each, every
+    /// action sequence possible from `words` is possible too, hits the same
+    /// targets and reaches states with the same measure (livecheck: the same
+    /// state with more of a budget left — a budget only ever adds choices).
+    /// A state one of these dominates, seen on an earlier level, need not be
+    /// expanded: whatever it leads to, its dominator leads to, as soon or
+    /// sooner. The default is none.
+    fn dominators(&self, _words: &[u64], _f: &mut dyn FnMut(&[u64])) {}
 }
 
 /// What a target asks of the state space.
@@ -215,8 +224,11 @@ where
     pub complete: bool,
     /// Why it stopped early, if it did.
     pub stopped: Option<Stop>,
-    /// Distinct states visited.
+    /// Distinct states visited (including [`Outcome::subsumed`] ones).
     pub unique: usize,
+    /// Of them, states not expanded because a state seen earlier dominates
+    /// them ([`Packable::dominators`]).
+    pub subsumed: usize,
     /// States generated, with repeats (initial states not counted).
     pub generated: usize,
     /// Levels expanded (the depth of the deepest state, plus one).
@@ -486,6 +498,7 @@ where
     let stop = AtomicBool::new(false);
     let stop_why = std::sync::Mutex::new(None);
     let mut depth = 0;
+    let mut subsumed = 0;
     let threads = opts.threads.max(1);
     while !level.is_empty() {
         if opts.stop_when_all_hit && found.iter().all(Option::is_some) {
@@ -576,6 +589,22 @@ where
             link.parent = level[link.parent as usize].1;
             visited.set_link(id, link);
         }
+        // States another seen state dominates (on this level or an earlier
+        // one) stay in the visited set but are not expanded. The whole level
+        // is known by now, so which are dropped does not depend on threads.
+        let before = next.len();
+        next.retain(|(w, _)| {
+            let mut dominated = false;
+            model.dominators(w, &mut |d| {
+                if !dominated {
+                    let mut k = [0u64; W];
+                    k.copy_from_slice(d);
+                    dominated = visited.contains(&k, hash(&k));
+                }
+            });
+            !dominated
+        });
+        subsumed += before - next.len();
         if stop.load(Ordering::Relaxed) {
             break;
         }
@@ -592,6 +621,7 @@ where
         complete: stopped.is_none(),
         stopped,
         unique: unique.load(Ordering::Relaxed),
+        subsumed,
         generated: generated.load(Ordering::Relaxed),
         depth,
         hits,

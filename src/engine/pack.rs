@@ -132,6 +132,12 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Skips `bits` bits.
+    #[inline]
+    pub fn skip(&mut self, bits: u32) {
+        self.pos += bits;
+    }
+
     /// The next bit.
     #[inline]
     pub fn flag(&mut self) -> bool {

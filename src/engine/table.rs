@@ -269,6 +269,24 @@ impl<const W: usize> Visited<W> {
         Insert::New(new)
     }
 
+    /// True when `words` (hash `h`) is in the set.
+    pub fn contains(&self, words: &[u64; W], h: u64) -> bool {
+        let shard = &self.shards[shard_of(h)];
+        let inner = lock(&shard.inner);
+        let mask = inner.slots.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let slot = &inner.slots[i];
+            if slot.id == EMPTY {
+                return false;
+            }
+            if same(&slot.key, words) {
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     fn inner(&mut self, shard: usize) -> &mut Inner<W> {
         self.shards[shard]
             .inner

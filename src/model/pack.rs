@@ -40,6 +40,10 @@ pub struct Layout {
     manual: u32,
     crash_age: u32,
     offset: u32,
+    /// Where the budgets (spurious, errors, config PUTs, manual restarts)
+    /// start, and each one's full value.
+    budgets_at: u32,
+    budgets_full: [u64; 4],
 }
 
 /// Width of each in-flight request counter (at most 3 of one class and
@@ -86,7 +90,46 @@ impl Layout {
             manual: bits_for(u64::from(e.manual_restarts)),
             crash_age: bits_for(world.crash_cap),
             offset: bits_for(e.tick),
+            budgets_at: 0,
+            budgets_full: [
+                u64::from(e.spurious_not_running),
+                u64::from(e.transport_errors),
+                u64::from(e.config_puts),
+                u64::from(e.manual_restarts),
+            ],
         }
+        .with_budget_offset()
+    }
+
+    fn with_budget_offset(mut self) -> Layout {
+        let slot = 2 + self.decision_bits();
+        self.budgets_at = slot * MAX_SLOTS as u32
+            + self.workspace_bits()
+            + (3 + self.elapsed)
+            + (1 + 1 + 2 + self.job_elapsed)
+            + 2
+            + 2
+            + 6 * INFLIGHT_BITS
+            + self.hb_timer
+            + self.req_timer;
+        self
+    }
+
+    fn budget_widths(&self) -> [u32; 4] {
+        [self.spurious, self.errors, self.config, self.manual]
+    }
+
+    fn workspace_bits(&self) -> u32 {
+        (1 + self.heartbeat)
+            + 1
+            + 2
+            + 1
+            + (1 + self.key)
+            + (1 + self.strike_count + self.strike_age)
+            + 3
+            + (1 + self.stamp)
+            + (1 + self.finished)
+            + (1 + self.file_write)
     }
 
     fn decision_bits(&self) -> u32 {
@@ -96,16 +139,7 @@ impl Layout {
     /// Bits a packed state of this layout takes.
     pub fn bits(&self) -> u32 {
         let slot = 2 + self.decision_bits();
-        let ws = (1 + self.heartbeat)
-            + 1
-            + 2
-            + 1
-            + (1 + self.key)
-            + (1 + self.strike_count + self.strike_age)
-            + 3
-            + (1 + self.stamp)
-            + (1 + self.finished)
-            + (1 + self.file_write);
+        let ws = self.workspace_bits();
         let world = (3 + self.elapsed)
             + (1 + 1 + 2 + self.job_elapsed)
             + 2
@@ -122,6 +156,64 @@ impl Layout {
             + (2 + self.crash_age)
             + self.offset;
         slot * MAX_SLOTS as u32 + ws + world
+    }
+}
+
+fn get_bits(words: &[u64], at: u32, bits: u32) -> u64 {
+    let mut r = Reader::new(words);
+    r.skip(at);
+    r.get(bits)
+}
+
+fn set_bits(words: &mut [u64], at: u32, bits: u32, v: u64) {
+    for b in 0..bits {
+        let pos = at + b;
+        let (w, i) = ((pos / 64) as usize, pos % 64);
+        if v >> b & 1 == 1 {
+            words[w] |= 1 << i;
+        } else {
+            words[w] &= !(1 << i);
+        }
+    }
+}
+
+impl Layout {
+    /// Calls `f` with every packed state equal to `words` but with at least
+    /// as much of each budget left and more of one (see
+    /// [`crate::engine::Packable::dominators`]).
+    pub fn budget_dominators(&self, words: &[u64], f: &mut dyn FnMut(&[u64])) {
+        let widths = self.budget_widths();
+        let mut at = [0u32; 4];
+        let mut cur = [0u64; 4];
+        let mut pos = self.budgets_at;
+        for i in 0..4 {
+            at[i] = pos;
+            cur[i] = get_bits(words, pos, widths[i]);
+            pos += widths[i];
+        }
+        let mut buf = [0u64; crate::engine::pack::MAX_WORDS];
+        let n = words.len();
+        // Every combination of raised values, in a mixed-radix count.
+        let mut v = cur;
+        loop {
+            let mut i = 0;
+            loop {
+                if i == 4 {
+                    return;
+                }
+                if v[i] < self.budgets_full[i] {
+                    v[i] += 1;
+                    break;
+                }
+                v[i] = cur[i];
+                i += 1;
+            }
+            buf[..n].copy_from_slice(words);
+            for i in 0..4 {
+                set_bits(&mut buf[..n], at[i], widths[i], v[i]);
+            }
+            f(&buf[..n]);
+        }
     }
 }
 
