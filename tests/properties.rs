@@ -482,7 +482,7 @@ fn init() -> impl Strategy<Value = Init> {
 
 /// What one op produced in one run (equal between the runs, or the
 /// abstraction is unsound).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Seen {
     Nothing,
     Step(Result<Step, livecheck::decision::UnexpectedInput>),
@@ -491,7 +491,7 @@ enum Seen {
     Restart(RestartOutcome),
     Loop(LoopTop),
     /// Every sub-step of an [`Op::Drive`], in order.
-    Drive([Option<Result<Step, livecheck::decision::UnexpectedInput>>; DRIVE]),
+    Drive(Box<[Option<Result<Step, livecheck::decision::UnexpectedInput>>; DRIVE]>),
 }
 
 /// The parts of the state that hold no time: equal between the runs. The
@@ -646,7 +646,7 @@ impl Run<'_> {
                         break;
                     }
                 }
-                Seen::Drive(seen)
+                Seen::Drive(Box::new(seen))
             }
         }
     }
