@@ -850,7 +850,7 @@ fn a_declaration_races_a_config_put() {
             vec![fail_and_launch(1_000, nr)],
             vec![Task::ConfigPut(1_000)],
         ],
-        reach_all: false,
+        reach_all: true,
         find: vec![
             ("a second cycle after a coalesced request", second_cycle),
             ("the declaration's request debounced", |outs, _| {
@@ -891,7 +891,7 @@ fn a_declaration_races_a_config_put_atomic() {
             vec![fail_and_launch(1_000, nr)],
             vec![Task::ConfigPut(1_000)],
         ],
-        reach_all: false,
+        reach_all: true,
         find: vec![],
         never: vec![("two cycles", two_cycles), ("a lost request", lost)],
         invariant: Box::new(|outs, view| {
@@ -958,6 +958,64 @@ fn concurrent_declarations_can_run_two_cycles() {
                 view.state.restart.started_at().map(|t| t >= 1_000),
                 Some(true)
             );
+        }),
+    });
+}
+
+/// Invariant: two decisions race a restart started elsewhere (a health
+/// sweep's `RestartByID`, `RestartSource::Other`), each decision launching
+/// its own on a declaration. Changed with the world model: this test used to
+/// demand exactly one restart in every schedule, whoever claimed first.
+/// With upstream's two-section `RestartByID` (reference, "The wider world",
+/// item 1) a declaration's request and the sweep's can both pass the
+/// debounce, so a second cycle can follow (found); the sweep's request is
+/// then either the one that started the cycle or one that coalesced. Still:
+/// no more cycles than requests that passed the debounce, every cycle
+/// accounted for, and every decision declared or was skipped by a running
+/// cycle.
+#[test]
+fn declarations_race_a_restart_start() {
+    let nr = ProbeResult::NotRunning;
+    check(Spec {
+        policy: shipped("v2-2950"),
+        setup: vec![],
+        threads: vec![
+            vec![fail_and_launch(1_000, nr)],
+            vec![fail_and_launch(1_000, nr)],
+            vec![restart_by_id(1_000, RestartSource::Other)],
+        ],
+        reach_all: false,
+        find: vec![
+            ("a second cycle after a coalesced request", second_cycle),
+            (
+                "the sweep's restart alone, both decisions skipped",
+                |outs, view| {
+                    view.counters.restarts_started == 1
+                        && outs[..2]
+                            .iter()
+                            .all(|o| verdict(o) == Verdict::Skipped(SkipReason::Restarting))
+                },
+            ),
+            (
+                "the sweep debounced after a declaration's restart",
+                |outs, _| restart(&outs[2]) == Some(RestartOutcome::Dropped(DropReason::Debounce)),
+            ),
+        ],
+        never: vec![],
+        invariant: Box::new(|outs, view| {
+            cycles_are_accounted_for(outs, view);
+            assert!(view.counters.restarts_started >= 1);
+            for o in &outs[..2] {
+                assert!(
+                    matches!(
+                        verdict(o),
+                        Verdict::Dead
+                            | Verdict::Skipped(SkipReason::Restarting)
+                            | Verdict::NotDead(NotDeadReason::Strike(1))
+                    ),
+                    "{outs:?}"
+                );
+            }
         }),
     });
 }
