@@ -544,6 +544,15 @@ impl Decision {
     /// put (the model checker's way of letting time pass). Future instants
     /// (wakes, deadlines) move closer; the remembered restart stamp saturates
     /// at `stamp_cap`.
+    ///
+    /// `stamp_cap` must be the workspace's own restart-stamp cap
+    /// ([`crate::policy::AgeCaps::restart_stamp`]): `restart_seen` and
+    /// `since` are past values of that stamp, so saturating them at the same
+    /// floor keeps "equal to the workspace's stamp" exact for the re-check
+    /// (equal stamps age into equal values) and "older than the workspace's
+    /// stamp" exact as long as the newer stamp is younger than the cap, which
+    /// [`crate::policy::Policy::age_caps_for`] guarantees for a decision whose
+    /// time passes only on its own timers (its argument states the bound).
     pub fn age(&mut self, now: Ms, dt: Ms, stamp_cap: Ms) {
         let past = |t: &mut Ms| *t = t.saturating_sub(dt).max(now.saturating_sub(stamp_cap));
         let seen = |b: &mut Basis| {

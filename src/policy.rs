@@ -496,6 +496,29 @@ impl Policy {
     /// [`Policy::age_caps`] for an environment whose restart cycles last at
     /// most `longest_cycle` (only matters for a settle window measured from
     /// the cycle's end).
+    ///
+    /// # The restart stamp and the re-check
+    ///
+    /// With `guard.recheck_restarting_before_declare` a decision compares
+    /// the stamp it read at Start (`restart_seen`, aged by
+    /// [`crate::decision::Decision::age`] with this same cap) with the
+    /// workspace's stamp when it is about to declare: equal means no restart
+    /// began meanwhile. Capping keeps that comparison exact as long as the
+    /// newer stamp has not saturated when it is compared. Stamps only move
+    /// forward, so two equal stamps age into equal capped values; and a stamp
+    /// that differs from `restart_seen` was written after the decision
+    /// started, so its age is at most the decision's own age. A decision's
+    /// age when it compares is bounded by its own timers — the whole fresh
+    /// wait, then the re-probe delay — *when probe answers and its lock
+    /// sections take no time and no timer fires late*, which is the
+    /// checker's rule (`src/model`): `held = fresh wait + re-probe delay`.
+    /// The cap is therefore at least `held + 1`, whatever the windows: a
+    /// policy's windows may be shorter than its decisions (a 100 ms debounce
+    /// with a 500 ms re-probe). No finite cap covers a probe answer slower
+    /// than the cap; drivers with real time (the tracker, replay) never cap.
+    /// The remaining terms are the thresholds the stamp is compared with:
+    /// the settle window, the debounce and the fresh-heartbeat horizon. Each
+    /// comparison needs only its own term, so the cap is their maximum.
     pub fn age_caps_for(&self, longest_cycle: Ms) -> AgeCaps {
         let d = &self.decision;
         let settle = d.settle.map_or(0, |s| s.window);
@@ -508,14 +531,24 @@ impl Policy {
             };
             s.window + cycle + s.fresh_wait.map_or(0, |w| w.wait)
         });
+        // How long a decision holds `restart_seen` before the re-check
+        // compares it (see above); 0 without the re-check.
+        let held = if d.recheck_restarting {
+            d.settle.and_then(|s| s.fresh_wait).map_or(0, |w| w.wait) + d.reprobe_delay.unwrap_or(0)
+        } else {
+            0
+        };
         AgeCaps {
             // recent: `<= window` needs window+1 distinguishable. fresh compares
             // the heartbeat with a restart stamp younger than the fresh
             // horizon: a heartbeat older than that is "not newer" either way.
             heartbeat: (d.recent_heartbeat.map_or(0, |h| h.window) + 1).max(fresh_horizon + 1),
-            // settle (`< window`), debounce (`< debounce`), and the fresh
-            // comparison's horizon.
-            restart_stamp: settle.max(self.restart.debounce).max(fresh_horizon + 1),
+            // settle (`< window`), debounce (`< debounce`), the fresh
+            // comparison's horizon, and the re-check's `held + 1`.
+            restart_stamp: settle
+                .max(self.restart.debounce)
+                .max(fresh_horizon + 1)
+                .max(held + 1),
             // The cycle's end is read only by a settle window measured from it.
             restart_finished: match d.settle.map(|s| s.measured_from) {
                 Some(SettleFrom::RestartFinished) => settle,
