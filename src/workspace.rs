@@ -14,8 +14,22 @@ use crate::duration::Ms;
 use crate::policy::{AgeCaps, RestartPolicy};
 use crate::restart::{LoopTop, RestartCoordinator, RestartOutcome, RestartSource};
 
-/// The database row's `status`, as far as the liveness rules read it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+/// The database row's `status`, as far as the liveness rules read it
+/// (words: `online`, `offline`, `provisioning`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     /// `online` (or `degraded`: every rule here treats them alike).
     #[default]
@@ -174,11 +188,13 @@ impl Workspace {
 
     /// `RestartByID` with its sections run back to back, for drivers in which
     /// nothing can run between them (replay of a log, conformance vectors):
-    /// the debounce check, then coalescing; a cycle that starts marks the row
-    /// at once (the cycle's stop and `provisioning` write follow it in the
-    /// same goroutine). Drivers with real concurrency call the sections
-    /// themselves ([`RestartCoordinator::debounce_check`],
-    /// [`RestartCoordinator::coalesce`]).
+    /// the debounce check, then coalescing; a request that starts a cycle
+    /// runs the drain loop's first top at once, as its goroutine does, and
+    /// the cycle marks the row (its stop and `provisioning` write follow in
+    /// the same goroutine). A request made while that cycle runs is pending
+    /// for the next iteration. Drivers with real concurrency call the
+    /// sections themselves ([`RestartCoordinator::debounce_check`],
+    /// [`RestartCoordinator::coalesce`], [`RestartCoordinator::loop_top`]).
     pub fn restart_by_id_now(
         &mut self,
         policy: &RestartPolicy,
@@ -187,6 +203,7 @@ impl Workspace {
     ) -> RestartOutcome {
         let outcome = self.restart.request(policy, now, source);
         if outcome == RestartOutcome::Started {
+            self.restart.loop_top(now);
             self.mark_provisioning();
         }
         outcome
