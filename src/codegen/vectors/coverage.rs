@@ -183,6 +183,8 @@ impl Observer for Counter<'_> {
                 _ => "wake".to_owned(),
             },
             Ok(Step::Yield) => "yield".to_owned(),
+            // A declaration's restart fate is the coordinator's transition.
+            Ok(Step::Done(Verdict::Dead)) => "done_dead".to_owned(),
             Ok(Step::Done(v)) => {
                 let reason = d
                     .finished
@@ -423,13 +425,15 @@ pub struct SetCoverage {
 ///
 /// A *transition* is `decision:PHASE:INPUT->RESULT` (the decision's phase
 /// before the input, the input, and the step it returned, with the verdict's
-/// reason), `restart:STATE:SOURCE->OUTCOME` (a restart request, including the
-/// detector's) or `cycle:STATE->END`. Three results only a v3 knob explains
-/// are named apart: `wake_reprobe_always` (a re-probe with no recent or fresh
-/// heartbeat and no settle window), `done_restarting_stamp_moved` (a skip at
-/// the declaration with no cycle running: `restartStartedAt` moved since the
+/// reason word; a declaration is `done_dead`), `restart:STATE:SOURCE->OUTCOME`
+/// (a restart request, including the detector's after a declaration) or
+/// `cycle:STATE->END`. Three results only a v3 knob explains are named apart:
+/// `wake_reprobe_always` (a re-probe with no recent or fresh heartbeat and no
+/// settle window), `done_restart_recheck_stamp_moved` (a skip at the
+/// declaration with no cycle running: `restartStartedAt` moved since the
 /// decision started) and the source `detector_inside_debounce` (a detector
-/// request the policy exempts from the debounce, made inside it). A *boundary side* of a comparison is
+/// request the policy exempts from the debounce, made inside it). A
+/// *boundary side* of a comparison is
 /// exercised when some input was fed with the compared quantity exactly at
 /// the boundary on that side (for `now - t <= W`: age `W` inside, `W + 1`
 /// outside; for `< W`: `W - 1` and `W`; for the threshold, the strike that
@@ -522,7 +526,7 @@ pub fn coverage(policy: &Policy, vectors: &[Vector]) -> Result<CoverageReport, I
                  A transition is decision:PHASE:INPUT->RESULT, restart:STATE:SOURCE->OUTCOME \
                  or cycle:STATE->END (a re-probe only reprobe.always explains is \
                  wake_reprobe_always, a declaration skipped because restartStartedAt moved \
-                 is done_restarting_stamp_moved, an exempt detector request inside the \
+                 is done_restart_recheck_stamp_moved, an exempt detector request inside the \
                  debounce has source detector_inside_debounce). A boundary side counts when \
                  an input was fed with the compared quantity exactly at the boundary on that \
                  side and the same input, \

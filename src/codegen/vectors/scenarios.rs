@@ -168,6 +168,20 @@ pub(super) fn scenarios(out: &mut Sets<'_>) -> Result<(), InputError> {
         w.at(w.t + 1_000)?.emit(Register)?;
         Ok(())
     })?;
+    // The same when the declaration's restart is dropped (inside the
+    // debounce of a restart the agent came back from): the row stays
+    // offline with its URL until the agent's next heartbeat.
+    out.scripted("scenario/declared/restart_dropped_then_heartbeat", |w| {
+        w.at(base)?.emit(RestartStarted)?;
+        w.at(base + 1_000)?.emit(RestartFinished)?;
+        w.at(base + 2_000)?.emit(Register)?;
+        let quiet = (k.settle.unwrap_or(0) + 2_000).max(k.recent.unwrap_or(0) + 3_000);
+        w.at(base + quiet)?.fail(&[NotRunning, NotRunning])?;
+        w.drain()?;
+        w.at(w.t + 1_000)?.emit(Heartbeat)?;
+        w.at(w.t + 1_000)?.emit(Register)?;
+        Ok(())
+    })?;
     // Unexpected inputs: a timer while a probe is out, a probe while waiting.
     out.scripted("scenario/unexpected/timer_while_probing", |w| {
         w.at(base)?;
