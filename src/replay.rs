@@ -560,7 +560,7 @@ impl Engine<'_> {
             EventKind::Heartbeat if !st.ws.url_registered => st.ws.register(t),
             EventKind::Heartbeat => st.ws.heartbeat(t),
             EventKind::RestartStarted => st.ws.observe_restart_started(t),
-            EventKind::RestartFinished => st.ws.restart.observe_cycle_end(t),
+            EventKind::RestartFinished => st.ws.observe_restart_finished(t),
             EventKind::RestartRequested => {
                 let source = line.source.ok_or_else(|| {
                     at_line(

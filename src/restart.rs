@@ -241,7 +241,7 @@ impl RestartCoordinator {
 
     /// Records a cycle start observed from outside (a replay log's
     /// `restart_started`): `running` set, stamp = now.
-    pub fn observe_cycle_start(&mut self, now: Ms) {
+    pub(crate) fn observe_cycle_start(&mut self, now: Ms) {
         self.running = true;
         self.first = false;
         self.started_at = Some(now);
@@ -250,7 +250,7 @@ impl RestartCoordinator {
     /// Records a cycle end observed from outside (a replay log's
     /// `restart_finished`): the platform says the cycle returned and no loop
     /// follows, so `running` and `pending` clear.
-    pub fn observe_cycle_end(&mut self, now: Ms) {
+    pub(crate) fn observe_cycle_end(&mut self, now: Ms) {
         self.running = false;
         self.pending = false;
         self.first = false;
@@ -259,7 +259,7 @@ impl RestartCoordinator {
 
     /// Forgets the last file-write restart (a driver that knows no further
     /// file-write request can come uses this to merge equivalent states).
-    pub fn forget_file_write(&mut self) {
+    pub(crate) fn forget_file_write(&mut self) {
         self.last_file_write = None;
     }
 

@@ -175,17 +175,6 @@ impl Workspace {
         self.url_cached = true;
     }
 
-    /// `RestartByID` with its two sections as one (the proposal's atomic
-    /// mode): see [`RestartCoordinator::request`].
-    pub fn request_restart(
-        &mut self,
-        policy: &RestartPolicy,
-        now: Ms,
-        source: RestartSource,
-    ) -> RestartOutcome {
-        self.restart.request(policy, now, source)
-    }
-
     /// `RestartByID` with its sections run back to back, for drivers in which
     /// nothing can run between them (replay of a log, conformance vectors):
     /// the debounce check, then coalescing; a request that starts a cycle
@@ -216,8 +205,15 @@ impl Workspace {
         self.mark_provisioning();
     }
 
+    /// The platform's own restart cycle returned at `now` and no loop follows
+    /// (a replay log's `restart_finished`): `running` and `pending` clear.
+    /// The row stays as the cycle left it until the agent registers.
+    pub fn observe_restart_finished(&mut self, now: Ms) {
+        self.restart.observe_cycle_end(now);
+    }
+
     /// Runs the drain loop's top: see [`RestartCoordinator::loop_top`].
-    pub fn loop_top(&mut self, now: Ms) -> LoopTop {
+    pub(crate) fn loop_top(&mut self, now: Ms) -> LoopTop {
         self.restart.loop_top(now)
     }
 

@@ -1075,7 +1075,7 @@ fn recorded_violations_are_refused_unless_allowed_and_stated_in_the_header() {
     let proofs_dir = root().join("proofs");
     for policy in shipped_policies() {
         let name = policy.file_stem().unwrap().to_string_lossy().into_owned();
-        let recorded = livecheck::codegen::proofs::find(&name, &[proofs_dir.clone()])
+        let recorded = livecheck::codegen::proofs::find(&name, std::slice::from_ref(&proofs_dir))
             .expect("recorded proofs parse");
         assert!(
             !recorded.is_empty(),

@@ -73,7 +73,7 @@ fn go_duration(ms: Ms) -> String {
         (1_000, "time.Second"),
     ]
     .into_iter()
-    .find(|(u, _)| ms != 0 && ms % u == 0);
+    .find(|(u, _)| ms != 0 && ms.is_multiple_of(*u));
     match unit {
         Some((u, name)) => format!("{} * {name}", ms / u),
         None => format!("{ms} * time.Millisecond"),

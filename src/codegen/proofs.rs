@@ -282,11 +282,12 @@ mod tests {
             "{e}"
         );
         assert!(refusal("p", &found[1..]).is_none());
-        assert!(find("q", &[d.clone()]).unwrap().is_empty());
-        let none = verification_text("q.toml", "00", "q", &[], &[d.clone()]).join("\n");
+        let dirs = std::slice::from_ref(&d);
+        assert!(find("q", dirs).unwrap().is_empty());
+        let none = verification_text("q.toml", "00", "q", &[], dirs).join("\n");
         assert!(none.contains("No recorded proof"), "{none}");
         fs::write(d.join("q.docker.json"), r#"{"policy": "p"}"#).unwrap();
-        assert!(find("q", &[d.clone()]).is_err());
+        assert!(find("q", dirs).is_err());
         let _ = fs::remove_dir_all(&d);
     }
 

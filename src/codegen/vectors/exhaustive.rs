@@ -188,13 +188,17 @@ fn internal(e: String) -> InputError {
     InputError::new(format!("internal error building vectors: {e}"))
 }
 
+/// A restart history: the started age and, if the cycle returned, the
+/// finished age.
+type RestartAges = Option<(Ms, Option<Ms>)>;
+
 /// (a) The workspace histories: `(name, events before t0)`.
 fn histories(k: &Knobs, t0: Ms) -> Vec<(String, Vec<LogLine<'static>>)> {
     let settle = k.settle.unwrap_or(k.debounce / 2).max(2_000);
     let recent = k.recent.unwrap_or(15_000);
     let long = k.debounce.max(settle);
     // (name, started age, finished age).
-    let restarts: [(&str, Option<(Ms, Option<Ms>)>); 5] = [
+    let restarts: [(&str, RestartAges); 5] = [
         ("none", None),
         ("running", Some((1_000, None))),
         ("settling", Some((3_000, Some(2_000)))),
