@@ -54,15 +54,14 @@ use crate::duration::Ms;
 use crate::error::InputError;
 use crate::policy::Policy;
 use crate::restart::{LoopTop, RestartOutcome, RestartSource};
-use crate::workspace::Workspace;
+use crate::workspace::{Facts, Workspace};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-/// Runtimes that are never probed (`isExternalLikeRuntime`).
-pub const EXTERNAL_LIKE_RUNTIMES: [&str; 3] = ["external", "kimi", "kimi-cli"];
+pub use crate::workspace::EXTERNAL_LIKE_RUNTIMES;
 
 /// What a log line says happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -548,7 +547,7 @@ impl Engine<'_> {
         match ev {
             EventKind::Workspace => {
                 if let Some(rt) = &line.runtime {
-                    st.ws.facts.external_runtime = EXTERNAL_LIKE_RUNTIMES.contains(&rt.as_ref());
+                    st.ws.facts.external_runtime = Facts::is_external_like(rt);
                 }
                 if let Some(p) = line.provisioner {
                     st.ws.facts.provisioner = p;

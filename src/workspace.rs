@@ -40,6 +40,9 @@ pub enum Status {
     Provisioning,
 }
 
+/// Runtimes that are never probed (`isExternalLikeRuntime`).
+pub const EXTERNAL_LIKE_RUNTIMES: [&str; 3] = ["external", "kimi", "kimi-cli"];
+
 /// Facts about a workspace that the decision's first two guards read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Facts {
@@ -47,6 +50,13 @@ pub struct Facts {
     pub external_runtime: bool,
     /// A provisioner is configured: without one nothing is probed.
     pub provisioner: bool,
+}
+
+impl Facts {
+    /// Whether `runtime` is external-like ([`EXTERNAL_LIKE_RUNTIMES`]).
+    pub fn is_external_like(runtime: &str) -> bool {
+        EXTERNAL_LIKE_RUNTIMES.contains(&runtime)
+    }
 }
 
 impl Default for Facts {

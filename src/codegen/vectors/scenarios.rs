@@ -7,8 +7,8 @@ use super::EventKind::{CycleFinished, Heartbeat, Register, RestartFinished, Rest
 use crate::decision::ProbeResult::{self, Error, NotRunning, Running};
 use crate::duration::Ms;
 use crate::error::InputError;
-use crate::replay::EXTERNAL_LIKE_RUNTIMES;
 use crate::restart::RestartSource::{self, FileWrite, Other};
+use crate::workspace::EXTERNAL_LIKE_RUNTIMES;
 
 /// Named scenarios: the upstream test table and one per branch.
 pub(super) fn scenarios(out: &mut Sets<'_>) -> Result<(), InputError> {
