@@ -376,72 +376,53 @@ impl Engine<'_> {
         let before = live.decision;
         let result = live.decision.step(self.policy, &mut st.ws, now, input);
         let after = live.decision;
-        let mut report = |finished: Option<&Finished>| {
-            obs.decision(&DecisionInput {
-                ws: self.id,
-                req: &st.live[idx].req,
-                now,
-                input,
-                before,
-                ws_before,
-                result,
-                after,
-                finished,
-            })
-        };
-        match result {
-            Err(_) => {
-                report(None);
-                false
-            }
-            Ok(Step::Probe | Step::Wake(_)) => {
-                report(None);
-                true
-            }
-            Ok(Step::Yield) => {
-                report(None);
-                self.feed(st, idx, now, Input::Resume, obs)
-            }
+        let req = &st.live[idx].req;
+        // A declaration launches `RestartByID` at once; what became of it
+        // is part of what replay prints for the decision.
+        let finished = match result {
             Ok(Step::Done(verdict)) => {
                 let restart = (verdict == Verdict::Dead).then(|| {
                     let ws_before = st.ws;
-                    let outcome =
-                        st.ws
-                            .restart_by_id_now(&self.policy.restart, now, RestartSource::Detector);
+                    let source = RestartSource::Detector;
+                    let outcome = st.ws.restart_by_id_now(&self.policy.restart, now, source);
                     obs.restart(&RestartCall {
                         ws: self.id,
                         now,
-                        req: Some(&st.live[idx].req),
+                        req: Some(req),
                         ws_before,
-                        call: CoordinatorCall::Request {
-                            source: RestartSource::Detector,
-                            outcome,
-                        },
+                        call: CoordinatorCall::Request { source, outcome },
                     });
                     outcome
                 });
-                let f = Finished::new(
+                Some(Finished::new(
                     now,
                     self.id,
-                    &st.live[idx].req,
+                    req,
                     &after,
                     End { verdict, restart },
-                );
-                obs.decision(&DecisionInput {
-                    ws: self.id,
-                    req: &st.live[idx].req,
-                    now,
-                    input,
-                    before,
-                    ws_before,
-                    result,
-                    after,
-                    finished: Some(&f),
-                });
-                st.live.swap_remove(idx);
-                obs.finished(f);
-                true
+                ))
             }
+            _ => None,
+        };
+        obs.decision(&DecisionInput {
+            ws: self.id,
+            req,
+            now,
+            input,
+            before,
+            ws_before,
+            result,
+            after,
+            finished: finished.as_ref(),
+        });
+        if let Some(f) = finished {
+            st.live.swap_remove(idx);
+            obs.finished(f);
+        }
+        match result {
+            Err(_) => false,
+            Ok(Step::Yield) => self.feed(st, idx, now, Input::Resume, obs),
+            Ok(_) => true,
         }
     }
 
@@ -695,6 +676,19 @@ impl<'p> Replayer<'p> {
         e
     }
 
+    /// The engine's rules for workspace `id`.
+    fn engine<'a>(&self, id: &'a str) -> Engine<'a>
+    where
+        'p: 'a,
+    {
+        Engine {
+            policy: self.policy,
+            delay: self.delay,
+            record_unexpected: self.record_unexpected,
+            id,
+        }
+    }
+
     fn parts<'s>(&'s mut self, id: &'s str) -> (Engine<'s>, &'s mut WsState) {
         if !self.workspaces.contains_key(id) {
             self.order.push(id.to_owned());
@@ -707,12 +701,7 @@ impl<'p> Replayer<'p> {
                 },
             );
         }
-        let engine = Engine {
-            policy: self.policy,
-            delay: self.delay,
-            record_unexpected: self.record_unexpected,
-            id,
-        };
+        let engine = self.engine(id);
         (engine, self.workspaces.get_mut(id).expect("inserted above"))
     }
 
@@ -819,14 +808,7 @@ impl<'p> Replayer<'p> {
     /// delay), if any decision waits for one.
     pub fn next_timer(&self, id: &str) -> Option<Ms> {
         let st = self.workspaces.get(id)?;
-        Engine {
-            policy: self.policy,
-            delay: self.delay,
-            record_unexpected: self.record_unexpected,
-            id,
-        }
-        .next_timer(st, None)
-        .map(|(due, _)| due)
+        self.engine(id).next_timer(st, None).map(|(due, _)| due)
     }
 }
 
