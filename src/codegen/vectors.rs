@@ -415,8 +415,23 @@ pub fn generate(policy: &Policy) -> Result<VectorFile, InputError> {
 }
 
 /// Builds the vectors of `policy`: named scenarios, boundaries, the bounded
-/// exhaustive space (see [`exhaustive`]) and `random` (use
-/// [`SHIPPED_RANDOM`] for the shipped set). Duplicate logs are kept once.
+/// exhaustive space and `random` (use [`SHIPPED_RANDOM`] for the shipped
+/// set). Duplicate logs are kept once.
+///
+/// The exhaustive space is the product of (a) a workspace history (restart:
+/// none, running, settling, settled, past the debounce × heartbeat: none,
+/// 500 ms old, recent, old; plus an external runtime and no provisioner)
+/// with (b) every pair of probe answers, with or without a follow-up request
+/// right after, and with (c) for the answer pairs `not_running,not_running`
+/// and `not_running,running`, one interfering event (heartbeat,
+/// registration, restart started, restart finished, cycle finished, a
+/// restart request from a file write or elsewhere, a concurrent failed
+/// request) at each instant the decision suspends (asks for a probe or a
+/// wake); and (d) a whole restart cycle (observed start and end, or an
+/// outside request and the cycle's return; or only a start) right after each
+/// suspension of a decision that would declare (nothing recent; a strike
+/// pending with a recent heartbeat; settling with a fresh heartbeat and a
+/// strike pending).
 pub fn generate_with(
     policy: &Policy,
     random_params: RandomParams,

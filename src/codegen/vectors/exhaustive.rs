@@ -1,19 +1,6 @@
 //! The `exhaustive` set: a bounded space of workspace histories, answer
-//! pairs and interfering events.
-//!
-//! The space is the product of (a) a workspace history (restart: none,
-//! running, settling, settled, past the debounce × heartbeat: none, 500 ms
-//! old, recent, old; plus an external runtime and no provisioner) with (b)
-//! every pair of probe answers, with or without a follow-up request right
-//! after, and with (c) for the answer pairs `not_running,not_running` and
-//! `not_running,running`, one interfering event (heartbeat, registration,
-//! restart started, restart finished, cycle finished, a restart request from
-//! a file write or elsewhere, a concurrent failed request) at each instant
-//! the decision suspends (asks for a probe or a wake); and (d) a whole
-//! restart cycle (observed start and end, or an outside request and the
-//! cycle's return; or only a start) right after each suspension of a
-//! decision that would declare (nothing recent; a strike pending with a
-//! recent heartbeat; settling with a fresh heartbeat and a strike pending).
+//! pairs and interfering events (described on
+//! [`generate_with`](super::generate_with)).
 
 use super::world::{facts, Answering, Knobs, Played, Sets, World};
 use super::EventKind::{
