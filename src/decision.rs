@@ -66,8 +66,13 @@ use crate::policy::{OnRecent, OnSettling, Policy, ProbeErrorMeaning, SettleFrom}
 use crate::restart::RestartSource;
 use crate::workspace::{StrikeRecord, Workspace};
 
-/// An `IsRunning` answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// An `IsRunning` answer. Its words (serde, [`ProbeResult::as_str`]) are
+/// the replay log's and the conformance vectors': `running`, `not_running`,
+/// `error`, `error_not_running`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum ProbeResult {
     /// `(true, nil)`.
     Running,
@@ -77,6 +82,32 @@ pub enum ProbeResult {
     Error,
     /// `(false, err)`, e.g. `ErrNoBackend`.
     ErrorNotRunning,
+}
+
+impl ProbeResult {
+    /// The four answers.
+    pub const ALL: [ProbeResult; 4] = [
+        ProbeResult::Running,
+        ProbeResult::NotRunning,
+        ProbeResult::Error,
+        ProbeResult::ErrorNotRunning,
+    ];
+
+    /// The answer's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeResult::Running => "running",
+            ProbeResult::NotRunning => "not_running",
+            ProbeResult::Error => "error",
+            ProbeResult::ErrorNotRunning => "error_not_running",
+        }
+    }
+}
+
+impl std::fmt::Display for ProbeResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What the driver feeds the decision.
@@ -121,6 +152,18 @@ pub enum SkipReason {
     RestartRecheck,
 }
 
+impl std::fmt::Display for SkipReason {
+    /// `external_runtime`, `no_provisioner`, `restarting`, `restart_recheck`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SkipReason::ExternalRuntime => "external_runtime",
+            SkipReason::NoProvisioner => "no_provisioner",
+            SkipReason::Restarting => "restarting",
+            SkipReason::RestartRecheck => "restart_recheck",
+        })
+    }
+}
+
 /// Why the decision ended "not dead".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NotDeadReason {
@@ -133,6 +176,18 @@ pub enum NotDeadReason {
     /// Inside the settle window and the new agent has not heartbeated yet
     /// (`settle.on_not_running = "wait_for_agent"`).
     Booting,
+}
+
+impl std::fmt::Display for NotDeadReason {
+    /// `probe_error`, `running`, `strike_N`, `booting`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotDeadReason::ProbeError => f.write_str("probe_error"),
+            NotDeadReason::Running => f.write_str("running"),
+            NotDeadReason::Strike(n) => write!(f, "strike_{n}"),
+            NotDeadReason::Booting => f.write_str("booting"),
+        }
+    }
 }
 
 /// How a decision ended.
@@ -150,6 +205,18 @@ pub enum Verdict {
     Dead,
 }
 
+impl Verdict {
+    /// The verdict's kind in one word: `skipped`, `not_dead`, `queued`, `dead`.
+    pub fn outcome(self) -> &'static str {
+        match self {
+            Verdict::Skipped(_) => "skipped",
+            Verdict::NotDead(_) => "not_dead",
+            Verdict::Queued => "queued",
+            Verdict::Dead => "dead",
+        }
+    }
+}
+
 /// What a decision is waiting for; returned by [`Decision::awaiting`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Awaiting {
@@ -163,6 +230,19 @@ pub enum Awaiting {
     Resume,
     /// Nothing: the decision is over.
     Nothing,
+}
+
+impl std::fmt::Display for Awaiting {
+    /// `start`, `probe`, `timer`, `resume`, `nothing`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Awaiting::Start => "start",
+            Awaiting::Probe => "probe",
+            Awaiting::Timer(_) => "timer",
+            Awaiting::Resume => "resume",
+            Awaiting::Nothing => "nothing",
+        })
+    }
 }
 
 /// An input the decision cannot take now; nothing changed.

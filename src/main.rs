@@ -167,6 +167,14 @@ enum CodegenLang {
         /// The output directory (written atomically).
         #[arg(long)]
         out: PathBuf,
+        /// Generate a policy whose recorded proofs (proofs/POLICY.ENV.json)
+        /// hold a violated property; the header says which.
+        #[arg(long)]
+        allow_violations: bool,
+        /// Where the recorded proofs are (default: ./proofs, then the
+        /// proofs/ beside models/ when the policy is in models/policies/).
+        #[arg(long)]
+        proofs: Option<PathBuf>,
     },
 }
 
@@ -263,10 +271,19 @@ fn main() -> ExitCode {
                     policy,
                     package,
                     out,
+                    allow_violations,
+                    proofs,
                 },
-        } => {
-            livecheck::codegen::cli_codegen_go(&policy, &package, &out).map(|()| ExitCode::SUCCESS)
-        }
+        } => livecheck::codegen::cli_codegen_go(
+            &policy,
+            &package,
+            &out,
+            &livecheck::codegen::go::Options {
+                allow_violations,
+                proof_dirs: proofs.into_iter().collect(),
+            },
+        )
+        .map(|()| ExitCode::SUCCESS),
         Command::Vectors { policy } => {
             let stdout = std::io::stdout();
             let mut out = BufWriter::new(stdout.lock());

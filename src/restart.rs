@@ -28,8 +28,9 @@
 use crate::duration::Ms;
 use crate::policy::{AgeCaps, RestartPolicy};
 
-/// Who asked for the restart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Who asked for the restart (words: `detector`, `file_write`, `other`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RestartSource {
     /// The liveness decision declared the container dead.
     Detector,
@@ -48,6 +49,26 @@ pub enum DropReason {
     FileWrite,
 }
 
+impl std::fmt::Display for RestartSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RestartSource::Detector => "detector",
+            RestartSource::FileWrite => "file_write",
+            RestartSource::Other => "other",
+        })
+    }
+}
+
+impl std::fmt::Display for DropReason {
+    /// `debounce`, `file_write`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DropReason::Debounce => "debounce",
+            DropReason::FileWrite => "file_write",
+        })
+    }
+}
+
 /// What became of a restart request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RestartOutcome {
@@ -63,6 +84,17 @@ impl RestartOutcome {
     /// True when the request was accepted (a cycle will run because of it).
     pub fn accepted(self) -> bool {
         !matches!(self, RestartOutcome::Dropped(_))
+    }
+}
+
+impl std::fmt::Display for RestartOutcome {
+    /// `started`, `coalesced`, `dropped_debounce`, `dropped_file_write`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RestartOutcome::Started => f.write_str("started"),
+            RestartOutcome::Coalesced => f.write_str("coalesced"),
+            RestartOutcome::Dropped(r) => write!(f, "dropped_{r}"),
+        }
     }
 }
 
@@ -209,7 +241,7 @@ impl RestartCoordinator {
 
     /// Records a cycle start observed from outside (a replay log's
     /// `restart_started`): `running` set, stamp = now.
-    pub fn observe_cycle_start(&mut self, now: Ms) {
+    pub(crate) fn observe_cycle_start(&mut self, now: Ms) {
         self.running = true;
         self.first = false;
         self.started_at = Some(now);
@@ -218,7 +250,7 @@ impl RestartCoordinator {
     /// Records a cycle end observed from outside (a replay log's
     /// `restart_finished`): the platform says the cycle returned and no loop
     /// follows, so `running` and `pending` clear.
-    pub fn observe_cycle_end(&mut self, now: Ms) {
+    pub(crate) fn observe_cycle_end(&mut self, now: Ms) {
         self.running = false;
         self.pending = false;
         self.first = false;
@@ -227,7 +259,7 @@ impl RestartCoordinator {
 
     /// Forgets the last file-write restart (a driver that knows no further
     /// file-write request can come uses this to merge equivalent states).
-    pub fn forget_file_write(&mut self) {
+    pub(crate) fn forget_file_write(&mut self) {
         self.last_file_write = None;
     }
 

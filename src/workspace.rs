@@ -14,8 +14,22 @@ use crate::duration::Ms;
 use crate::policy::{AgeCaps, RestartPolicy};
 use crate::restart::{LoopTop, RestartCoordinator, RestartOutcome, RestartSource};
 
-/// The database row's `status`, as far as the liveness rules read it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+/// The database row's `status`, as far as the liveness rules read it
+/// (words: `online`, `offline`, `provisioning`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     /// `online` (or `degraded`: every rule here treats them alike).
     #[default]
@@ -26,6 +40,9 @@ pub enum Status {
     Provisioning,
 }
 
+/// Runtimes that are never probed (`isExternalLikeRuntime`).
+pub const EXTERNAL_LIKE_RUNTIMES: [&str; 3] = ["external", "kimi", "kimi-cli"];
+
 /// Facts about a workspace that the decision's first two guards read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Facts {
@@ -33,6 +50,13 @@ pub struct Facts {
     pub external_runtime: bool,
     /// A provisioner is configured: without one nothing is probed.
     pub provisioner: bool,
+}
+
+impl Facts {
+    /// Whether `runtime` is external-like ([`EXTERNAL_LIKE_RUNTIMES`]).
+    pub fn is_external_like(runtime: &str) -> bool {
+        EXTERNAL_LIKE_RUNTIMES.contains(&runtime)
+    }
 }
 
 impl Default for Facts {
@@ -161,24 +185,15 @@ impl Workspace {
         self.url_cached = true;
     }
 
-    /// `RestartByID` with its two sections as one (the proposal's atomic
-    /// mode): see [`RestartCoordinator::request`].
-    pub fn request_restart(
-        &mut self,
-        policy: &RestartPolicy,
-        now: Ms,
-        source: RestartSource,
-    ) -> RestartOutcome {
-        self.restart.request(policy, now, source)
-    }
-
     /// `RestartByID` with its sections run back to back, for drivers in which
     /// nothing can run between them (replay of a log, conformance vectors):
-    /// the debounce check, then coalescing; a cycle that starts marks the row
-    /// at once (the cycle's stop and `provisioning` write follow it in the
-    /// same goroutine). Drivers with real concurrency call the sections
-    /// themselves ([`RestartCoordinator::debounce_check`],
-    /// [`RestartCoordinator::coalesce`]).
+    /// the debounce check, then coalescing; a request that starts a cycle
+    /// runs the drain loop's first top at once, as its goroutine does, and
+    /// the cycle marks the row (its stop and `provisioning` write follow in
+    /// the same goroutine). A request made while that cycle runs is pending
+    /// for the next iteration. Drivers with real concurrency call the
+    /// sections themselves ([`RestartCoordinator::debounce_check`],
+    /// [`RestartCoordinator::coalesce`], [`RestartCoordinator::loop_top`]).
     pub fn restart_by_id_now(
         &mut self,
         policy: &RestartPolicy,
@@ -187,6 +202,7 @@ impl Workspace {
     ) -> RestartOutcome {
         let outcome = self.restart.request(policy, now, source);
         if outcome == RestartOutcome::Started {
+            self.restart.loop_top(now);
             self.mark_provisioning();
         }
         outcome
@@ -199,8 +215,15 @@ impl Workspace {
         self.mark_provisioning();
     }
 
+    /// The platform's own restart cycle returned at `now` and no loop follows
+    /// (a replay log's `restart_finished`): `running` and `pending` clear.
+    /// The row stays as the cycle left it until the agent registers.
+    pub fn observe_restart_finished(&mut self, now: Ms) {
+        self.restart.observe_cycle_end(now);
+    }
+
     /// Runs the drain loop's top: see [`RestartCoordinator::loop_top`].
-    pub fn loop_top(&mut self, now: Ms) -> LoopTop {
+    pub(crate) fn loop_top(&mut self, now: Ms) -> LoopTop {
         self.restart.loop_top(now)
     }
 
