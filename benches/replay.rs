@@ -89,7 +89,7 @@ fn act(
         if t >= end {
             // The cycle returns; the new agent registers and heartbeats soon.
             g.cycle_until = None;
-            g.ws.restart.observe_cycle_end(end);
+            g.ws.observe_restart_finished(end);
             writeln!(
                 out,
                 r#"{{"t_ms":{end},"ws":"ws{id}","event":"restart_finished"}}"#

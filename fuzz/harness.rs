@@ -338,6 +338,7 @@ fn run_to_end(
                 *now = (*now).max(t);
                 Input::Timer
             }
+            Awaiting::Resume => Input::Resume,
         };
         step_checked(policy, ws, d, *now, input);
     }
@@ -362,6 +363,7 @@ fn step_checked(policy: &Policy, ws: &mut Workspace, d: &mut Decision, now: u64,
             assert!(!e.to_string().is_empty());
         }
         Ok(Step::Probe) => assert_eq!(d.awaiting(), Awaiting::Probe),
+        Ok(Step::Yield) => assert_eq!(d.awaiting(), Awaiting::Resume),
         Ok(Step::Wake(t)) => {
             // A wake at `now` (a zero re-probe delay) is due at once; the
             // run_to_end bound catches a wake that never makes progress.
@@ -371,9 +373,16 @@ fn step_checked(policy: &Policy, ws: &mut Workspace, d: &mut Decision, now: u64,
         Ok(Step::Done(v)) => {
             assert_eq!(d.verdict(), Some(v));
             assert_eq!(d.awaiting(), Awaiting::Nothing);
-            if matches!(v, Verdict::Dead(_)) {
-                assert!(!ws.url_registered, "a declaration clears the URL");
-                assert!(ws.strikes.is_none(), "a declaration resets strikes");
+            if v == Verdict::Dead {
+                assert!(!ws.url_cached, "a declaration deletes the URL cache");
+                assert!(ws.liveness_key.is_none(), "a declaration deletes the liveness key");
+                assert!(
+                    ws.status != livecheck::workspace::Status::Online,
+                    "a declaration marks the row offline (or leaves it provisioning)"
+                );
+                if policy.decision.strikes.is_some() {
+                    assert!(ws.strikes.is_none(), "a declaration resets strikes");
+                }
             }
         }
     }
@@ -402,7 +411,10 @@ pub fn decision(data: &[u8]) {
                 let r = probe_result(b.u8());
                 step_checked(&policy, &mut ws, &mut ds[k], now, Input::Probe(r));
             }
-            3 => step_checked(&policy, &mut ws, &mut ds[k], now, Input::Timer),
+            3 => {
+                let input = if op & 64 != 0 { Input::Resume } else { Input::Timer };
+                step_checked(&policy, &mut ws, &mut ds[k], now, input)
+            }
             4 => now = now.saturating_add(u64::from(b.u8()) * 100),
             5 => now = now.saturating_add(u64::from(b.u32())),
             6 => {
@@ -416,10 +428,22 @@ pub fn decision(data: &[u8]) {
                     1 => RestartSource::FileWrite,
                     _ => RestartSource::Other,
                 };
-                let _ = ws.request_restart(&policy.restart, now, source);
+                match b.u8() % 3 {
+                    0 => {
+                        let _ = ws.restart.request(&policy.restart, now, source);
+                    }
+                    1 => {
+                        let _ = ws.restart.debounce_check(&policy.restart, now, source);
+                    }
+                    _ => {
+                        let _ = ws.restart.coalesce(now);
+                    }
+                }
             }
             9 => {
-                let _ = ws.restart_cycle_finished(now);
+                if ws.restart.loop_top(now) == livecheck::restart::LoopTop::Done {
+                    ws.restart.exit(now);
+                }
             }
             10 => ws.observe_restart_started(now),
             11 => {

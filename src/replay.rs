@@ -217,6 +217,32 @@ pub struct End {
     pub restart: Option<RestartOutcome>,
 }
 
+/// Feeds `input` to `decision` the way a log driver does, outside a
+/// [`Replayer`] (benchmarks and tests that drive one decision by hand): a
+/// [`Step::Yield`] is resumed at once and a declaration's `RestartByID` runs
+/// back to back ([`Workspace::restart_by_id_now`]). Returns the next step
+/// that needs the driver (a probe or a wake) or how the decision ended.
+pub fn advance(
+    policy: &Policy,
+    ws: &mut Workspace,
+    decision: &mut Decision,
+    now: Ms,
+    input: Input,
+) -> Result<Result<Step, End>, UnexpectedInput> {
+    let mut step = decision.step(policy, ws, now, input)?;
+    while step == Step::Yield {
+        step = decision.step(policy, ws, now, Input::Resume)?;
+    }
+    Ok(match step {
+        Step::Done(verdict) => Err(End {
+            verdict,
+            restart: (verdict == Verdict::Dead)
+                .then(|| ws.restart_by_id_now(&policy.restart, now, RestartSource::Detector)),
+        }),
+        other => Ok(other),
+    })
+}
+
 /// One input fed to a decision, shown to an [`Observer`].
 #[derive(Debug, Clone, Copy)]
 pub struct DecisionInput<'a> {

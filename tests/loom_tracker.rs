@@ -319,7 +319,7 @@ impl World for Plain<'_> {
     }
     fn observe_end(&mut self, now: Ms) {
         let now = self.at(now);
-        self.ws.restart.observe_cycle_end(now);
+        self.ws.observe_restart_finished(now);
     }
 }
 

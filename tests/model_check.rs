@@ -373,7 +373,7 @@ fn counterexamples_are_shortest() {
     let actions: Vec<Action> = trail.steps.iter().map(|(a, _)| *a).collect();
     assert_eq!(
         actions,
-        vec![Action::RequestFails(0), Action::Probe(0, Answer::Spurious)]
+        vec![Action::Request(0), Action::Probe(0, Answer::Spurious)]
     );
     // And for every violated property of a small model, the BFS path is as
     // short as the iterative-deepening search says is possible.

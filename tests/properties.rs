@@ -322,7 +322,7 @@ proptest! {
                 Chaos::LoopTop(t) => { ws.loop_top(t); }
                 Chaos::Exit(t) => ws.restart.exit(t),
                 Chaos::ObserveStart(t) => ws.observe_restart_started(t),
-                Chaos::ObserveEnd(t) => ws.restart.observe_cycle_end(t),
+                Chaos::ObserveEnd(t) => ws.observe_restart_finished(t),
                 Chaos::AgeWorkspace { now, dt, caps } => ws.age(now, dt, &AgeCaps {
                     heartbeat: caps.0, restart_stamp: caps.1, strike_first: caps.2, file_write: caps.3,
                     restart_finished: caps.1, recent_window: caps.0, liveness_key: caps.4,
@@ -347,7 +347,7 @@ fn v3_skips_after_its_probes_when_a_restart_began_meanwhile() {
     assert_eq!(step, Ok(Step::Wake(1_500)));
     check_step(v3, &d, &before, &ws, step.unwrap()).unwrap();
     ws.observe_restart_started(1_200);
-    ws.restart.observe_cycle_end(1_300);
+    ws.observe_restart_finished(1_300);
     assert_eq!(d.step(v3, &mut ws, 1_500, Input::Timer), Ok(Step::Probe));
     let before = ws;
     let step = d
@@ -614,7 +614,7 @@ impl Run<'_> {
                 Seen::Nothing
             }
             Op::ObserveEnd => {
-                ws.restart.observe_cycle_end(NOW);
+                ws.observe_restart_finished(NOW);
                 Seen::Nothing
             }
             Op::Start(s) => {
