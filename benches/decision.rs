@@ -76,7 +76,7 @@ fn bench(c: &mut Criterion) {
 
     let mut settling = Workspace::default();
     settling.observe_restart_started(T0 - 5_000);
-    settling.restart.observe_cycle_end(T0 - 1_000);
+    settling.observe_restart_finished(T0 - 1_000);
 
     // A recent heartbeat and one strike already counted: "not running" is
     // strike 2, declared in its own lock section.

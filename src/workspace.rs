@@ -223,7 +223,7 @@ impl Workspace {
     }
 
     /// Runs the drain loop's top: see [`RestartCoordinator::loop_top`].
-    pub(crate) fn loop_top(&mut self, now: Ms) -> LoopTop {
+    pub fn loop_top(&mut self, now: Ms) -> LoopTop {
         self.restart.loop_top(now)
     }
 

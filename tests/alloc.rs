@@ -163,7 +163,7 @@ fn v2_full_decision_with_fresh_wait_and_declare_dead_allocates_nothing() {
     // (dropped by the debounce).
     let mut ws = Workspace::default();
     ws.observe_restart_started(T0 - 1_000);
-    ws.restart.observe_cycle_end(T0 - 500);
+    ws.observe_restart_finished(T0 - 500);
     let nr = [ProbeResult::NotRunning, ProbeResult::NotRunning];
     let ((first, second), n) = allocations(|| {
         let a = drive(&v2, &mut ws, T0, &nr);
@@ -246,7 +246,7 @@ fn v3_strikes_declaration_section_and_recheck_allocate_nothing() {
     // restart and declares; the detector's restart bypasses the debounce.
     let mut ws = Workspace::default();
     ws.observe_restart_started(T0 - 30_000);
-    ws.restart.observe_cycle_end(T0 - 29_500);
+    ws.observe_restart_finished(T0 - 29_500);
     ws.register(T0 - 29_000);
     let ((a, b), n) = allocations(|| {
         let a = drive(&v3, &mut ws, T0, &nr);
@@ -266,7 +266,7 @@ fn v3_strikes_declaration_section_and_recheck_allocate_nothing() {
         let s1 = d.step(&v3, &mut ws, T0, Input::Start);
         let s2 = d.step(&v3, &mut ws, T0, Input::Probe(ProbeResult::NotRunning));
         ws.observe_restart_started(T0 + 100);
-        ws.restart.observe_cycle_end(T0 + 300);
+        ws.observe_restart_finished(T0 + 300);
         let s3 = d.step(&v3, &mut ws, T0 + 500, Input::Timer);
         let s4 = d.step(
             &v3,

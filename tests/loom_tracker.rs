@@ -299,7 +299,7 @@ impl World for Plain<'_> {
     fn loop_top(&mut self, now: Ms) -> LoopTop {
         let now = self.at(now);
         let first = self.ws.restart.is_first_iteration();
-        let top = self.ws.loop_top(now);
+        let top = self.ws.restart.loop_top(now);
         if top == LoopTop::Run {
             self.ws.mark_provisioning();
             if !first {

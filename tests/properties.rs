@@ -319,7 +319,7 @@ proptest! {
                 Chaos::Coalesce(t) => { ws.restart.coalesce(t); }
                 Chaos::Request(t, s) => { ws.restart.request(r, t, s); }
                 Chaos::RestartByIdNow(t, s) => { ws.restart_by_id_now(r, t, s); }
-                Chaos::LoopTop(t) => { ws.loop_top(t); }
+                Chaos::LoopTop(t) => { ws.restart.loop_top(t); }
                 Chaos::Exit(t) => ws.restart.exit(t),
                 Chaos::ObserveStart(t) => ws.observe_restart_started(t),
                 Chaos::ObserveEnd(t) => ws.observe_restart_finished(t),
@@ -599,7 +599,7 @@ impl Run<'_> {
             Op::Coalesce => Seen::Restart(ws.restart.coalesce(NOW)),
             Op::Request(src) => Seen::Restart(ws.restart.request(r, NOW, src)),
             Op::LoopTop => {
-                let top = ws.loop_top(NOW);
+                let top = ws.restart.loop_top(NOW);
                 if top == LoopTop::Run {
                     ws.mark_provisioning();
                 }

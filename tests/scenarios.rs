@@ -151,7 +151,7 @@ impl World {
                 Ev::Register => self.ws.register(at),
                 Ev::ClearUrl => self.ws.url_registered = false,
                 Ev::RestartStart => self.ws.observe_restart_started(at),
-                Ev::RestartEnd => self.ws.restart.observe_cycle_end(at),
+                Ev::RestartEnd => self.ws.observe_restart_finished(at),
             }
         }
     }
@@ -630,7 +630,7 @@ fn v0_b6_declare_dead_restart_coalesced_into_long_running_cycle() {
         ws.restart_by_id_now(&policy.restart, T0 + 1, RestartSource::Other),
         RestartOutcome::Started
     );
-    assert_eq!(ws.loop_top(T0 + 1), LoopTop::Run, "the first iteration");
+    assert_eq!(ws.restart.loop_top(T0 + 1), LoopTop::Run, "the first iteration");
     assert_eq!(ws.restart.started_at(), Some(T0 + 1));
     let step = d.step(&policy, &mut ws, T0 + 60_001, Input::Probe(FALSE));
     assert_eq!(step, Ok(Step::Done(Verdict::Dead)));
@@ -642,9 +642,9 @@ fn v0_b6_declare_dead_restart_coalesced_into_long_running_cycle() {
     );
     assert_eq!(ws.restart.coalesce(T0 + 60_001), RestartOutcome::Coalesced);
     assert!(ws.restart.is_pending());
-    assert_eq!(ws.loop_top(T0 + 70_000), LoopTop::Run, "one more cycle");
+    assert_eq!(ws.restart.loop_top(T0 + 70_000), LoopTop::Run, "one more cycle");
     assert_eq!(ws.restart.started_at(), Some(T0 + 70_000), "loop re-stamps");
-    assert_eq!(ws.loop_top(T0 + 75_000), LoopTop::Done);
+    assert_eq!(ws.restart.loop_top(T0 + 75_000), LoopTop::Done);
     ws.restart.exit(T0 + 75_000);
     assert!(!ws.restart.is_running() && !ws.restart.is_pending());
 }
@@ -1466,12 +1466,12 @@ fn two_declarations_whose_restart_requests_both_pass_the_debounce_run_two_cycles
         Ok(())
     );
     assert_eq!(ws.restart.coalesce(T0), RestartOutcome::Started);
-    assert_eq!(ws.loop_top(T0), LoopTop::Run, "the first cycle");
+    assert_eq!(ws.restart.loop_top(T0), LoopTop::Run, "the first cycle");
     ws.mark_provisioning();
     assert_eq!(ws.restart.coalesce(T0 + 1), RestartOutcome::Coalesced);
-    assert_eq!(ws.loop_top(T0 + 8_000), LoopTop::Run, "a second full cycle");
+    assert_eq!(ws.restart.loop_top(T0 + 8_000), LoopTop::Run, "a second full cycle");
     assert_eq!(ws.restart.started_at(), Some(T0 + 8_000), "re-stamped");
-    assert_eq!(ws.loop_top(T0 + 16_000), LoopTop::Done);
+    assert_eq!(ws.restart.loop_top(T0 + 16_000), LoopTop::Done);
     ws.restart.exit(T0 + 16_000);
     assert!(!ws.restart.is_running());
 

@@ -334,7 +334,7 @@ impl Model {
                 let p = &mut self.arena[i];
                 let at = p.tick(*now);
                 let first = p.ws.restart.is_first_iteration();
-                let top = p.ws.loop_top(at);
+                let top = p.ws.restart.loop_top(at);
                 if top == LoopTop::Run {
                     p.ws.mark_provisioning();
                     if !first {
@@ -363,7 +363,7 @@ impl Model {
                 let i = self.ws(ws);
                 let p = &mut self.arena[i];
                 let at = p.tick(*now);
-                p.ws.restart.observe_cycle_end(at);
+                p.ws.observe_restart_finished(at);
                 Out::Nothing
             }
             Op::SetFacts { ws, facts } => {
