@@ -8,6 +8,14 @@
 //! `holds`; without one it is `violated` after a complete search and
 //! `inconclusive` otherwise. A search stopped by `--max-states` or
 //! `--timeout` is never complete.
+//!
+//! A search stops once every verdict is decided (every `always` property
+//! violated and every `sometimes` property witnessed, each at its shortest
+//! depth, since the search is breadth-first) unless
+//! [`CheckOptions::exhaustive`] asks for every reachable state: the
+//! worst-case detection latency is then the largest over the whole space
+//! rather than a lower bound. Such a pair reports `stopped_by:
+//! "all-decided"` and `complete: false`.
 
 use crate::duration::Ms;
 use crate::engine::{self, Target};
@@ -98,6 +106,9 @@ pub struct CheckOptions {
     pub timeout: Option<Duration>,
     /// Print progress on stderr while a check runs longer than a few seconds.
     pub progress: bool,
+    /// Visit every reachable state even when every verdict is decided
+    /// earlier (for the exact worst-case detection latency).
+    pub exhaustive: bool,
 }
 
 impl Default for CheckOptions {
@@ -107,6 +118,7 @@ impl Default for CheckOptions {
             max_states: None,
             timeout: None,
             progress: false,
+            exhaustive: false,
         }
     }
 }
@@ -135,14 +147,14 @@ pub fn check_pair(policy: &Policy, env: &Environment, opts: &CheckOptions) -> Pa
             threads: opts.threads.max(1),
             max_states: opts.max_states,
             deadline: opts.timeout.map(|t| start + t),
-            stop_when_all_hit: false,
+            stop_when_all_hit: !opts.exhaustive,
             progress: if opts.progress { Some(&report) } else { None },
         },
     );
     let stopped_by = out.stopped.map(|s| match s {
         engine::Stop::MaxStates => "max-states",
         engine::Stop::Timeout => "timeout",
-        engine::Stop::AllHit => "all-found",
+        engine::Stop::AllHit => "all-decided",
         engine::Stop::Capacity => "capacity",
     });
     let complete = out.complete;

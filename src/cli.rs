@@ -39,6 +39,8 @@ pub struct CheckArgs {
     pub timeout: Option<u64>,
     /// Also write `proofs/POLICY.ENVIRONMENT.json` for each pair.
     pub write_proofs: Option<PathBuf>,
+    /// Search every reachable state even once every verdict is decided.
+    pub exhaustive: bool,
 }
 
 /// Every `*.toml` in `dir`, sorted; an error naming the directory when it is
@@ -169,6 +171,7 @@ pub fn check(args: &CheckArgs) -> Result<u8, InputError> {
         timeout: args.timeout.map(Duration::from_secs),
         progress: std::io::stderr().is_terminal()
             || std::env::var_os("LIVECHECK_PROGRESS").is_some(),
+        exhaustive: args.exhaustive,
     };
     let pairs: Vec<(&Policy, &Environment)> = policies
         .iter()

@@ -46,6 +46,10 @@ enum Command {
         /// Write proofs/POLICY.ENVIRONMENT.json for every pair into this directory.
         #[arg(long, num_args = 0..=1, default_missing_value = "proofs")]
         write_proofs: Option<PathBuf>,
+        /// Visit every reachable state even once every verdict is decided:
+        /// the exact worst-case detection latency instead of a lower bound.
+        #[arg(long)]
+        exhaustive: bool,
     },
     /// Serve stateright's Explorer for one policy × environment on localhost.
     Explore {
@@ -190,7 +194,9 @@ fn main() -> ExitCode {
             max_states,
             timeout,
             write_proofs,
+            exhaustive,
         } => livecheck::cli::check(&livecheck::cli::CheckArgs {
+            exhaustive,
             policies,
             envs,
             format,

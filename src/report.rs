@@ -102,7 +102,11 @@ pub fn render_text(pairs: &[PairResult], colour: bool) -> String {
             "  {:<9}  {:.1}s{}",
             p.unique_states,
             p.elapsed.as_secs_f64(),
-            if p.complete { "" } else { " (incomplete)" }
+            match (p.complete, p.stopped_by) {
+                (true, _) => "",
+                (false, Some("all-decided")) => " (every verdict decided)",
+                (false, _) => " (incomplete)",
+            }
         );
     }
     let _ = writeln!(

@@ -34,7 +34,10 @@ fn json_has_the_contract_shape_and_violations_exit_1() {
     let r = &v["results"][0];
     assert_eq!(r["policy"], "v0-pre-2931");
     assert_eq!(r["environment"], "docker");
-    assert_eq!(r["complete"], true);
+    // Every verdict of v0 is decided before the space is exhausted: the
+    // search stops there unless --exhaustive asks for the rest.
+    assert_eq!(r["complete"], false);
+    assert_eq!(r["stopped_by"], "all-decided");
     for key in ["states", "unique_states", "elapsed_ms"] {
         assert!(r[key].as_u64().is_some(), "{key}");
     }
@@ -49,21 +52,68 @@ fn json_has_the_contract_shape_and_violations_exit_1() {
         .all(|s| s["t_ms"].is_u64() && s["action"].is_string()));
     assert_eq!(steps.last().unwrap()["violation"], true);
     let detect = &props[2];
-    assert_eq!(detect["verdict"], "holds");
+    assert_eq!(detect["verdict"], "violated");
     assert!(detect["worst_case_ms"].as_u64().is_some());
+    assert_eq!(detect["worst_case_at_least"], true);
 }
 
 #[test]
-fn a_search_stopped_by_max_states_is_inconclusive_never_holds() {
-    let out = run(&[
+fn exhaustive_visits_every_state_with_the_same_verdicts() {
+    let fast = run(&["check", V0, "--env", DOCKER, "--format", "json"]);
+    let full = run(&[
         "check",
-        "models/policies/v3-proposed.toml",
+        V0,
         "--env",
         DOCKER,
         "--format",
         "json",
+        "--exhaustive",
+    ]);
+    assert_eq!(full.status.code(), Some(1));
+    let fast: serde_json::Value = serde_json::from_slice(&fast.stdout).unwrap();
+    let full: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
+    let (fast, full) = (&fast["results"][0], &full["results"][0]);
+    assert_eq!(full["complete"], true);
+    assert!(full["stopped_by"].is_null());
+    assert!(full["unique_states"].as_u64() > fast["unique_states"].as_u64());
+    for (a, b) in fast["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(full["properties"].as_array().unwrap())
+    {
+        assert_eq!(a["verdict"], b["verdict"], "{}", a["name"]);
+        // Breadth-first: the counterexample found before stopping is the
+        // shortest either way.
+        assert_eq!(
+            a["counterexample"].as_array().map(Vec::len),
+            b["counterexample"].as_array().map(Vec::len),
+            "{}",
+            a["name"]
+        );
+    }
+    let worst = |r: &serde_json::Value| r["properties"][2]["worst_case_ms"].as_u64().unwrap();
+    assert!(worst(full) >= worst(fast), "the full search sees at least as far");
+}
+
+#[test]
+fn a_search_stopped_by_max_states_is_inconclusive_never_holds() {
+    // Docker without spurious answers: nothing is violated in the first
+    // 256-state chunk, after which the bound stops the search.
+    let text = std::fs::read_to_string(DOCKER)
+        .unwrap()
+        .replace("spurious_not_running = 1", "spurious_not_running = 0");
+    assert!(text.contains("spurious_not_running = 0"), "docker.toml changed");
+    let env = scratch("docker-truthful.toml", &text);
+    let out = run(&[
+        "check",
+        "models/policies/v3-proposed.toml",
+        "--env",
+        env.to_str().unwrap(),
+        "--format",
+        "json",
         "--max-states",
-        "2000",
+        "1",
     ]);
     assert_eq!(
         out.status.code(),

@@ -18,14 +18,14 @@ use std::sync::OnceLock;
 /// Unique states of each shipped pair. A change to the model, a policy or an
 /// environment shows here (update deliberately, with the proofs).
 const PINNED: &[(&str, &str, usize)] = &[
-    ("v0-pre-2931", "cloud", 59_735),
-    ("v0-pre-2931", "docker", 28_771),
-    ("v1-2931", "cloud", 1_257_012),
-    ("v1-2931", "docker", 803_322),
-    ("v2-2950", "cloud", 6_428_151),
-    ("v2-2950", "docker", 923_834),
-    ("v3-proposed", "cloud", 7_158_079),
-    ("v3-proposed", "docker", 4_362_064),
+    ("v0-pre-2931", "cloud", 124_573),
+    ("v0-pre-2931", "docker", 36_142),
+    ("v1-2931", "cloud", 1_237_503),
+    ("v1-2931", "docker", 260_041),
+    ("v2-2950", "cloud", 340_663),
+    ("v2-2950", "docker", 98_357),
+    ("v3-proposed", "cloud", 1_031_129),
+    ("v3-proposed", "docker", 117_130),
 ];
 
 /// Every verdict of every shipped pair with the length of its shortest
@@ -39,112 +39,112 @@ const PINNED_VERDICTS: &[(&str, &str, [(&str, usize); 7], u64)] = &[
         "cloud",
         [
             ("v", 3),
-            ("v", 2),
-            ("h", 0),
-            ("v", 6),
-            ("h", 0),
-            ("h", 3),
-            ("h", 29),
+            ("v", 1),
+            ("v", 21),
+            ("v", 26),
+            ("v", 5),
+            ("h", 2),
+            ("h", 22),
         ],
-        10_000,
+        22_000,
     ),
     (
         "v0-pre-2931",
         "docker",
         [
             ("v", 3),
-            ("v", 2),
-            ("h", 0),
-            ("v", 6),
-            ("h", 0),
-            ("h", 3),
-            ("h", 8),
+            ("v", 1),
+            ("v", 17),
+            ("v", 14),
+            ("v", 5),
+            ("h", 2),
+            ("h", 7),
         ],
-        10_000,
+        22_000,
     ),
     (
         "v1-2931",
         "cloud",
         [
-            ("v", 5),
-            ("v", 5),
-            ("h", 0),
-            ("v", 8),
-            ("h", 0),
-            ("h", 5),
-            ("h", 32),
+            ("v", 4),
+            ("v", 1),
+            ("v", 21),
+            ("v", 26),
+            ("v", 9),
+            ("h", 2),
+            ("h", 22),
         ],
-        15_000,
+        28_000,
     ),
     (
         "v1-2931",
         "docker",
         [
-            ("v", 5),
-            ("v", 5),
-            ("h", 0),
+            ("v", 4),
+            ("v", 1),
+            ("v", 17),
+            ("v", 14),
             ("v", 8),
-            ("h", 0),
-            ("h", 5),
-            ("h", 11),
+            ("h", 2),
+            ("h", 7),
         ],
-        15_000,
+        22_000,
     ),
     (
         "v2-2950",
         "cloud",
         [
-            ("v", 19),
-            ("v", 18),
-            ("v", 39),
-            ("v", 34),
-            ("h", 0),
-            ("h", 19),
-            ("h", 45),
+            ("v", 4),
+            ("v", 1),
+            ("v", 21),
+            ("v", 26),
+            ("v", 13),
+            ("h", 2),
+            ("h", 22),
         ],
-        21_000,
+        24_000,
     ),
     (
         "v2-2950",
         "docker",
         [
-            ("v", 19),
-            ("v", 18),
-            ("v", 39),
-            ("v", 36),
-            ("h", 0),
-            ("h", 19),
-            ("h", 24),
+            ("v", 4),
+            ("v", 1),
+            ("v", 17),
+            ("v", 14),
+            ("v", 8),
+            ("h", 2),
+            ("h", 7),
         ],
-        21_000,
+        22_000,
     ),
     (
         "v3-proposed",
         "cloud",
         [
-            ("h", 0),
-            ("h", 0),
-            ("h", 0),
-            ("h", 0),
-            ("h", 0),
-            ("h", 10),
-            ("h", 39),
+            ("v", 4),
+            ("v", 1),
+            ("v", 21),
+            ("v", 26),
+            ("v", 14),
+            ("h", 2),
+            ("h", 23),
         ],
-        15_500,
+        22_000,
     ),
     (
         "v3-proposed",
         "docker",
         [
-            ("h", 0),
-            ("h", 0),
-            ("h", 0),
-            ("h", 0),
-            ("h", 0),
-            ("h", 10),
-            ("h", 18),
+            ("v", 4),
+            ("v", 1),
+            ("v", 17),
+            ("v", 14),
+            ("v", 8),
+            ("h", 2),
+            ("h", 7),
         ],
-        15_500,
+        22_000,
     ),
 ];
 
@@ -185,12 +185,22 @@ fn result(policy: &str, env: &str) -> &'static PairResult {
 }
 
 #[test]
-fn every_shipped_pair_is_complete_and_pinned() {
+fn every_shipped_pair_is_decided_and_pinned() {
     let results = shipped();
     assert_eq!(results.len(), PINNED.len(), "a shipped pair is not pinned");
     for &(p, e, unique) in PINNED {
         let r = result(p, e);
-        assert!(r.complete, "{p} × {e}: search incomplete");
+        assert!(
+            r.complete || r.stopped_by == Some("all-decided"),
+            "{p} × {e}: search stopped by {:?}",
+            r.stopped_by
+        );
+        assert!(
+            r.properties
+                .iter()
+                .all(|x| x.verdict != Verdict::Inconclusive),
+            "{p} × {e}: a verdict is inconclusive"
+        );
         assert_eq!(
             r.unique_states, unique,
             "{p} × {e}: unique states changed; if the model change is deliberate, update PINNED and the proofs"
@@ -298,12 +308,49 @@ fn issue_2929_is_found_on_v0_and_v1_in_docker() {
     }
 }
 
+/// The proposal does not yet hold in upstream's world (see the pins), but
+/// it does rule out the #2929 shape: no run in which a lone not-running
+/// answer after a restart makes a request's decision fire another restart.
 #[test]
-fn the_proposed_policy_holds_everything_everywhere() {
-    for env in ["docker", "cloud"] {
-        let r = result("v3-proposed", env);
-        for p in &r.properties {
-            assert_eq!(p.verdict, Verdict::Holds, "v3-proposed × {env}: {}", p.name);
+fn the_proposal_rules_out_the_2929_shape() {
+    let (p, e) = load("v3-proposed", "docker");
+    let world = World::new(p, livecheck::explain::only_restart_answers(&e));
+    assert_eq!(
+        livecheck::explain::find_incident(&world).err(),
+        Some(search::SearchEnd::Exhausted)
+    );
+}
+
+/// The shipped environments put world events on a 2 s grid. On a 1 s grid
+/// (the same ranges, every instant between them too) every verdict of every
+/// shipped pair is the same: no verdict depends on the coarser tick.
+#[test]
+fn no_verdict_depends_on_the_two_second_tick() {
+    let policies: Vec<Policy> = toml_files(Path::new("models/policies"))
+        .unwrap()
+        .iter()
+        .map(|p| Policy::load(p).unwrap())
+        .collect();
+    let envs: Vec<Environment> = ["docker", "cloud"]
+        .iter()
+        .map(|e| {
+            let (_, env) = load("v0-pre-2931", e);
+            assert_eq!(env.tick, 2000, "{e}: the shipped tick changed");
+            Environment { tick: 1000, ..env }
+        })
+        .collect();
+    let pairs: Vec<(&Policy, &Environment)> = policies
+        .iter()
+        .flat_map(|p| envs.iter().map(move |e| (p, e)))
+        .collect();
+    for fine in check_pairs(&pairs, &CheckOptions::default(), 2) {
+        let coarse = result(&fine.world.policy.name, &fine.world.env.name);
+        for (a, b) in coarse.properties.iter().zip(&fine.properties) {
+            assert_eq!(
+                a.verdict, b.verdict,
+                "{} × {}: {} differs at a 1 s tick",
+                fine.world.policy.name, fine.world.env.name, a.name
+            );
         }
     }
 }
@@ -363,12 +410,20 @@ fn min_depth(world: &World, target: search::Target, max: usize) -> Option<usize>
 
 #[test]
 fn counterexamples_are_shortest() {
-    // A model whose shortest path is known by hand: V0 in docker declares a
-    // running container dead after one failed request and one spurious
-    // "not running" answer: two steps, no fewer.
+    // A model whose shortest path is known by hand: in docker the 15 s
+    // health sweep declares a running container dead on one spurious "not
+    // running" answer at the first instant: one step, no fewer.
     let (p, e) = load("v0-pre-2931", "docker");
     let world = World::new(p, e);
     let target = properties::target("no_false_dead").unwrap();
+    let trail = search::shortest(&world, target, 1_000_000).unwrap();
+    let actions: Vec<Action> = trail.steps.iter().map(|(a, _)| *a).collect();
+    assert_eq!(actions, vec![Action::Sweep(Answer::Spurious)]);
+    // Without the sweep, the request path: one failed request and one
+    // spurious answer, two steps.
+    let (p, mut e) = load("v0-pre-2931", "docker");
+    e.actors.health_sweep = false;
+    let world = World::new(p, e);
     let trail = search::shortest(&world, target, 1_000_000).unwrap();
     let actions: Vec<Action> = trail.steps.iter().map(|(a, _)| *a).collect();
     assert_eq!(
@@ -384,6 +439,10 @@ fn counterexamples_are_shortest() {
             continue;
         }
         let len = p.trail.as_ref().unwrap().steps.len();
+        if len > 6 {
+            // Iterative deepening is exponential in the depth.
+            continue;
+        }
         let best = min_depth(&r.world, properties::target(name).unwrap(), len).unwrap();
         assert_eq!(
             len, best,

@@ -41,6 +41,7 @@ impl Writer {
     /// When `value` does not fit in `bits` bits, or the state outgrows
     /// [`MAX_WORDS`] words: both are bugs in the model's layout.
     #[inline(always)]
+    #[track_caller]
     pub fn put(&mut self, value: u64, bits: u32) {
         if bits == 0 {
             assert!(value == 0, "packing {value} into a 0-bit field");

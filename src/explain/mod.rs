@@ -30,7 +30,7 @@ use crate::environment::Environment;
 use crate::error::InputError;
 use crate::model::properties::{self, CONTRACT, SOMETIMES};
 use crate::model::search::{self, SearchEnd, Trail};
-use crate::model::{Truth, World, WorldState};
+use crate::model::{World, WorldState};
 use crate::policy::Policy;
 use crate::trace::{self, Walk};
 use std::io::Write;
@@ -307,22 +307,13 @@ pub fn explain_property(
 
 // ---- #2929 -----------------------------------------------------------------
 
-/// The #2929 shape, as a target state: a declaration of death that breaks
-/// `no_self_fire_on_lone_false` after the restart cycle that a config PUT
-/// started has returned — the new container is booting (reports
-/// not-running, or reports running before its agent registers) — and the
-/// detector's own restart request did not start a new cycle.
-///
-/// `cycle_by_detector == false` with a settle period open means the cycle in
-/// question was requested by the config PUT (the model's only other source).
-pub fn incident_target(world: &World, s: &WorldState) -> bool {
-    let lone = properties::target(INCIDENT_PROPERTY).is_some_and(|f| f(world, s));
-    lone && s.settle.is_some()
-        && !s.cycle_by_detector
-        && matches!(
-            s.truth,
-            Truth::Pending { .. } | Truth::Booting { .. } | Truth::Up
-        )
+/// The #2929 shape as the incident's record tells it, as a target: a
+/// request's decision declared the container dead on a lone not-running
+/// result inside a restart's settle period, and the restart it requested
+/// really started a new cycle (not dropped by the debounce, not coalesced):
+/// [`crate::model::event::LONE_FIRE`].
+pub fn incident_target(_world: &World, s: &WorldState) -> bool {
+    s.events & crate::model::event::LONE_FIRE != 0
 }
 
 /// A shortest run of `world` with the #2929 shape ([`incident_target`]).
@@ -357,16 +348,18 @@ fn load_pair(policy: &str, env: &str) -> Result<(Policy, Environment), InputErro
 }
 
 /// `explain 2929`: the incident as the checker finds it on `v1-2931` in the
-/// docker environment.
+/// docker environment with only the restart's own not-running answers
+/// ([`only_restart_answers`]: no spurious answer, no crash), as in CI job
+/// 506813, where the one `IsRunning=false` was the restarted container's.
 pub fn incident() -> Result<Explanation, InputError> {
     let (policy, env) = load_pair(INCIDENT_POLICY, INCIDENT_ENV)?;
-    Ok(incident_in(World::new(policy, env)))
+    Ok(incident_in(World::new(policy, only_restart_answers(&env))))
 }
 
 /// The #2929 explanation for `world` (normally `v1-2931` × docker).
 pub fn incident_in(world: World) -> Explanation {
     let title = format!(
-        "#2929 on {} × {}: a lone IsRunning=false right after a config-PUT restart",
+        "#2929 on {} × {}: a lone IsRunning=false right after a restart fires another restart",
         world.policy.name, world.env.name
     );
     match find_incident(&world) {
@@ -382,8 +375,8 @@ pub fn incident_in(world: World) -> Explanation {
         Err(end) => {
             let summary = match end {
                 SearchEnd::Exhausted => "no run declares the container dead on a lone not-running \
-                     result after a config-PUT restart's cycle returned: the incident does not \
-                     reproduce in this model"
+                     result inside a restart's settle period and then starts the restart it asked \
+                     for: the incident does not reproduce in this model"
                     .to_string(),
                 SearchEnd::Limit => format!(
                     "the search stopped at its limit of {SEARCH_LIMIT} states before finding the incident"
@@ -549,6 +542,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8, InputError> {
             max_states: args.max_states,
             timeout: args.timeout.map(Duration::from_secs),
             progress: false,
+            exhaustive: false,
         };
         let e = explain_property(&policy, &env, property, &opts);
         (render(&e, args.format, colour_wanted())?, e.exit_code())

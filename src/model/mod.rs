@@ -255,6 +255,12 @@ pub mod event {
     pub const DEAD_CRASHED: u8 = 32;
     /// The agent of a detector-started restart registered.
     pub const RECOVERED: u8 = 64;
+    /// A request decision's own restart request started a cycle inside a
+    /// settle period that had seen fewer than two not-running results: the
+    /// declaration that sent it was a lone-false one, and it really fires a
+    /// restart (the #2929 record). Not a contract property: `explain
+    /// 2929`'s target.
+    pub const LONE_FIRE: u8 = 128;
 }
 
 /// One state of the world.
@@ -390,6 +396,8 @@ pub struct World {
     /// [`World::new`]). A liveness key younger than the TTL minus this
     /// cannot expire before the registration renews it.
     outage_left_max: Option<Ms>,
+    /// The policy's strike threshold, if it strikes.
+    strike_threshold: Option<u8>,
 }
 
 /// The V0-style rule of the preflight and the health sweep as a policy for
@@ -446,6 +454,7 @@ impl World {
         let mut world = World {
             settle_instants: false,
             outage_left_max,
+            strike_threshold: policy.decision.strikes.map(|s| s.threshold),
             preflight: one_probe_rule(&policy, "preflight", true),
             sweep: one_probe_rule(&policy, "health-sweep", false),
             heartbeats_matter,

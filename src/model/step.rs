@@ -383,6 +383,14 @@ fn launch(s: &mut WorldState, class: Class) {
 
 /// What a restart request's fate does to the world and the properties.
 fn after_coalesce(s: &mut WorldState, class: Class, outcome: RestartOutcome) {
+    // Started (not coalesced): no cycle ran between the declaration and
+    // now, so the settle period still open is the one the declaration saw.
+    if class == Class::Decision
+        && outcome == RestartOutcome::Started
+        && s.settle.is_some_and(|k| k < 2)
+    {
+        s.events |= event::LONE_FIRE;
+    }
     match outcome {
         RestartOutcome::Started => {
             if class.is_detector() && s.settle.is_some() {

@@ -145,7 +145,8 @@ impl World {
     /// arrive freely then), the world's heartbeat timer when heartbeats do
     /// not matter or the agent is not up, the file-write stamp once no config
     /// PUT is left, who started the last cycle once its settle period is
-    /// over, and the order of the request slots (interchangeable).
+    /// over, strike counts past the threshold, and the order of the request
+    /// slots (interchangeable).
     pub(super) fn normalize(&self, s: &mut WorldState) {
         if s.truth != Truth::Crashed {
             s.req_timer = 0;
@@ -161,6 +162,13 @@ impl World {
         }
         if s.settle.is_none() {
             s.cycle_by_detector = false;
+        }
+        if let (Some(r), Some(t)) = (&mut s.ws.strikes, self.strike_threshold) {
+            // A strike count at or past the threshold is only ever compared
+            // with it (`count >= threshold` declares, and a skipped
+            // declaration keeps the record): every count past it behaves as
+            // the threshold itself.
+            r.count = r.count.min(t);
         }
         if let Some(c) = &mut s.crash {
             // Once declared, a crash's age is read by nothing: not the

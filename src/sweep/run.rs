@@ -75,6 +75,7 @@ pub fn run_point(base: &Base, grid: &Grid, index: usize, opts: &RunOptions) -> P
         max_states: opts.max_states,
         timeout: opts.timeout,
         progress: false,
+        exhaustive: false,
     };
     let start = Instant::now();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
