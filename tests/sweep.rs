@@ -32,7 +32,38 @@ fn scratch(name: &str) -> PathBuf {
 
 const V0: &str = "models/policies/v0-pre-2931.toml";
 const V1: &str = "models/policies/v1-2931.toml";
-const DOCKER: &str = "models/environments/docker.toml";
+
+/// A small docker world for sweeps, written under `target/` from the
+/// shipped `docker.toml`: a 1 s tick (so 1 s sweep steps are valid), crashes
+/// that `IsRunning` sees (`crash_reads = "not_running"`, no `unless-stopped`
+/// restart), no health sweep, no TTL monitor, no manual restarts and a 5 s
+/// `cycle_max`: about a thousand states a point, and a detection bound the
+/// sweep crosses (v0 detects within 12 s here).
+fn docker() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let shipped =
+            fs::read_to_string(root().join("models/environments/docker.toml")).expect("docker");
+        let mut text = shipped.clone();
+        for (from, to) in [
+            ("tick = \"2s\"", "tick = \"1s\""),
+            ("crash_reads = \"running\"", "crash_reads = \"not_running\""),
+            ("restart_policy = \"unless-stopped\"", "restart_policy = \"no\""),
+            ("health_sweep = true", "health_sweep = false"),
+            ("ttl_monitor = true", "ttl_monitor = false"),
+            ("manual_restarts = 1", "manual_restarts = 0"),
+            ("cycle_max = \"6s\"", "cycle_max = \"5s\""),
+        ] {
+            assert!(text.contains(from), "docker.toml no longer says {from}");
+            text = text.replacen(from, to, 1);
+        }
+        let dir = root().join("target").join("sweep-tests");
+        fs::create_dir_all(&dir).expect("target/sweep-tests");
+        let path = dir.join("docker.toml");
+        fs::write(&path, text).expect("write the sweep environment");
+        path.to_string_lossy().into_owned()
+    })
+}
 
 /// The small sweep most tests use: 3 detection bounds × 2 minimum cycle
 /// lengths; `cycle_min = 6s` is longer than docker's `cycle_max = 5s`, so
@@ -53,7 +84,7 @@ fn livecheck(args: &[&str]) -> Output {
 }
 
 fn sweep(extra: &[&str]) -> Output {
-    let mut args = vec!["sweep", V0, "--env", DOCKER, "--threads", "2"];
+    let mut args = vec!["sweep", V0, "--env", docker(), "--threads", "2"];
     args.extend_from_slice(&SMALL);
     args.extend_from_slice(extra);
     livecheck(&args)
@@ -224,13 +255,13 @@ fn bad_keys_and_ranges_exit_2_naming_key_and_reason() {
         ),
     ];
     for (extra, fragments) in cases {
-        let mut args = vec!["sweep", V0, "--env", DOCKER];
+        let mut args = vec!["sweep", V0, "--env", docker()];
         args.extend_from_slice(extra);
         let o = livecheck(&args);
         refused(&o, fragments);
     }
     // No --vary at all: clap's usage error, also exit 2.
-    let o = livecheck(&["sweep", V0, "--env", DOCKER]);
+    let o = livecheck(&["sweep", V0, "--env", docker()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--vary"), "{}", stderr(&o));
     // A broken base file names its file.
@@ -238,7 +269,7 @@ fn bad_keys_and_ranges_exit_2_naming_key_and_reason() {
         "sweep",
         "models/policies/nope.toml",
         "--env",
-        DOCKER,
+        docker(),
         "--vary",
         "env.boot.not_running_max=1s..2s/1s",
     ]);
@@ -253,7 +284,7 @@ fn friendly_aliases_resolve_to_the_toml_keys() {
         "sweep",
         V1,
         "--env",
-        DOCKER,
+        docker(),
         "--vary",
         "env.pending_max=1s..1s/1s",
         "--vary",
@@ -289,9 +320,10 @@ fn verdicts_equal_direct_check_pair_runs() {
     assert_eq!(out.sweep.points, 6);
     assert_eq!(out.points.len(), 6);
     let policy = Policy::load(&root().join(V0)).expect("v0 loads");
-    let env_text = fs::read_to_string(root().join(DOCKER)).expect("docker.toml");
+    let env_text = fs::read_to_string(docker()).expect("docker.toml");
     assert!(env_text.contains("detection_bound = \"20s\""));
     assert!(env_text.contains("cycle_min = \"2s\""));
+    assert!(env_text.contains("tick = \"1s\""));
     let mut seen_violated = false;
     let mut seen_holds = false;
     for (i, p) in out.points.iter().enumerate() {
@@ -310,7 +342,7 @@ fn verdicts_equal_direct_check_pair_runs() {
                 "cycle_min = \"2s\"",
                 &format!("cycle_min = \"{}ms\"", cycle_min),
             );
-        match Environment::parse("docker", Path::new(DOCKER), &text) {
+        match Environment::parse("docker", Path::new(docker()), &text) {
             Err(e) => {
                 assert_eq!(p.status, Status::Invalid, "point {i}: {p:?}");
                 let reason = p.reason.as_deref().unwrap_or("");
@@ -425,7 +457,7 @@ fn merge_refuses_mixed_missing_and_doubled_shards() {
             "sweep",
             V0,
             "--env",
-            DOCKER,
+            docker(),
             "--vary",
             "env.check.detection_bound=5s..10s/5s",
             "--vary",
@@ -514,18 +546,23 @@ fn plot_is_an_svg_with_one_panel_per_property() {
         texts.iter().filter(|t| t.as_str() == "invalid").count(),
         3 * CONTRACT.len()
     );
-    // The detection panel shows the worst case where it holds (v0 × docker:
-    // 10s at bounds 10s and 15s) and "✗ ≥" the first latency over the bound
-    // where it is violated (bound 5s); "10s" is also each panel's axis tick
-    // for the 10s bound, and the legend's latency scale (one value here).
+    // The detection panel shows the worst case where it holds (v0 in the
+    // sweep world: 12s at bound 15s, also the legend's latency scale, one
+    // value here) and "✗ ≥" the latency over the bound where it is violated
+    // (bounds 5s and 10s); "10s" is only each panel's axis tick.
     assert_eq!(
         texts.iter().filter(|t| t.as_str() == "10s").count(),
-        CONTRACT.len() + 2 + 1,
+        CONTRACT.len(),
+        "{texts:?}"
+    );
+    assert_eq!(
+        texts.iter().filter(|t| t.as_str() == "12s").count(),
+        2,
         "{texts:?}"
     );
     assert_eq!(
         texts.iter().filter(|t| t.starts_with("✗ ≥")).count(),
-        1,
+        2,
         "{texts:?}"
     );
 
@@ -535,7 +572,7 @@ fn plot_is_an_svg_with_one_panel_per_property() {
         "sweep",
         V0,
         "--env",
-        DOCKER,
+        docker(),
         "--vary",
         "env.check.detection_bound=5s..15s/5s",
         "--plot",

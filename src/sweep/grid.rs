@@ -812,7 +812,7 @@ file_write_drop = "15s"
             "{e}"
         );
         let knobs = vec![resolve_key(&b, "env.pending_min").unwrap()];
-        let e = b.apply(&knobs, &[5_000]).unwrap_err();
+        let e = b.apply(&knobs, &[4_000]).unwrap_err();
         assert!(e.contains("env.boot.not_running_min"), "{e}");
         assert!(e.contains("longer than"), "{e}");
     }
