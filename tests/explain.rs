@@ -45,9 +45,10 @@ fn explain_2929_prints_the_incident_timeline_without_colour_when_piped() {
     );
     let marked: Vec<&str> = out.lines().filter(|l| l.contains('✗')).collect();
     assert_eq!(marked.len(), 1, "exactly one violating line: {out}");
-    assert!(marked[0].contains("DECLARES DEAD"), "{}", marked[0]);
+    assert!(marked[0].contains("restart started"), "{}", marked[0]);
+    assert!(out.contains("DECLARES DEAD"), "{out}");
     assert!(out.contains(&format!(
-        "why: {}.",
+        "why: {}, and the restart it asked for really started: a manual restart",
         properties::why("no_self_fire_on_lone_false")
     )));
     for who in [
@@ -61,42 +62,48 @@ fn explain_2929_prints_the_incident_timeline_without_colour_when_piped() {
     }
 }
 
+/// The #2929 shape in the world where the only not-running answers are a
+/// restart's own: on V1 the shortest run goes through an unstamped manual
+/// restart; with config-PUT restarts alone (they stamp) the debounce drops
+/// every such restart; V2's fix keys on the stamp, so the manual path still
+/// fires there (a finding).
 #[test]
-fn incident_search_finds_the_config_put_shape_on_v1_and_not_on_v2() {
-    let v1 = world(V1, DOCKER);
+fn incident_search_finds_the_unstamped_restart_path() {
+    let truthful = |policy: &str| {
+        let w = world(policy, DOCKER);
+        World::new(w.policy.clone(), explain::only_restart_answers(&w.env))
+    };
+    let v1 = truthful(V1);
     let trail = explain::find_incident(&v1).expect("v1 reproduces #2929");
     let last = &trail.steps.last().expect("a step").1;
     assert!(explain::incident_target(&v1, last));
+    let actions: Vec<livecheck::model::Action> = trail.steps.iter().map(|(a, _)| *a).collect();
     assert!(
-        trail
-            .steps
-            .iter()
-            .any(|(a, _)| *a == livecheck::model::Action::ConfigPut),
-        "the restart comes from a config PUT"
-    );
-    assert!(
-        trail
-            .steps
-            .iter()
-            .any(|(a, _)| *a == livecheck::model::Action::JobStep),
-        "the cycle returned before the fatal decision"
+        actions.contains(&livecheck::model::Action::ManualRestart),
+        "the restart before the lone false is a manual one: {actions:?}"
     );
     // The general property's shortest counterexample is a different shape:
-    // the refined target is a real restriction.
+    // the incident target is a real restriction.
     let any = properties::target("no_self_fire_on_lone_false").expect("target");
     let shortest = livecheck::model::search::shortest(&v1, any, explain::SEARCH_LIMIT)
         .expect("v1 violates the property");
-    assert!(!explain::incident_target(
-        &v1,
-        &shortest.steps.last().expect("a step").1
-    ));
+    assert!(shortest.steps.len() < trail.steps.len());
 
-    let v2 = world(V2, DOCKER);
+    let mut stamped_only = v1.env.clone();
+    stamped_only.manual_restarts = 0;
+    let w = World::new(v1.policy.clone(), stamped_only);
     assert_eq!(
-        explain::find_incident(&v2).err(),
+        explain::find_incident(&w).err(),
         Some(livecheck::model::search::SearchEnd::Exhausted),
-        "V2's settle window rules the #2929 shape out"
+        "config-PUT restarts stamp: the debounce drops the lone false's restart"
     );
+
+    let v2 = truthful(V2);
+    let trail = explain::find_incident(&v2).expect("V2 still fires after a manual restart");
+    assert!(trail
+        .steps
+        .iter()
+        .any(|(a, _)| *a == livecheck::model::Action::ManualRestart));
 }
 
 #[test]
@@ -147,11 +154,33 @@ fn bad_files_exit_2_naming_file_key_and_reason() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Docker where `IsRunning` sees a crash (no `unless-stopped` restart, a
+/// crashed container reads not-running) and only requests detect it (no
+/// health sweep, no TTL monitor, no manual restarts): a world in which V1's
+/// `dead_detected_within` holds. Written under the test's scratch directory.
+fn visible_crash_docker() -> String {
+    let mut text = std::fs::read_to_string(DOCKER).expect("docker.toml");
+    for (from, to) in [
+        ("crash_reads = \"running\"", "crash_reads = \"not_running\""),
+        ("restart_policy = \"unless-stopped\"", "restart_policy = \"no\""),
+        ("health_sweep = true", "health_sweep = false"),
+        ("ttl_monitor = true", "ttl_monitor = false"),
+        ("manual_restarts = 1", "manual_restarts = 0"),
+    ] {
+        assert!(text.contains(from), "docker.toml no longer says {from}");
+        text = text.replacen(from, to, 1);
+    }
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("explain-visible-crash.toml");
+    std::fs::write(&path, text).expect("write");
+    path.to_string_lossy().into_owned()
+}
+
 #[test]
 fn a_property_that_holds_says_so_with_the_worst_case_figure_and_exits_0() {
+    let env_file = visible_crash_docker();
     let pair = check_pair(
         &Policy::load(Path::new(V1)).expect("policy"),
-        &Environment::load(Path::new(DOCKER)).expect("env"),
+        &Environment::load(Path::new(&env_file)).expect("env"),
         &CheckOptions::default(),
     );
     let r = pair.property("dead_detected_within").expect("reported");
@@ -162,7 +191,7 @@ fn a_property_that_holds_says_so_with_the_worst_case_figure_and_exits_0() {
         "explain",
         V1,
         "--env",
-        DOCKER,
+        &env_file,
         "--property",
         "dead_detected_within",
     ]);
@@ -209,9 +238,7 @@ fn a_violated_property_exits_1_with_its_counterexample() {
     let marked: Vec<&Value> = steps.iter().filter(|s| s["violation"] == true).collect();
     assert_eq!(marked.len(), 1);
     assert_eq!(marked[0]["action"], "declared_dead");
-    assert!(marked[0]["req"]
-        .as_str()
-        .is_some_and(|r| r.starts_with('r')));
+    assert!(marked[0]["actor"].is_string());
 }
 
 #[test]
@@ -273,9 +300,10 @@ fn mermaid_is_a_sequence_diagram_with_every_line_and_the_violation_highlighted()
         .unwrap_or(0);
     let end = lines.iter().position(|l| l.trim() == "end").unwrap_or(0);
     assert!(
-        lines[rect..end].iter().any(|l| l.contains("DECLARES DEAD")),
-        "the declaration is highlighted: {m}"
+        lines[rect..end].iter().any(|l| l.contains("restart started")),
+        "the restart it fired is highlighted: {m}"
     );
+    assert!(m.contains("DECLARES DEAD"), "{m}");
     let highlighted = lines[rect..end]
         .iter()
         .filter(|l| l.contains("->>") || l.contains("-->>"))
@@ -386,8 +414,7 @@ fn itf_trace_has_the_adr_015_shape() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert!(events.contains(&"lone_false"), "{events:?}");
-    assert!(events.contains(&"declared"), "{events:?}");
+    assert!(events.contains(&"lone_fire"), "{events:?}");
 }
 
 #[test]
@@ -411,11 +438,11 @@ fn itf_integers_beyond_2_pow_53_are_bigints() {
 fn check_text_and_explain_text_share_the_timeline_renderer() {
     let e = explain::incident().expect("incident");
     let text = explain::render_text(&e, false);
-    let table = livecheck::trace::render_text(
-        e.entries(),
-        Some(properties::why("no_self_fire_on_lone_false")),
-        false,
-    );
+    assert!(e
+        .summary
+        .starts_with(properties::why("no_self_fire_on_lone_false")));
+    let table =
+        livecheck::trace::render_text(e.entries(), Some(e.summary.trim_end_matches('.')), false);
     assert!(
         text.contains(&table),
         "explain prints the trace renderer's table"

@@ -146,6 +146,7 @@ fn events(bits: u8) -> Value {
         (event::ORPHAN, "orphan"),
         (event::DEAD_CRASHED, "dead_crashed"),
         (event::RECOVERED, "recovered"),
+        (event::LONE_FIRE, "lone_fire"),
     ];
     Value::Array(
         names

@@ -363,15 +363,30 @@ pub fn incident_in(world: World) -> Explanation {
         world.policy.name, world.env.name
     );
     match find_incident(&world) {
-        Ok(trail) => Explanation::new(
-            world,
-            INCIDENT_PROPERTY,
-            Verdict::Violated,
-            Shown::Counterexample,
-            Some(trail),
-            title,
-            format!("{}.", properties::why(INCIDENT_PROPERTY)),
-        ),
+        Ok(trail) => {
+            let manual = trail
+                .steps
+                .iter()
+                .any(|(a, _)| *a == crate::model::Action::ManualRestart);
+            let path = if manual {
+                "a manual restart (Restart, Resume or a provider switch) never stamps the \
+                 restart coordinator, so the debounce had no stamp to drop it by"
+            } else {
+                "the debounce did not drop it"
+            };
+            Explanation::new(
+                world,
+                INCIDENT_PROPERTY,
+                Verdict::Violated,
+                Shown::Counterexample,
+                Some(trail),
+                title,
+                format!(
+                    "{}, and the restart it asked for really started: {path}.",
+                    properties::why(INCIDENT_PROPERTY)
+                ),
+            )
+        }
         Err(end) => {
             let summary = match end {
                 SearchEnd::Exhausted => "no run declares the container dead on a lone not-running \
