@@ -45,6 +45,8 @@ fn lesson_tells_the_incident_the_fix_and_what_is_left() {
         "## The incident",
         "## The counterexample on",
         "```mermaid\nsequenceDiagram",
+        "## Which restart path makes it possible",
+        "**manual restart**",
         "## Why V1's heartbeat debounce did not help",
         "## What V2 changed",
         "## What V2 did not change",

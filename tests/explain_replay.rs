@@ -48,17 +48,31 @@ fn check_round_trip(e: &Explanation, label: &str) -> bool {
             .get(&key(&w.req, w.t_ms))
             .unwrap_or_else(|| panic!("{label}: {} at {} ms not replayed\n{log}", w.req, w.t_ms));
         assert_eq!(f.outcome, w.outcome, "{label}: {} outcome\n{log}", w.req);
-        assert_eq!(f.restart, w.restart, "{label}: {} restart\n{log}", w.req);
+        if w.restart != "pending" {
+            assert_eq!(f.restart, w.restart, "{label}: {} restart\n{log}", w.req);
+        }
     }
     let fatal: Vec<_> = want.iter().filter(|w| w.fatal).collect();
     if e.shown == Shown::Counterexample {
         let marked = e.entries().iter().find(|x| x.violation).expect("marked");
+        if marked.action == "declared_dead" && marked.actor != "proxy" {
+            // Another detector (health sweep, reconciler, TTL monitor,
+            // preflight) declared: a replay log holds the proxy's request
+            // decisions only, which all replay as checked above.
+            assert!(fatal.is_empty(), "{label}");
+            return false;
+        }
         if marked.action == "declared_dead" {
             assert_eq!(fatal.len(), 1, "{label}: one fatal decision");
             assert_eq!(fatal[0].outcome, "dead", "{label}");
             let f = got_by[&key(&fatal[0].req, fatal[0].t_ms)];
             assert_eq!(f.outcome, "dead", "{label}: replay declares dead too");
             return true;
+        }
+        if marked.actor != "clock" {
+            // The restart coordinator's step (an orphaned or a looping
+            // restart): every decision of the run agreed above.
+            return false;
         }
         // A detection-bound violation: time ran out with nobody declaring.
         assert!(fatal.is_empty(), "{label}");
@@ -254,7 +268,11 @@ fn cli_replay_of_the_2929_log_declares_dead() {
     let text = String::from_utf8(out.stdout).expect("utf-8");
     let last: Value = serde_json::from_str(text.lines().last().expect("a decision")).expect("json");
     let e = explain::incident().expect("incident");
-    let fatal = e.entries().iter().find(|x| x.violation).expect("fatal");
+    let fatal = e
+        .entries()
+        .iter()
+        .find(|x| x.action == "declared_dead")
+        .expect("the declaration");
     assert_eq!(last["outcome"], "dead");
     assert_eq!(last["req"], fatal.req_name().expect("req").as_str());
     assert_eq!(last["t_ms"], fatal.t_ms);
