@@ -322,7 +322,9 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                         ""
                     };
                     let what = if preflight {
-                        format!("request r{req} arrives{how}; the preflight checks the container first")
+                        format!(
+                            "request r{req} arrives{how}; the preflight checks the container first"
+                        )
                     } else {
                         format!("request r{req} fails{how}; the proxy asks: is the container dead?")
                     };
@@ -356,7 +358,11 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     spurious,
                 } => {
                     let req = slot.and_then(|s| ids[s]);
-                    let how = if spurious { " (spurious: it is running)" } else { "" };
+                    let how = if spurious {
+                        " (spurious: it is running)"
+                    } else {
+                        ""
+                    };
                     let whose = match (by, req) {
                         (Prober::Sweep, _) => "health sweep".to_owned(),
                         (Prober::Reconciler, _) => "reconciler".to_owned(),
@@ -389,7 +395,9 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     if step == Step::Done(Verdict::Dead) {
                         declared_line[if by == Prober::Decision { 0 } else { 1 }].push(out.len());
                     }
-                    if matches!(step, Step::Done(_)) && (by != Prober::Preflight || step == Step::Done(Verdict::Dead)) {
+                    if matches!(step, Step::Done(_))
+                        && (by != Prober::Preflight || step == Step::Done(Verdict::Dead))
+                    {
                         ids[slot] = None;
                     }
                     out.push(Entry {
@@ -434,7 +442,8 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                 Note::DockerRestarts => out.push(line(
                     "container",
                     "docker_restarted",
-                    "Docker restarts the crashed container (unless-stopped); the agent boots".into(),
+                    "Docker restarts the crashed container (unless-stopped); the agent boots"
+                        .into(),
                 )),
                 Note::ConfigPut { fired } => out.push(line(
                     "operator",
@@ -462,7 +471,10 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                 )),
                 Note::Check { class, dropped } => {
                     let text = match dropped {
-                        None => format!("{} RestartByID passes the debounce check", class_words(class)),
+                        None => format!(
+                            "{} RestartByID passes the debounce check",
+                            class_words(class)
+                        ),
                         Some(r) => format!(
                             "{} RestartByID: {}",
                             class_words(class),
@@ -470,7 +482,12 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                         ),
                     };
                     if let Some(r) = dropped {
-                        fate(&mut out, &mut declared_line, class, RestartOutcome::Dropped(r));
+                        fate(
+                            &mut out,
+                            &mut declared_line,
+                            class,
+                            RestartOutcome::Dropped(r),
+                        );
                     }
                     out.push(line("restart coordinator", "restart_checked", text));
                 }
@@ -479,7 +496,10 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     let (word, text) = match outcome {
                         RestartOutcome::Started => (
                             "restart_started",
-                            format!("{} RestartByID: restart started (running, stamped)", class_words(class)),
+                            format!(
+                                "{} RestartByID: restart started (running, stamped)",
+                                class_words(class)
+                            ),
                         ),
                         o => (
                             "restart_coalesced",
@@ -522,10 +542,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                             "cycle_sleeps",
                             format!("{who}: the row is provisioning: sleeps 10 s first"),
                         ),
-                        JobEvent::Stops => (
-                            "cycle_stops",
-                            format!("{who}: stops the container"),
-                        ),
+                        JobEvent::Stops => ("cycle_stops", format!("{who}: stops the container")),
                         JobEvent::Stopped => (
                             "cycle_stopped",
                             format!("{who}: stopped; row provisioning, URL blank"),
@@ -586,7 +603,11 @@ pub fn mark_violation(walk: &mut Walk) {
         .find(|&i| {
             matches!(
                 walk.entries[i].action,
-                "declared_dead" | "restart_started" | "restart_coalesced" | "restart_checked" | "restart_lost"
+                "declared_dead"
+                    | "restart_started"
+                    | "restart_coalesced"
+                    | "restart_checked"
+                    | "restart_lost"
             )
         })
         .or_else(|| walk.entries.len().checked_sub(1));

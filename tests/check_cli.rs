@@ -93,7 +93,10 @@ fn exhaustive_visits_every_state_with_the_same_verdicts() {
         );
     }
     let worst = |r: &serde_json::Value| r["properties"][2]["worst_case_ms"].as_u64().unwrap();
-    assert!(worst(full) >= worst(fast), "the full search sees at least as far");
+    assert!(
+        worst(full) >= worst(fast),
+        "the full search sees at least as far"
+    );
 }
 
 #[test]
@@ -103,7 +106,10 @@ fn a_search_stopped_by_max_states_is_inconclusive_never_holds() {
     let text = std::fs::read_to_string(DOCKER)
         .unwrap()
         .replace("spurious_not_running = 1", "spurious_not_running = 0");
-    assert!(text.contains("spurious_not_running = 0"), "docker.toml changed");
+    assert!(
+        text.contains("spurious_not_running = 0"),
+        "docker.toml changed"
+    );
     let env = scratch("docker-truthful.toml", &text);
     let out = run(&[
         "check",

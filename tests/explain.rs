@@ -162,7 +162,10 @@ fn visible_crash_docker() -> String {
     let mut text = std::fs::read_to_string(DOCKER).expect("docker.toml");
     for (from, to) in [
         ("crash_reads = \"running\"", "crash_reads = \"not_running\""),
-        ("restart_policy = \"unless-stopped\"", "restart_policy = \"no\""),
+        (
+            "restart_policy = \"unless-stopped\"",
+            "restart_policy = \"no\"",
+        ),
         ("health_sweep = true", "health_sweep = false"),
         ("ttl_monitor = true", "ttl_monitor = false"),
         ("manual_restarts = 1", "manual_restarts = 0"),
@@ -300,7 +303,9 @@ fn mermaid_is_a_sequence_diagram_with_every_line_and_the_violation_highlighted()
         .unwrap_or(0);
     let end = lines.iter().position(|l| l.trim() == "end").unwrap_or(0);
     assert!(
-        lines[rect..end].iter().any(|l| l.contains("restart started")),
+        lines[rect..end]
+            .iter()
+            .any(|l| l.contains("restart started")),
         "the restart it fired is highlighted: {m}"
     );
     assert!(m.contains("DECLARES DEAD"), "{m}");

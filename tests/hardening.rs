@@ -658,7 +658,10 @@ fn text_report_says_at_least_for_a_worst_case_it_did_not_finish() {
     let text = std::fs::read_to_string(DOCKER)
         .unwrap()
         .replace("spurious_not_running = 1", "spurious_not_running = 0");
-    assert!(text.contains("spurious_not_running = 0"), "docker.toml changed");
+    assert!(
+        text.contains("spurious_not_running = 0"),
+        "docker.toml changed"
+    );
     let env = scratch_dir("truthful").join("docker.toml");
     std::fs::write(&env, text).unwrap();
     let out = run(&[

@@ -643,7 +643,11 @@ fn v0_b6_declare_dead_restart_coalesced_into_long_running_cycle() {
     );
     assert_eq!(ws.restart.coalesce(T0 + 60_001), RestartOutcome::Coalesced);
     assert!(ws.restart.is_pending());
-    assert_eq!(ws.restart.loop_top(T0 + 70_000), LoopTop::Run, "one more cycle");
+    assert_eq!(
+        ws.restart.loop_top(T0 + 70_000),
+        LoopTop::Run,
+        "one more cycle"
+    );
     assert_eq!(ws.restart.started_at(), Some(T0 + 70_000), "loop re-stamps");
     assert_eq!(ws.restart.loop_top(T0 + 75_000), LoopTop::Done);
     ws.restart.exit(T0 + 75_000);
@@ -1470,7 +1474,11 @@ fn two_declarations_whose_restart_requests_both_pass_the_debounce_run_two_cycles
     assert_eq!(ws.restart.loop_top(T0), LoopTop::Run, "the first cycle");
     ws.mark_provisioning();
     assert_eq!(ws.restart.coalesce(T0 + 1), RestartOutcome::Coalesced);
-    assert_eq!(ws.restart.loop_top(T0 + 8_000), LoopTop::Run, "a second full cycle");
+    assert_eq!(
+        ws.restart.loop_top(T0 + 8_000),
+        LoopTop::Run,
+        "a second full cycle"
+    );
     assert_eq!(ws.restart.started_at(), Some(T0 + 8_000), "re-stamped");
     assert_eq!(ws.restart.loop_top(T0 + 16_000), LoopTop::Done);
     ws.restart.exit(T0 + 16_000);

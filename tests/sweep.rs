@@ -48,7 +48,10 @@ fn docker() -> &'static str {
         for (from, to) in [
             ("tick = \"2s\"", "tick = \"1s\""),
             ("crash_reads = \"running\"", "crash_reads = \"not_running\""),
-            ("restart_policy = \"unless-stopped\"", "restart_policy = \"no\""),
+            (
+                "restart_policy = \"unless-stopped\"",
+                "restart_policy = \"no\"",
+            ),
             ("health_sweep = true", "health_sweep = false"),
             ("ttl_monitor = true", "ttl_monitor = false"),
             ("manual_restarts = 1", "manual_restarts = 0"),

@@ -253,7 +253,7 @@ pub fn render(e: &Explanation) -> Value {
     let init = e
         .trail
         .as_ref()
-        .map_or_else(|| e.world.initial(), |t| t.init.clone());
+        .map_or_else(|| e.world.initial(), |t| t.init);
     states.push(state(e, &init, 0, "init", 0, &[None, None], false));
     if let (Some(trail), Some(walk)) = (&e.trail, &e.walk) {
         let last = trail.steps.len();

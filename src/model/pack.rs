@@ -507,7 +507,11 @@ impl World {
             _ => Coord::Exit,
         };
         let mut inflight = InFlight::default();
-        for n in inflight.launched.iter_mut().chain(inflight.passed.iter_mut()) {
+        for n in inflight
+            .launched
+            .iter_mut()
+            .chain(inflight.passed.iter_mut())
+        {
             *n = r.get(INFLIGHT_BITS) as u8;
         }
         let hb_timer = r.get(l.hb_timer);

@@ -99,10 +99,12 @@ pub(super) fn apply(
             // The settle period of the latest restart ends with its new
             // agent's registration (not an older container's, while a job
             // that will replace it is still to run).
-            if s.job.is_none() && s.queued.is_none() && s.settle.take().is_some() {
-                if s.cycle_by_detector {
-                    s.events |= event::RECOVERED;
-                }
+            if s.job.is_none()
+                && s.queued.is_none()
+                && s.settle.take().is_some()
+                && s.cycle_by_detector
+            {
+                s.events |= event::RECOVERED;
             }
         }
         Action::ReportsRunning => {
@@ -133,11 +135,7 @@ pub(super) fn apply(
         }
         Action::ConfigPut => {
             s.config_left = s.config_left.checked_sub(1)?;
-            let fired = s
-                .ws
-                .restart
-                .file_write_gate(&w.policy.restart, NOW)
-                .is_ok();
+            let fired = s.ws.restart.file_write_gate(&w.policy.restart, NOW).is_ok();
             n.note(Note::ConfigPut { fired });
             if fired {
                 launch(s, Class::Config);
@@ -418,8 +416,10 @@ fn after_coalesce(s: &mut WorldState, class: Class, outcome: RestartOutcome) {
 /// liveness key (which heartbeats cannot recreate): the workspace has no way
 /// back until something else happens.
 fn orphaned(s: &WorldState) -> bool {
-    let cycle_coming =
-        s.ws.restart.is_running() || s.job.is_some() || s.queued.is_some() || s.coord != Coord::Idle;
+    let cycle_coming = s.ws.restart.is_running()
+        || s.job.is_some()
+        || s.queued.is_some()
+        || s.coord != Coord::Idle;
     !cycle_coming
         && match s.truth {
             Truth::Crashed => true,

@@ -47,7 +47,9 @@ impl World {
                 _ => false,
             },
         });
-        let job_due = s.job.is_some_and(|j| j.elapsed >= self.phase_range(j.phase).1);
+        let job_due = s
+            .job
+            .is_some_and(|j| j.elapsed >= self.phase_range(j.phase).1);
         slot_due
             || job_due
             || !s.inflight.is_empty()
