@@ -275,13 +275,13 @@ func (s *Server) forwardFailed(w http.ResponseWriter, r *http.Request, ferr erro
 	case "dead":
 		w.Header().Set("Retry-After", "15")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]interface{}{
-			"error": "workspace agent unreachable", "restarting": true, "req": req,
+			"error": "workspace agent unreachable", "restarting": true, "req": req, "t_ms": v.TMs,
 		})
 	case "queued":
-		writeJSON(w, http.StatusAccepted, map[string]interface{}{"queued": true, "req": req})
+		writeJSON(w, http.StatusAccepted, map[string]interface{}{"queued": true, "req": req, "t_ms": v.TMs})
 	default:
 		writeJSON(w, http.StatusBadGateway, map[string]interface{}{
-			"error": "agent unreachable: " + ferr.Error(), "decision": v.Outcome, "reason": v.Reason, "req": req,
+			"error": "agent unreachable: " + ferr.Error(), "decision": v.Outcome, "reason": v.Reason, "req": req, "t_ms": v.TMs,
 		})
 	}
 }
