@@ -107,6 +107,10 @@ type workspace struct {
 	failed     int
 	noURL      int
 	containers int
+	// probes and probesNotRunning count IsRunning calls and their
+	// (false, nil) answers.
+	probes           int
+	probesNotRunning int
 }
 
 // CycleTiming is how long the steps of one restart cycle took.
@@ -393,7 +397,7 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 				"workspace": ws, "status": wsp.status, "cache_url": wsp.cacheURL, "db_url": wsp.dbURL,
 				"declared": wsp.declared, "cycles": wsp.cycles, "last_cycle": wsp.lastCycle,
 				"forwards": wsp.forwards, "failed_forwards": wsp.failed, "no_url": wsp.noURL,
-				"containers_created": wsp.containers,
+				"containers_created": wsp.containers, "probes": wsp.probes, "probes_not_running": wsp.probesNotRunning,
 			}
 		}
 		s.mu.Unlock()
@@ -490,6 +494,14 @@ func (s *Server) IsRunning(ctx context.Context, ws string) decide.ProbeAnswer {
 	defer cancel()
 	ct, err := s.dk.Inspect(ctx, s.ContainerName(ws))
 	running, perr, truth, detail := docker.Probe(ct, err)
+	s.mu.Lock()
+	if wsp, ok := s.wss[ws]; ok {
+		wsp.probes++
+		if !running && perr == nil {
+			wsp.probesNotRunning++
+		}
+	}
+	s.mu.Unlock()
 	return decide.ProbeAnswer{Running: running, Err: perr, State: truth, Detail: detail}
 }
 
