@@ -1,8 +1,10 @@
 //! Cost of one whole decision through `Decision::step`, per policy.
 //!
 //! Each iteration copies a prepared workspace (a plain `Copy` value) and
-//! drives one decision to its verdict, answering probes and firing timers at
-//! their instants, exactly as a driver would. Run with
+//! drives one decision to its verdict, answering probes, firing timers at
+//! their instants and resuming a strike's declaration section, exactly as a
+//! driver would; a declaration's `RestartByID` (debounce check, then
+//! coalescing) is part of the measured path. Run with
 //! `cargo bench --bench decision` (short measurement times are the default
 //! here; criterion flags such as `--measurement-time 3` override them).
 
@@ -10,7 +12,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use livecheck::decision::{Decision, Input, NotDeadReason, ProbeResult, Step, Verdict};
 use livecheck::policy::Policy;
 use livecheck::restart::{RestartOutcome, RestartSource};
-use livecheck::workspace::Workspace;
+use livecheck::workspace::{StrikeRecord, Workspace};
 use livecheck::Ms;
 use std::path::Path;
 use std::time::Duration;
@@ -24,15 +26,30 @@ fn load(name: &str) -> Policy {
     Policy::load(&path).expect("shipped policy loads")
 }
 
-/// Drives one decision at `now` to its verdict.
+/// How a driven decision ended: its verdict and, for a declaration, the
+/// fate of the `RestartByID` it launched.
+type End = (Verdict, Option<RestartOutcome>);
+
+/// Drives one decision at `now` to its verdict; a declaration launches
+/// `RestartByID` (its two sections back to back).
 #[inline(never)]
-fn drive(policy: &Policy, ws: &mut Workspace, mut now: Ms, answers: &[ProbeResult]) -> Verdict {
+fn drive(policy: &Policy, ws: &mut Workspace, mut now: Ms, answers: &[ProbeResult]) -> End {
     let mut d = Decision::new();
     let mut next = 0;
     let mut step = d.step(policy, ws, now, Input::Start);
     loop {
         match step {
-            Ok(Step::Done(v)) => return v,
+            Ok(Step::Done(v)) => {
+                let restart = (v == Verdict::Dead).then(|| {
+                    let r = &policy.restart;
+                    match ws.restart.debounce_check(r, now, RestartSource::Detector) {
+                        Err(reason) => RestartOutcome::Dropped(reason),
+                        Ok(()) => ws.restart.coalesce(now),
+                    }
+                });
+                return (v, restart);
+            }
+            Ok(Step::Yield) => step = d.step(policy, ws, now, Input::Resume),
             Ok(Step::Probe) => {
                 step = d.step(policy, ws, now, Input::Probe(answers[next]));
                 next += 1;
@@ -58,10 +75,16 @@ fn bench(c: &mut Criterion) {
     recent.heartbeat(T0 - 1_000);
 
     let mut settling = Workspace::default();
-    settling
-        .restart
-        .request(&v2.restart, T0 - 5_000, RestartSource::Other);
-    settling.restart.cycle_finished(T0 - 1_000);
+    settling.observe_restart_started(T0 - 5_000);
+    settling.observe_restart_finished(T0 - 1_000);
+
+    // A recent heartbeat and one strike already counted: "not running" is
+    // strike 2, declared in its own lock section.
+    let mut struck = recent;
+    struck.strikes = Some(StrikeRecord {
+        count: 1,
+        first: T0 - 2_000,
+    });
 
     let mut g = c.benchmark_group("decision");
 
@@ -69,7 +92,13 @@ fn bench(c: &mut Criterion) {
     // enqueue (the path of the reference's 202 scenario).
     // Each path is checked once before it is measured.
     let check = |p: &Policy, mut ws: Workspace, answers: &[ProbeResult], want: Verdict| {
-        assert_eq!(drive(p, &mut ws, T0, answers), want, "{}", p.name);
+        let restart = (want == Verdict::Dead).then_some(RestartOutcome::Started);
+        assert_eq!(
+            drive(p, &mut ws, T0, answers),
+            (want, restart),
+            "{}",
+            p.name
+        );
     };
     check(&v2, recent, &nr2, Verdict::Queued);
     check(
@@ -78,24 +107,14 @@ fn bench(c: &mut Criterion) {
         &nr2,
         Verdict::NotDead(NotDeadReason::Strike(1)),
     );
-    check(
-        &v2,
-        Workspace::default(),
-        &nr1,
-        Verdict::Dead(RestartOutcome::Started),
-    );
+    check(&v2, Workspace::default(), &nr1, Verdict::Dead);
     check(
         &v1,
         recent,
         &nr1,
         Verdict::NotDead(NotDeadReason::Strike(1)),
     );
-    check(
-        &v0,
-        Workspace::default(),
-        &nr1,
-        Verdict::Dead(RestartOutcome::Started),
-    );
+    check(&v0, Workspace::default(), &nr1, Verdict::Dead);
     check(
         &v3,
         recent,
@@ -108,12 +127,8 @@ fn bench(c: &mut Criterion) {
         &nr2,
         Verdict::NotDead(NotDeadReason::Booting),
     );
-    check(
-        &v3,
-        Workspace::default(),
-        &nr2,
-        Verdict::Dead(RestartOutcome::Started),
-    );
+    check(&v3, Workspace::default(), &nr2, Verdict::Dead);
+    check(&v1, struck, &nr1, Verdict::Dead);
     g.bench_function("v2_probe_reprobe_queued", |b| {
         b.iter(|| {
             let mut ws = recent;
@@ -142,6 +157,15 @@ fn bench(c: &mut Criterion) {
     g.bench_function("v1_probe_strike", |b| {
         b.iter(|| {
             let mut ws = recent;
+            drive(black_box(&v1), &mut ws, black_box(T0), &nr1)
+        })
+    });
+
+    // V1: recent heartbeat, one probe, strike 2, the declaration's own
+    // section, restart request started.
+    g.bench_function("v1_probe_strike_declare_dead_restart", |b| {
+        b.iter(|| {
+            let mut ws = struck;
             drive(black_box(&v1), &mut ws, black_box(T0), &nr1)
         })
     });

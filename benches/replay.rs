@@ -9,20 +9,25 @@
 //! errors), platform restart cycles, the restarts the decisions themselves
 //! start, and a few external-runtime workspaces. The generator knows which
 //! probe answers to write by running the same [`Decision`] on a mirror of
-//! each workspace, so the log is valid by construction (the bench fails if
-//! replay reports an error).
+//! each workspace, through replay's own driver step
+//! ([`livecheck::replay::advance`]: a strike's declaration section resumed
+//! at once, a declaration's `RestartByID` run back to back), so the log is
+//! valid by construction (the bench fails if replay reports an error).
 //!
 //! Criterion measures `livecheck::replay::run` into `io::sink()`
 //! (`Throughput::Elements` = log lines). Afterwards the binary is run on the
 //! 1 M-line log and on a 100 k-line log under `/usr/bin/time -v` (or, if GNU
 //! time is not installed, by polling `VmHWM`, which the output says), and
 //! the peak resident set sizes are printed (the two should be close: replay
-//! streams, its memory grows with workspaces, not lines). Under `cargo test
-//! --all-targets` (no `--bench` flag) it runs once on 100 k lines.
+//! streams, its memory grows with workspaces, not lines). The child process
+//! is killed (with its process group: GNU time's own child too) if the
+//! bench fails while it runs. Under `cargo test --all-targets` (no
+//! `--bench` flag) it runs once on 100 k lines.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use livecheck::decision::{Decision, Input, ProbeResult, Step, Verdict};
+use livecheck::decision::{Decision, Input, ProbeResult, Verdict};
 use livecheck::policy::Policy;
+use livecheck::replay::advance;
 use livecheck::restart::RestartOutcome;
 use livecheck::workspace::Workspace;
 use livecheck::Ms;
@@ -31,11 +36,11 @@ use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Bump when the generator changes, so stale files are not reused.
-const GEN: u32 = 1;
+const GEN: u32 = 2;
 const WORKSPACES: usize = 5_000;
 const POLICY: &str = "v2-2950";
 
@@ -84,7 +89,7 @@ fn act(
         if t >= end {
             // The cycle returns; the new agent registers and heartbeats soon.
             g.cycle_until = None;
-            g.ws.restart.observe_cycle_end(end);
+            g.ws.observe_restart_finished(end);
             writeln!(
                 out,
                 r#"{{"t_ms":{end},"ws":"ws{id}","event":"restart_finished"}}"#
@@ -95,8 +100,7 @@ fn act(
     let roll = rng.range(0, 1000);
     if roll < 8 && g.cycle_until.is_none() {
         // A platform restart (config PUT, health sweep, reconciler...).
-        g.ws.restart.observe_cycle_start(t);
-        g.ws.url_registered = false;
+        g.ws.observe_restart_started(t);
         g.cycle_until = Some(t + rng.range(2_000, 30_000));
         writeln!(
             out,
@@ -108,7 +112,13 @@ fn act(
         if g.cycle_until.is_some() {
             return Ok(0); // the agent is down during the cycle
         }
-        g.ws.heartbeat(t);
+        // As replay reads a heartbeat line: the first after the row lost
+        // its URL stands for the new agent's registration.
+        if g.ws.url_registered {
+            g.ws.heartbeat(t);
+        } else {
+            g.ws.register(t);
+        }
         writeln!(out, r#"{{"t_ms":{t},"ws":"ws{id}","event":"heartbeat"}}"#)?;
         return Ok(1);
     }
@@ -122,15 +132,15 @@ fn act(
     let mut lines = 1;
     let mut now = t;
     let mut d = Decision::new();
-    let mut step = d.step(policy, &mut g.ws, now, Input::Start);
-    let verdict = loop {
+    let mut step = advance(policy, &mut g.ws, &mut d, now, Input::Start);
+    let end = loop {
         match step.expect("generator drives the decision correctly") {
-            Step::Done(v) => break v,
-            Step::Wake(w) => {
+            Err(end) => break end,
+            Ok(livecheck::Step::Wake(w)) => {
                 now = w;
-                step = d.step(policy, &mut g.ws, now, Input::Timer);
+                step = advance(policy, &mut g.ws, &mut d, now, Input::Timer);
             }
-            Step::Probe => {
+            Ok(livecheck::Step::Probe) => {
                 now += rng.range(1, 60);
                 let r = rng.range(0, 100);
                 let (result, text) = if r < 55 {
@@ -145,12 +155,13 @@ fn act(
                     r#"{{"t_ms":{now},"ws":"ws{id}","event":"probe","req":"r{req}","result":"{text}"}}"#
                 )?;
                 lines += 1;
-                step = d.step(policy, &mut g.ws, now, Input::Probe(result));
+                step = advance(policy, &mut g.ws, &mut d, now, Input::Probe(result));
             }
+            Ok(other) => unreachable!("advance hands back only probes and wakes: {other:?}"),
         }
     };
     g.now = now;
-    if let Verdict::Dead(RestartOutcome::Started) = verdict {
+    if end.verdict == Verdict::Dead && end.restart == Some(RestartOutcome::Started) {
         // The detector's restart: the platform runs the cycle.
         g.cycle_until = Some(now + rng.range(2_000, 30_000));
     }
@@ -221,6 +232,29 @@ enum Meter {
     ProcPoll,
 }
 
+/// A child process that is killed and reaped when dropped, so a bench that
+/// fails while it runs never leaves it behind. It leads its own process
+/// group, which is killed too (GNU time's child is the replay itself).
+struct Reaped(Option<Child>);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            #[cfg(target_os = "linux")]
+            if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+                // SAFETY: kill(2) with a negative pid signals the process
+                // group this child leads (spawned with `process_group(0)`);
+                // no memory is shared with the callee.
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Peak RSS (KiB) and wall time of `livecheck replay` on `log`.
 fn peak_rss(log: &Path) -> (u64, Duration, Meter) {
     // LIVECHECK_BENCH_POLL_RSS=1 forces the /proc fallback (to check it).
@@ -241,8 +275,11 @@ fn peak_rss(log: &Path) -> (u64, Duration, Meter) {
         .arg(log)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let start = Instant::now();
-    let mut child = cmd.spawn().expect("run livecheck replay");
+    let mut guard = Reaped(Some(cmd.spawn().expect("run livecheck replay")));
+    let child = guard.0.as_mut().expect("spawned");
     let mut hwm = 0u64;
     if !time.exists() {
         let status = format!("/proc/{}/status", child.id());
@@ -256,6 +293,7 @@ fn peak_rss(log: &Path) -> (u64, Duration, Meter) {
             std::thread::sleep(Duration::from_millis(2));
         }
     }
+    let child = guard.0.take().expect("not yet reaped");
     let out = child.wait_with_output().expect("wait for livecheck");
     let wall = start.elapsed();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -20,12 +20,17 @@
 //! - `tracker/two_threads_distinct/N`: two threads, each on its own half of
 //!   N workspaces (throughput counts both threads' decisions).
 //! - `tracker/two_threads_hot`: two threads on one workspace.
+//! - `tracker/restart_by_id_debounced`: `RestartByID` inside the debounce
+//!   (dropped in its first lock section), through a cached handle.
+//! - `tracker/restart_by_id_coalesced`: `RestartByID` into a cycle running
+//!   past the debounce (both lock sections: check, then coalesce).
 //!
 //! Run: `cargo bench --bench tracker` (short runs are configured here:
 //! 1 s warm-up, 3 s measurement).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use livecheck::decision::{Decision, Input, ProbeResult, Step};
+use livecheck::restart::{DropReason, RestartOutcome, RestartSource};
 use livecheck::tracker::Tracker;
 use livecheck::{Ms, Policy, Workspace};
 use std::collections::HashMap;
@@ -199,6 +204,32 @@ fn bench(c: &mut Criterion) {
         let hot = [ids[0].as_str()];
         g.bench_function("two_threads_hot", |b| {
             b.iter_custom(|iters| two_threads(iters, &t, &hot, &hot))
+        });
+    }
+    g.throughput(Throughput::Elements(1));
+    {
+        let (t, ids) = tracker_with(1);
+        let w = t.workspace(&ids[0]);
+        w.observe_restart_started(NOW - 1_000);
+        w.observe_restart_finished(NOW - 500);
+        let dropped = RestartOutcome::Dropped(DropReason::Debounce);
+        assert_eq!(w.restart_by_id(NOW, RestartSource::Detector), dropped);
+        g.bench_function("restart_by_id_debounced", |b| {
+            b.iter(|| black_box(w.restart_by_id(black_box(NOW), RestartSource::Detector)))
+        });
+    }
+    {
+        let (t, ids) = tracker_with(1);
+        let w = t.workspace(&ids[0]);
+        // A cycle still running 70 s after its stamp: every request passes
+        // the debounce and coalesces.
+        w.observe_restart_started(NOW - 70_000);
+        assert_eq!(
+            w.restart_by_id(NOW, RestartSource::Other),
+            RestartOutcome::Coalesced
+        );
+        g.bench_function("restart_by_id_coalesced", |b| {
+            b.iter(|| black_box(w.restart_by_id(black_box(NOW), RestartSource::Other)))
         });
     }
     g.finish();

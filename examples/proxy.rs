@@ -10,29 +10,34 @@
 //! tracker, exactly as a real proxy would with its own clock.
 //!
 //! Three workspaces, four request threads forwarding to them round robin,
-//! one heartbeat thread, and restart cycles run on their own threads:
+//! one agent thread (each agent registers when it boots, then heartbeats),
+//! and `RestartByID` with its drain loop on threads of their own, as
+//! upstream's `goAsync` runs it:
 //!
 //! - `w1` crashes at 12 s: requests fail, the probe says "not running", the
-//!   tracker declares it dead once its last heartbeat is no longer recent
-//!   and hands out one restart; the cycle boots a new container and the
-//!   agent heartbeats again. With v2-2950 the new instance, still pending
-//!   after the cycle returned, collects two strikes in the settle window and
-//!   is declared dead again with its restart dropped by the debounce: the
-//!   policy's own flaw (the model checker's `no_false_dead` and
-//!   `no_orphaned_offline`), shown here through a real multi-threaded run.
+//!   tracker declares it dead once its last heartbeat is no longer recent,
+//!   and the declaration launches `RestartByID`; the cycle boots a new
+//!   container and the agent registers again. With v2-2950 the new
+//!   instance, still pending after the cycle returned, collects two strikes
+//!   in the settle window and is declared dead again with its restart
+//!   dropped by the debounce: the policy's own flaw (the model checker's
+//!   `no_false_dead` and `no_orphaned_offline`), shown here through a real
+//!   multi-threaded run. (Concurrent declarations can also both pass the
+//!   debounce and run a second cycle: `RestartByID` takes its lock twice.)
 //! - `w2` gets a config PUT at 20 s (a file-write restart, as in incident
 //!   #2929): while the new instance boots, requests fail and probes say
 //!   "not running", which the policy must not take for a death.
 //! - `w3` stays healthy; now and then a request fails anyway (a transient
 //!   error) and the probe says "running".
 //!
-//! Declarations and strikes are printed as they happen (with a note when the
-//! container was not actually crashed, or when the restart was dropped);
-//! routine outcomes (probe said running, enqueued, skipped during a restart)
-//! are counted and shown with each workspace's counters at the end.
+//! Declarations, strikes and what each `RestartByID` came to are printed as
+//! they happen (with a note when the container was not actually crashed,
+//! or when the restart was dropped); routine outcomes (probe said running,
+//! enqueued, skipped during a restart) are counted and shown with each
+//! workspace's counters at the end.
 
 use livecheck::decision::{NotDeadReason, ProbeResult, Step, Verdict};
-use livecheck::restart::{CycleEnd, RestartOutcome, RestartSource};
+use livecheck::restart::{LoopTop, RestartOutcome, RestartSource};
 use livecheck::tracker::{Tracker, WorkspaceRef};
 use livecheck::{Ms, Policy};
 use std::collections::HashMap;
@@ -112,20 +117,40 @@ impl World {
         println!("{:>7.1}s  {line}", self.now() as f64 / 1_000.0);
     }
 
-    /// Runs restart cycles on their own thread until no loop follows.
-    fn run_restart(self: &Arc<Self>, ws: &'static str, why: &'static str) {
+    /// The drain loop of a `RestartByID` that started a cycle, on the
+    /// calling thread: one cycle per `Run` (stop, provision: the container
+    /// boots), then the loop's exit.
+    fn drain(&self, ws: &WorkspaceRef, name: &'static str) {
+        let mut first = true;
+        while ws.loop_top(self.now()) == LoopTop::Run {
+            if !first {
+                self.say(format!(
+                    "{name}: restart cycle runs once more (a coalesced request)"
+                ));
+            }
+            first = false;
+            let begin = self.now();
+            self.set(name, Container::Booting(begin + CYCLE + PENDING));
+            self.sleep_until(begin + CYCLE);
+        }
+        ws.loop_exit(self.now());
+        self.say(format!("{name}: restart cycle returned"));
+    }
+
+    /// `RestartByID` from `source` on a thread of its own (upstream's
+    /// `goAsync`), then the drain loop if it started a cycle.
+    fn launch_restart(self: &Arc<Self>, name: &'static str, why: &'static str) {
         let w = Arc::clone(self);
-        self.say(format!("{ws}: restart cycle starts ({why})"));
-        thread::spawn(move || loop {
-            let begin = w.now();
-            w.set(ws, Container::Booting(begin + CYCLE + PENDING));
-            w.sleep_until(begin + CYCLE);
-            match w.tracker.restart_finished(ws, w.now()) {
-                CycleEnd::Idle => {
-                    w.say(format!("{ws}: restart cycle returned"));
-                    return;
-                }
-                CycleEnd::Looped => w.say(format!("{ws}: restart cycle loops once more")),
+        thread::spawn(move || {
+            let ws = w.tracker.workspace(name);
+            let o = ws.restart_by_id(w.now(), RestartSource::Detector);
+            let note = match o {
+                RestartOutcome::Dropped(_) => "  (nothing is coming)",
+                _ => "",
+            };
+            w.say(format!("{name}: RestartByID ({why}) -> {o:?}{note}"));
+            if o == RestartOutcome::Started {
+                w.drain(&ws, name);
             }
         });
     }
@@ -138,6 +163,8 @@ impl World {
         let verdict = loop {
             step = match step {
                 Step::Done(v) => break v,
+                // The tracker takes a declaration's section itself.
+                Step::Yield => unreachable!("the tracker resumes a yield"),
                 Step::Probe => {
                     let a = self.probe(name);
                     answers.push(a);
@@ -162,20 +189,21 @@ impl World {
             }
             _ => {}
         }
+        // The row goes offline unless a restart marked it provisioning; the
+        // Redis keys go either way.
+        let row = ws.view().state.status;
         let note = match verdict {
-            Verdict::Dead(RestartOutcome::Dropped(_)) => {
-                "  (offline, URL cleared, and the debounce dropped the restart: nothing is coming)"
+            Verdict::Dead if self.container(name) != Container::Crashed => {
+                format!("  (row {row:?}, Redis keys deleted; the container was not crashed: a false death)")
             }
-            Verdict::Dead(_) if self.container(name) != Container::Crashed => {
-                "  (the container was not crashed: a false death)"
-            }
-            _ => "",
+            Verdict::Dead => format!("  (row {row:?}, Redis keys deleted)"),
+            _ => String::new(),
         };
         self.say(format!(
             "{name}: request {req} failed -> {verdict:?} after probes {answers:?}{note}"
         ));
-        if verdict == Verdict::Dead(RestartOutcome::Started) {
-            self.run_restart(name, "declared dead");
+        if verdict == Verdict::Dead {
+            self.launch_restart(name, "declared dead");
         }
     }
 }
@@ -206,7 +234,9 @@ fn main() {
     });
 
     let mut threads = Vec::new();
-    // Heartbeats: every running agent, every few seconds.
+    // The agents: every running agent registers when its row has no URL (it
+    // just booted: a restart cycle blanked the URL), and heartbeats
+    // otherwise, every few seconds.
     {
         let w = Arc::clone(&world);
         threads.push(thread::spawn(move || {
@@ -214,7 +244,12 @@ fn main() {
             while t < END {
                 for n in names {
                     if w.container(n) == Container::Running {
-                        w.tracker.heartbeat(n, w.now());
+                        let ws = w.tracker.workspace(n);
+                        if ws.view().state.url_registered {
+                            ws.heartbeat(w.now());
+                        } else {
+                            ws.register(w.now());
+                        }
                     }
                 }
                 t += HEARTBEAT_EVERY;
@@ -230,12 +265,12 @@ fn main() {
             w.set("w1", Container::Crashed);
             w.say("w1: container crashed".into());
             w.sleep_until(20_000);
-            let o = w
-                .tracker
-                .request_restart("w2", w.now(), RestartSource::FileWrite);
+            // The PUT's RestartByID runs on this thread, with its drain loop.
+            let ws = w.tracker.workspace("w2");
+            let o = ws.config_put(w.now());
             w.say(format!("w2: config PUT asks for a restart -> {o:?}"));
             if o == RestartOutcome::Started {
-                w.run_restart("w2", "config PUT");
+                w.drain(&ws, "w2");
             }
         }));
     }
@@ -263,7 +298,8 @@ fn main() {
     for t in threads {
         t.join().expect("thread ran");
     }
-    world.sleep_until(END + CYCLE);
+    // Restart threads still running finish within two cycles.
+    world.sleep_until(END + 2 * CYCLE);
     println!("\nper workspace:");
     for n in names {
         let v = world.tracker.view(n).expect("used");

@@ -10,12 +10,12 @@
 //! `--timeout` is never complete.
 
 use crate::duration::Ms;
+use crate::engine::{self, Target};
 use crate::environment::Environment;
-use crate::model::properties::{self, CONTRACT, SOMETIMES};
-use crate::model::search::{self, Trail};
+use crate::model::properties::CONTRACT;
+use crate::model::search::Trail;
 use crate::model::World;
 use crate::policy::Policy;
-use stateright::{Checker, Model};
 use std::time::{Duration, Instant};
 
 /// What a property came to.
@@ -76,6 +76,8 @@ pub struct PairResult {
     pub stopped_by: Option<&'static str>,
     /// The contract's properties, in contract order.
     pub properties: Vec<PropertyResult>,
+    /// Heap bytes of the explorer's visited set at the end.
+    pub visited_bytes: usize,
 }
 
 impl PairResult {
@@ -109,71 +111,54 @@ impl Default for CheckOptions {
     }
 }
 
-/// States the shortest-path search may visit for one counterexample.
-const SHORTEST_LIMIT: usize = 60_000_000;
-
 /// Checks one policy in one environment.
 pub fn check_pair(policy: &Policy, env: &Environment, opts: &CheckOptions) -> PairResult {
     let world = World::new(policy.clone(), env.clone());
     let start = Instant::now();
-    let mut builder = world.clone().checker().threads(opts.threads.max(1));
-    if let Some(m) = opts.max_states {
-        builder = builder.target_state_count(m.max(1));
-    }
-    if let Some(t) = opts.timeout {
-        builder = builder.timeout(t);
-    }
-    let mut checker = builder.spawn_bfs();
-    let handles = checker.handles();
-    let mut last_report = Instant::now();
-    // Poll only to print progress; otherwise just join.
-    while opts.progress && handles.iter().any(|h| !h.is_finished()) {
-        std::thread::sleep(Duration::from_millis(20));
-        if last_report.elapsed() >= Duration::from_secs(2) {
-            last_report = Instant::now();
-            eprintln!(
-                "livecheck: {} × {}: {} unique states, depth {}, {:.0?}…",
-                policy.name,
-                env.name,
-                checker.unique_state_count(),
-                checker.max_depth(),
-                start.elapsed()
-            );
-        }
-    }
-    for h in handles {
-        // A panicking checker thread is a bug in the model: surface it.
-        if let Err(p) = h.join() {
-            std::panic::resume_unwind(p);
-        }
-    }
-    let search_time = start.elapsed();
-    let states = checker.state_count();
-    let discovered: std::collections::BTreeSet<&'static str> =
-        checker.discoveries().into_keys().collect();
-    let all_props = world.properties().len();
-    let stopped_by = if opts.max_states.is_some_and(|m| states >= m) {
-        Some("max-states")
-    } else if opts.timeout.is_some_and(|t| search_time >= t) {
-        Some("timeout")
-    } else {
-        None
+    let label = format!("{} × {}", policy.name, env.name);
+    let report = |p: &engine::Progress| {
+        eprintln!(
+            "livecheck: {label}: {} unique states ({:.2} M/s), depth {}, level {}/{}, {:.0?}…",
+            p.unique,
+            p.unique as f64 / p.elapsed.as_secs_f64().max(1e-9) / 1e6,
+            p.depth,
+            p.level_done,
+            p.level_size,
+            p.elapsed
+        )
     };
-    // Stopped early because every property has a discovery: each verdict is
-    // known although not every state was visited.
-    let all_found = discovered.len() == all_props;
-    let complete = stopped_by.is_none() && !all_found;
-    let decided = stopped_by.is_none();
-
-    let limit = SHORTEST_LIMIT.max(checker.unique_state_count() + 1);
+    let targets = Target::of_model(&world);
+    let out = engine::explore(
+        &world,
+        &targets,
+        &engine::Options {
+            threads: opts.threads.max(1),
+            max_states: opts.max_states,
+            deadline: opts.timeout.map(|t| start + t),
+            stop_when_all_hit: false,
+            progress: if opts.progress { Some(&report) } else { None },
+        },
+    );
+    let stopped_by = out.stopped.map(|s| match s {
+        engine::Stop::MaxStates => "max-states",
+        engine::Stop::Timeout => "timeout",
+        engine::Stop::AllHit => "all-found",
+        engine::Stop::Capacity => "capacity",
+    });
+    let complete = out.complete;
+    let mut trails = out.hits.into_iter();
     let mut results = Vec::new();
-    for name in CONTRACT {
-        let sometimes = SOMETIMES.contains(&name);
-        let found = discovered.contains(name);
-        let verdict = match (sometimes, found) {
+    for (t, name) in targets.iter().zip(CONTRACT) {
+        debug_assert_eq!(
+            t.name, name,
+            "the model's properties are the contract's, in order"
+        );
+        let trail = trails.next().flatten().map(Trail::from);
+        let sometimes = t.expect == engine::Expect::Sometimes;
+        let verdict = match (sometimes, trail.is_some()) {
             (false, true) => Verdict::Violated,
             (true, true) => Verdict::Holds,
-            (_, false) if decided => {
+            (_, false) if complete => {
                 if sometimes {
                     Verdict::Violated
                 } else {
@@ -185,55 +170,31 @@ pub fn check_pair(policy: &Policy, env: &Environment, opts: &CheckOptions) -> Pa
         results.push(PropertyResult {
             name,
             verdict,
-            trail: None,
+            trail,
             worst_case_ms: None,
             worst_case_trail: None,
         });
-    }
-    // The worst detection latency: the largest mark some run reaches.
-    let worst_mark = if world.env.may_crash {
-        (0..world.latency_marks.len())
-            .rev()
-            .find(|&k| discovered.contains(properties::mark_name(k)))
-    } else {
-        None
-    };
-    // One breadth-first pass finds a shortest path to every discovery worth
-    // showing: each counterexample or example, and the worst case.
-    let mut wanted: Vec<(usize, search::Target)> = Vec::new();
-    for (i, name) in CONTRACT.iter().enumerate() {
-        if discovered.contains(name) {
-            if let Some(t) = properties::target(name) {
-                wanted.push((i, t));
-            }
-        }
-    }
-    let worst_target = worst_mark.and_then(|k| properties::target(properties::mark_name(k)));
-    let mut targets: Vec<search::Target> = wanted.iter().map(|(_, t)| *t).collect();
-    targets.extend(worst_target);
-    let mut trails = search::shortest_many(&world, &targets, limit).into_iter();
-    for (i, _) in &wanted {
-        results[*i].trail = trails.next().and_then(Result::ok);
     }
     if let Some(r) = results
         .iter_mut()
         .find(|r| r.name == "dead_detected_within")
     {
         if world.env.may_crash {
-            r.worst_case_ms = Some(worst_mark.map_or(0, |k| world.latency_marks[k]));
+            r.worst_case_ms = Some(out.worst.as_ref().map_or(0, |(v, _)| *v));
             if r.verdict != Verdict::Inconclusive {
-                r.worst_case_trail = trails.next().and_then(Result::ok);
+                r.worst_case_trail = out.worst.map(|(_, p)| Trail::from(p));
             }
         }
     }
     PairResult {
         complete,
-        states,
-        unique_states: checker.unique_state_count(),
-        max_depth: checker.max_depth(),
+        states: out.generated,
+        unique_states: out.unique,
+        max_depth: out.depth,
         elapsed: start.elapsed(),
         stopped_by,
         properties: results,
+        visited_bytes: out.visited_bytes,
         world,
     }
 }

@@ -4,6 +4,7 @@
 use crate::check::{check_pair, CheckOptions, PairResult, Verdict};
 use crate::environment::Environment;
 use crate::error::InputError;
+use crate::limits;
 use crate::policy::Policy;
 use crate::report;
 use std::io::{IsTerminal, Write};
@@ -63,6 +64,39 @@ pub fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
     Ok(files)
 }
 
+/// `--write-proofs` writes `POLICY.ENVIRONMENT.json` per pair: two pairs
+/// that would write the same file (two policies or environments with the
+/// same file name in different directories, the same file given twice, or
+/// names whose dots line up: `a.b` × `c` and `a` × `b.c`) are refused
+/// before anything runs, naming both files, instead of one proof silently
+/// overwriting the other.
+fn refuse_clashing_proofs(
+    policy_files: &[PathBuf],
+    policies: &[Policy],
+    env_files: &[PathBuf],
+    envs: &[Environment],
+) -> Result<(), InputError> {
+    let mut seen: std::collections::BTreeMap<String, (&Path, &Path)> = Default::default();
+    for (pf, p) in policy_files.iter().zip(policies) {
+        for (ef, e) in env_files.iter().zip(envs) {
+            let name = format!("{}.{}.json", p.name, e.name);
+            if let Some((pf0, ef0)) = seen.get(&name) {
+                let show =
+                    |p: &Path| crate::input::printable(&p.display().to_string()).into_owned();
+                return Err(InputError::new(format!(
+                    "--write-proofs: {} × {} and {} × {} would both write {name}; one proof would overwrite the other (rename a file, or write the proofs of each in its own run)",
+                    show(pf0),
+                    show(ef0),
+                    show(pf),
+                    show(ef),
+                )));
+            }
+            seen.insert(name, (pf, ef));
+        }
+    }
+    Ok(())
+}
+
 /// Checks `pairs` on up to `jobs` worker threads (each pair's search is
 /// itself single-threaded unless `opts.threads` says otherwise, so its counts
 /// are deterministic); results come back in the order of `pairs`.
@@ -94,6 +128,14 @@ pub fn check_pairs(
 /// pair, prints the report on stdout and returns the exit status: 0 all hold,
 /// 1 something violated, 3 inconclusive and nothing violated.
 pub fn check(args: &CheckArgs) -> Result<u8, InputError> {
+    limits::check_threads("--threads", args.threads as u64)?;
+    limits::check_threads("--jobs", args.jobs as u64)?;
+    if let Some(m) = args.max_states {
+        limits::check_max_states(m)?;
+    }
+    if let Some(t) = args.timeout {
+        limits::check_timeout(t)?;
+    }
     let policy_files = if args.policies.is_empty() {
         toml_files(Path::new("models/policies"))?
     } else {
@@ -112,16 +154,14 @@ pub fn check(args: &CheckArgs) -> Result<u8, InputError> {
         .iter()
         .map(|e| Environment::load(e))
         .collect::<Result<Vec<_>, _>>()?;
-    if args.threads == 0 {
-        return Err(InputError::new("--threads must be at least 1"));
-    }
     if let Some(dir) = &args.write_proofs {
         if !dir.is_dir() {
             return Err(InputError::new(format!(
                 "--write-proofs: {} is not a directory",
-                dir.display()
+                crate::input::printable(&dir.display().to_string())
             )));
         }
+        refuse_clashing_proofs(&policy_files, &policies, &env_files, &envs)?;
     }
     let opts = CheckOptions {
         threads: args.threads,
@@ -169,21 +209,142 @@ pub fn check(args: &CheckArgs) -> Result<u8, InputError> {
 }
 
 /// `livecheck explore`: serves stateright's Explorer for one pair at `addr`
-/// and blocks until the process is stopped. A port already in use is an
-/// error, not a panic.
+/// and blocks until the process is stopped.
+///
+/// livecheck holds the listening socket itself: a busy port is an error,
+/// not a panic; `--port 0` gets a free port and the URL printed on stderr
+/// (as soon as it listens) names it; an address that is not loopback gets
+/// a warning, since the Explorer has no authentication. Each connection is
+/// relayed to stateright's server on a loopback port of its own, and the
+/// relay always reads that server's answer to the end: a client that
+/// hangs up early cannot make the server's threads panic (they `unwrap`
+/// their writes).
 pub fn explore(policy: &Path, env: &Path, addr: std::net::SocketAddr) -> Result<(), InputError> {
-    use stateright::Model;
     let policy = Policy::load(policy)?;
     let env = Environment::load(env)?;
-    // Bind once ourselves first: the Explorer panics when it cannot bind.
-    drop(
-        std::net::TcpListener::bind(addr)
-            .map_err(|e| InputError::new(format!("cannot listen on {addr}: {e} (try --port)")))?,
-    );
-    let world = crate::model::World::new(policy, env);
-    let _checker = world.checker().serve(addr);
-    eprintln!("livecheck: Explorer on http://{addr}/ (Ctrl-C to stop)");
-    loop {
-        std::thread::sleep(Duration::from_secs(3600));
+    let listener = std::net::TcpListener::bind(addr)
+        .map_err(|e| InputError::new(format!("cannot listen on {addr}: {e} (try --port)")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| InputError::new(format!("cannot listen on {addr}: {e}")))?;
+    let inner = explorer::start(crate::model::World::new(policy, env))?;
+    if local.ip().is_unspecified() {
+        let here: std::net::IpAddr = if local.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        };
+        let here = std::net::SocketAddr::new(here, local.port());
+        eprintln!(
+            "livecheck: Explorer on http://{local}/, on this machine http://{here}/ (Ctrl-C to stop)"
+        );
+    } else {
+        eprintln!("livecheck: Explorer on http://{local}/ (Ctrl-C to stop)");
+    }
+    if let Some(warning) = explorer::exposure_warning(local.ip()) {
+        eprintln!("livecheck: warning: {warning}");
+    }
+    for client in listener.incoming() {
+        let Ok(client) = client else { continue };
+        let _ = std::thread::Builder::new()
+            .name("explore-relay".into())
+            .spawn(move || explorer::relay(client, inner));
+    }
+    Ok(())
+}
+
+/// The relay in front of stateright's Explorer (see [`explore`]).
+pub mod explorer {
+    use crate::error::InputError;
+    use std::io::{Read, Write};
+    use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+    use std::time::{Duration, Instant};
+
+    /// The warning for a listening address other people can reach, if any.
+    pub fn exposure_warning(ip: IpAddr) -> Option<String> {
+        if ip.is_loopback() {
+            None
+        } else if ip.is_unspecified() {
+            Some(format!(
+                "listening on every network interface ({ip}): anyone who can reach this machine can use the Explorer, which has no authentication; use --host 127.0.0.1 to keep it local"
+            ))
+        } else {
+            Some(format!(
+                "{ip} is not a loopback address: anyone who can reach it can use the Explorer, which has no authentication"
+            ))
+        }
+    }
+
+    /// Starts stateright's Explorer for `world` on a free loopback port and
+    /// waits until it answers; returns its address.
+    pub fn start(world: crate::model::World) -> Result<SocketAddr, InputError> {
+        use stateright::Model;
+        let fail = |e: String| InputError::new(format!("cannot start the Explorer: {e}"));
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .map_err(|e| fail(e.to_string()))?
+            .port();
+        let inner = SocketAddr::from(([127, 0, 0, 1], port));
+        let server = std::thread::Builder::new()
+            .name("explorer".into())
+            .spawn(move || {
+                let _checker = world.checker().serve(inner);
+            })
+            .map_err(|e| fail(e.to_string()))?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if TcpStream::connect(inner).is_ok() {
+                return Ok(inner);
+            }
+            if server.is_finished() || Instant::now() > deadline {
+                return Err(fail(format!("its server did not start on {inner}")));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Relays one client connection to the Explorer at `inner`. Whatever the
+    /// client does, the Explorer's side is closed cleanly: requests end with
+    /// a half-close and every byte of the answers is read.
+    pub fn relay(client: TcpStream, inner: SocketAddr) {
+        let Ok(upstream) = TcpStream::connect(inner) else {
+            let _ = client.shutdown(Shutdown::Both);
+            return;
+        };
+        let (Ok(mut client_r), Ok(mut upstream_w)) = (client.try_clone(), upstream.try_clone())
+        else {
+            return;
+        };
+        let requests = std::thread::Builder::new()
+            .name("explore-requests".into())
+            .spawn(move || {
+                let _ = std::io::copy(&mut client_r, &mut upstream_w);
+                // The client is done (or gone): tell the Explorer, which
+                // then finishes its answer and closes.
+                let _ = upstream_w.shutdown(Shutdown::Write);
+            });
+        let mut client_w = client;
+        let mut upstream_r = upstream;
+        // A stuck server must not keep relay threads forever.
+        let _ = upstream_r.set_read_timeout(Some(Duration::from_secs(3600)));
+        let mut buf = [0u8; 16 * 1024];
+        let mut client_gone = false;
+        loop {
+            match upstream_r.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if !client_gone && client_w.write_all(&buf[..n]).is_err() {
+                        // Keep reading (and dropping) the answer so the
+                        // Explorer's write succeeds; stop sending it.
+                        client_gone = true;
+                        let _ = upstream_r.shutdown(Shutdown::Write);
+                    }
+                }
+            }
+        }
+        let _ = client_w.shutdown(Shutdown::Both);
+        if let Ok(t) = requests {
+            let _ = t.join();
+        }
     }
 }

@@ -11,24 +11,28 @@
 //! 2. act on the returned [`Step`]: on [`Step::Probe`] run `IsRunning` and
 //!    feed the answer as [`Input::Probe`]; on [`Step::Wake`] feed
 //!    [`Input::Timer`] once the clock reaches that instant (an early wake is
-//!    harmless: the same `Wake` comes back); on [`Step::Done`] the decision is
-//!    over and the [`Verdict`] says what it did;
+//!    harmless: the same `Wake` comes back); on [`Step::Yield`] feed
+//!    [`Input::Resume`] (the decision left a lock section and takes the next
+//!    one: other events may run in between); on [`Step::Done`] the decision
+//!    is over and the [`Verdict`] says what it did; on [`Verdict::Dead`] the
+//!    driver launches `RestartByID` (source [`RestartSource::Detector`]) on
+//!    its own, as upstream's `goAsync` does;
 //! 3. every call passes `now` (milliseconds on the driver's monotonic clock,
 //!    non-decreasing) and the workspace's current shared state, which may have
 //!    changed between calls (heartbeats, restarts, other decisions): each step
 //!    reads it at the moment upstream reads it.
 //!
 //! The machine never reads a clock, performs I/O or allocates. Effects are
-//! values: shared-state updates the rule owns (strike record, restart
-//! request, URL cleared) are applied to the `Workspace` it is given, and the
-//! external ones (mark offline, clear Redis keys, broadcast) are implied by
-//! [`Verdict::Dead`]. Inputs that make no sense in the current phase are
+//! values: shared-state updates the rule owns (strike record, the row marked
+//! offline, the Redis liveness key and URL cache deleted) are applied to the
+//! `Workspace` it is given; the broadcast and the restart request are implied
+//! by [`Verdict::Dead`]. Inputs that make no sense in the current phase are
 //! refused with [`UnexpectedInput`] and change nothing; no input panics.
 //!
 //! # The rule (policy knobs in brackets; V0/V1/V2 are settings of them)
 //!
 //! 1. external-like runtime → skipped. 2. no provisioner → skipped.
-//! 3. a restart cycle is running → skipped, no probe.
+//! 3. a restart cycle is running → skipped, no probe [guard.skip_while_restarting].
 //! 4. `settling` = now − stamp < [settle.window] (stamp per [settle.measured_from]).
 //! 5. `recent` = now − last heartbeat ≤ [heartbeat.recent_window].
 //! 6. `fresh` = settling and, polling every [fresh poll] for up to [fresh
@@ -45,19 +49,30 @@
 //! 12. settling → [settle.on_not_running]: add a strike, or declare.
 //! 13. otherwise → declare dead.
 //!
-//! A strike at the threshold declares dead. Declaring resets the strike
-//! record, clears the URL and asks the restart coordinator for a restart
-//! ([`RestartSource::Detector`]); with [guard.recheck_restarting_before_declare]
-//! a cycle in flight, or one that started since the decision began, turns the
-//! declaration into a skip.
+//! A strike at the threshold declares dead, in a lock section of its own
+//! (upstream `incrementDeadProbe` and the declaration's `resetDeadProbe` are
+//! separate sections, so two decisions can both declare): the strike returns
+//! [`Step::Yield`]. Declaring resets the strike record (where there is one),
+//! marks the row offline unless it is provisioning and deletes the Redis
+//! liveness key and URL cache ([`Workspace::declare_dead`]); the driver then
+//! launches the restart request. With
+//! [guard.recheck_restarting_before_declare] a cycle in flight, or one that
+//! started since the decision began, turns the declaration into a skip
+//! ([`SkipReason::RestartRecheck`]).
 
 use crate::duration::Ms;
 use crate::policy::{OnRecent, OnSettling, Policy, ProbeErrorMeaning, SettleFrom};
-use crate::restart::{RestartOutcome, RestartSource};
+#[allow(unused_imports)] // named in the docs
+use crate::restart::RestartSource;
 use crate::workspace::{StrikeRecord, Workspace};
 
-/// An `IsRunning` answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// An `IsRunning` answer. Its words (serde, [`ProbeResult::as_str`]) are
+/// the replay log's and the conformance vectors': `running`, `not_running`,
+/// `error`, `error_not_running`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum ProbeResult {
     /// `(true, nil)`.
     Running,
@@ -69,8 +84,34 @@ pub enum ProbeResult {
     ErrorNotRunning,
 }
 
+impl ProbeResult {
+    /// The four answers.
+    pub const ALL: [ProbeResult; 4] = [
+        ProbeResult::Running,
+        ProbeResult::NotRunning,
+        ProbeResult::Error,
+        ProbeResult::ErrorNotRunning,
+    ];
+
+    /// The answer's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeResult::Running => "running",
+            ProbeResult::NotRunning => "not_running",
+            ProbeResult::Error => "error",
+            ProbeResult::ErrorNotRunning => "error_not_running",
+        }
+    }
+}
+
+impl std::fmt::Display for ProbeResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the driver feeds the decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Input {
     /// The request failed: run the rule.
     Start,
@@ -78,32 +119,53 @@ pub enum Input {
     Probe(ProbeResult),
     /// The instant asked for by [`Step::Wake`] has come.
     Timer,
+    /// Take the next lock section after a [`Step::Yield`].
+    Resume,
 }
 
 /// What the decision asks of the driver next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Step {
     /// Run `IsRunning` now and feed the answer.
     Probe,
     /// Feed [`Input::Timer`] at this instant (re-probe delay, heartbeat poll).
     Wake(Ms),
+    /// Feed [`Input::Resume`]: the decision left one lock section and takes
+    /// the next (after a strike at the threshold, before declaring).
+    Yield,
     /// The decision is over.
     Done(Verdict),
 }
 
-/// Why the decision did not probe at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Why the decision ended without acting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SkipReason {
-    /// External-like runtime.
+    /// External-like runtime (no probe).
     ExternalRuntime,
-    /// No provisioner configured.
+    /// No provisioner configured (no probe).
     NoProvisioner,
-    /// A restart cycle is running (the self-fire guard).
+    /// A restart cycle is running (the self-fire guard; no probe).
     Restarting,
+    /// About to declare after its probes, the decision saw a restart in
+    /// flight or begun since it started, and stood down
+    /// ([guard.recheck_restarting_before_declare]; not upstream).
+    RestartRecheck,
+}
+
+impl std::fmt::Display for SkipReason {
+    /// `external_runtime`, `no_provisioner`, `restarting`, `restart_recheck`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SkipReason::ExternalRuntime => "external_runtime",
+            SkipReason::NoProvisioner => "no_provisioner",
+            SkipReason::Restarting => "restarting",
+            SkipReason::RestartRecheck => "restart_recheck",
+        })
+    }
 }
 
 /// Why the decision ended "not dead".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NotDeadReason {
     /// A probe failed and the policy assumes alive.
     ProbeError,
@@ -116,8 +178,20 @@ pub enum NotDeadReason {
     Booting,
 }
 
+impl std::fmt::Display for NotDeadReason {
+    /// `probe_error`, `running`, `strike_N`, `booting`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotDeadReason::ProbeError => f.write_str("probe_error"),
+            NotDeadReason::Running => f.write_str("running"),
+            NotDeadReason::Strike(n) => write!(f, "strike_{n}"),
+            NotDeadReason::Booting => f.write_str("booting"),
+        }
+    }
+}
+
 /// How a decision ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Verdict {
     /// No probe was made.
     Skipped(SkipReason),
@@ -125,13 +199,26 @@ pub enum Verdict {
     NotDead(NotDeadReason),
     /// Not dead: the request is enqueued (HTTP 202).
     Queued,
-    /// Declared dead: offline, URL cleared, broadcast, and this restart
-    /// request's fate.
-    Dead(RestartOutcome),
+    /// Declared dead: the row offline (unless provisioning), the Redis
+    /// liveness key and URL cache deleted, broadcast; the driver launches
+    /// `RestartByID` on its own.
+    Dead,
+}
+
+impl Verdict {
+    /// The verdict's kind in one word: `skipped`, `not_dead`, `queued`, `dead`.
+    pub fn outcome(self) -> &'static str {
+        match self {
+            Verdict::Skipped(_) => "skipped",
+            Verdict::NotDead(_) => "not_dead",
+            Verdict::Queued => "queued",
+            Verdict::Dead => "dead",
+        }
+    }
 }
 
 /// What a decision is waiting for; returned by [`Decision::awaiting`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Awaiting {
     /// [`Input::Start`].
     Start,
@@ -139,12 +226,27 @@ pub enum Awaiting {
     Probe,
     /// [`Input::Timer`] at this instant.
     Timer(Ms),
+    /// [`Input::Resume`].
+    Resume,
     /// Nothing: the decision is over.
     Nothing,
 }
 
+impl std::fmt::Display for Awaiting {
+    /// `start`, `probe`, `timer`, `resume`, `nothing`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Awaiting::Start => "start",
+            Awaiting::Probe => "probe",
+            Awaiting::Timer(_) => "timer",
+            Awaiting::Resume => "resume",
+            Awaiting::Nothing => "nothing",
+        })
+    }
+}
+
 /// An input the decision cannot take now; nothing changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UnexpectedInput {
     /// What was given.
     pub got: Input,
@@ -163,7 +265,7 @@ impl std::fmt::Display for UnexpectedInput {
 }
 
 /// What the decision learned before probing (steps 4–6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Basis {
     /// Inside the settle window.
     pub settling: bool,
@@ -178,7 +280,7 @@ pub struct Basis {
 }
 
 /// Which probe an answer belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProbeNo {
     /// The first probe (step 7).
     First,
@@ -187,7 +289,7 @@ pub enum ProbeNo {
 }
 
 /// Where a decision is; public so drivers can show what the proxy knew.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Phase {
     /// Not started.
     Idle,
@@ -216,6 +318,11 @@ pub enum Phase {
         /// The re-probe happens at this instant.
         wake: Ms,
     },
+    /// Between the strike that reached the threshold and the declaration.
+    Declaring {
+        /// What the decision knows.
+        basis: Basis,
+    },
     /// Over.
     Done(Verdict),
 }
@@ -242,7 +349,7 @@ pub fn recent_heartbeat(policy: &Policy, ws: &Workspace, now: Ms) -> bool {
 }
 
 /// One failed request's run of the rule. See the module docs for the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Decision {
     phase: Phase,
     probes: u8,
@@ -261,6 +368,13 @@ impl Decision {
             phase: Phase::Idle,
             probes: 0,
         }
+    }
+
+    /// A decision in `phase` after `probes` probes (drivers that store
+    /// decisions in another form, like the model checker's packed states,
+    /// rebuild them with this).
+    pub(crate) fn from_parts(phase: Phase, probes: u8) -> Self {
+        Decision { phase, probes }
     }
 
     /// Where the decision is.
@@ -287,6 +401,7 @@ impl Decision {
             Phase::Idle => Awaiting::Start,
             Phase::WaitFresh { wake, .. } | Phase::Sleeping { wake, .. } => Awaiting::Timer(wake),
             Phase::Probing { .. } => Awaiting::Probe,
+            Phase::Declaring { .. } => Awaiting::Resume,
             Phase::Done(_) => Awaiting::Nothing,
         }
     }
@@ -330,6 +445,7 @@ impl Decision {
             (Phase::Probing { basis, which }, Input::Probe(result)) => {
                 self.answer(policy, ws, now, basis, which, result)
             }
+            (Phase::Declaring { basis }, Input::Resume) => self.declare(policy, ws, basis),
             _ => return Err(unexpected),
         };
         Ok(step)
@@ -355,7 +471,7 @@ impl Decision {
         if !ws.facts.provisioner {
             return self.finish(Verdict::Skipped(SkipReason::NoProvisioner));
         }
-        if ws.restart.is_running() {
+        if d.skip_while_restarting && ws.restart.is_running() {
             return self.finish(Verdict::Skipped(SkipReason::Restarting));
         }
         let settling = settling(policy, ws, now);
@@ -428,7 +544,9 @@ impl Decision {
             (ProbeResult::ErrorNotRunning, ProbeErrorMeaning::UseRunningFlag) => false,
         };
         if running {
-            ws.strikes = None;
+            if d.strikes.is_some() {
+                ws.strikes = None;
+            }
             return self.finish(Verdict::NotDead(NotDeadReason::Running));
         }
         let heartbeat_green = basis.recent || basis.fresh;
@@ -461,13 +579,13 @@ impl Decision {
                 }
             }
         }
-        self.declare(policy, ws, now, basis)
+        self.declare(policy, ws, basis)
     }
 
     fn strike(&mut self, policy: &Policy, ws: &mut Workspace, now: Ms, basis: Basis) -> Step {
         let Some(s) = policy.decision.strikes else {
             // Validation guarantees a [strikes] table wherever a rule strikes.
-            return self.declare(policy, ws, now, basis);
+            return self.declare(policy, ws, basis);
         };
         let record = match ws.strikes {
             Some(r) if now.saturating_sub(r.first) <= s.window => StrikeRecord {
@@ -481,28 +599,40 @@ impl Decision {
         };
         ws.strikes = Some(record);
         if record.count >= s.threshold {
-            self.declare(policy, ws, now, basis)
+            // `incrementDeadProbe` returns; the declaration takes its own lock.
+            self.phase = Phase::Declaring { basis };
+            Step::Yield
         } else {
             self.finish(Verdict::NotDead(NotDeadReason::Strike(record.count)))
         }
     }
 
-    fn declare(&mut self, policy: &Policy, ws: &mut Workspace, now: Ms, basis: Basis) -> Step {
+    fn declare(&mut self, policy: &Policy, ws: &mut Workspace, basis: Basis) -> Step {
         if policy.decision.recheck_restarting
             && (ws.restart.is_running() || ws.restart.started_at() != basis.restart_seen)
         {
-            return self.finish(Verdict::Skipped(SkipReason::Restarting));
+            return self.finish(Verdict::Skipped(SkipReason::RestartRecheck));
         }
-        ws.strikes = None;
-        ws.url_registered = false;
-        let restart = ws.request_restart(&policy.restart, now, RestartSource::Detector);
-        self.finish(Verdict::Dead(restart))
+        if policy.decision.strikes.is_some() {
+            ws.strikes = None;
+        }
+        ws.declare_dead();
+        self.finish(Verdict::Dead)
     }
 
     /// Shifts the decision's instants `dt` into the past while `now` stays
     /// put (the model checker's way of letting time pass). Future instants
     /// (wakes, deadlines) move closer; the remembered restart stamp saturates
     /// at `stamp_cap`.
+    ///
+    /// `stamp_cap` must be the workspace's own restart-stamp cap
+    /// ([`crate::policy::AgeCaps::restart_stamp`]): `restart_seen` and
+    /// `since` are past values of that stamp, so saturating them at the same
+    /// floor keeps "equal to the workspace's stamp" exact for the re-check
+    /// (equal stamps age into equal values) and "older than the workspace's
+    /// stamp" exact as long as the newer stamp is younger than the cap, which
+    /// [`crate::policy::Policy::age_caps_for`] guarantees for a decision whose
+    /// time passes only on its own timers (its argument states the bound).
     pub fn age(&mut self, now: Ms, dt: Ms, stamp_cap: Ms) {
         let past = |t: &mut Ms| *t = t.saturating_sub(dt).max(now.saturating_sub(stamp_cap));
         let seen = |b: &mut Basis| {
@@ -526,7 +656,7 @@ impl Decision {
                 seen(basis);
                 *wake = wake.saturating_sub(dt);
             }
-            Phase::Probing { basis, .. } => seen(basis),
+            Phase::Probing { basis, .. } | Phase::Declaring { basis } => seen(basis),
             Phase::Idle | Phase::Done(_) => {}
         }
     }

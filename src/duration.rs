@@ -14,9 +14,22 @@ pub type Ms = u64;
 /// Parses a human duration: a non-negative decimal number followed by one of
 /// the units `ms`, `s`, `m`, `h` (`"500ms"`, `"15s"`, `"1.5s"`, `"2m"`).
 ///
-/// The result must be a whole number of milliseconds. Errors say why, in
-/// words meant to be shown to the person who wrote the file.
+/// The result must be a whole number of milliseconds and at most
+/// [`crate::limits::MAX_DURATION_MS`] (365 days: the one duration limit of
+/// the whole tool, see [`crate::limits`]). Errors say why, in words meant to
+/// be shown to the person who wrote the file.
 pub fn parse(text: &str) -> Result<Ms, String> {
+    let ms = parse_unbounded(text)?;
+    if ms > crate::limits::MAX_DURATION_MS {
+        return Err(format!(
+            "duration {text:?} is longer than livecheck accepts: at most {}",
+            crate::limits::MAX_DURATION_TEXT
+        ));
+    }
+    Ok(ms)
+}
+
+fn parse_unbounded(text: &str) -> Result<Ms, String> {
     let t = text.trim();
     if t.starts_with('-') {
         return Err(format!(
@@ -97,9 +110,9 @@ impl fmt::Display for Human {
         let ms = self.0;
         if ms == 0 {
             write!(f, "0s")
-        } else if ms % 60_000 == 0 {
+        } else if ms.is_multiple_of(60_000) {
             write!(f, "{}m", ms / 60_000)
-        } else if ms % 1_000 == 0 {
+        } else if ms.is_multiple_of(1_000) {
             write!(f, "{}s", ms / 1_000)
         } else if ms >= 1_000 {
             let s = format!("{:.3}", ms as f64 / 1000.0);
@@ -180,6 +193,21 @@ mod tests {
         assert!(parse("99999999999999999999s")
             .unwrap_err()
             .contains("too large"));
+    }
+
+    #[test]
+    fn one_year_is_the_longest_duration() {
+        assert_eq!(parse("8760h"), Ok(crate::limits::MAX_DURATION_MS));
+        assert_eq!(parse("31536000000ms"), Ok(crate::limits::MAX_DURATION_MS));
+        for text in [
+            "31536000001ms",
+            "8761h",
+            "18446744073709551615ms",
+            "1000000h",
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.contains("at most 8760h (365 days)"), "{text}: {e}");
+        }
     }
 
     #[test]

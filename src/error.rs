@@ -51,21 +51,189 @@ impl InputError {
 
     /// Turns a TOML parse/deserialize error into an error naming the file,
     /// the line, the key (found from the source text around the error) and
-    /// the reason.
+    /// the reason, in the words of the file rather than of the parser: a
+    /// missing table or key is named as such (not blamed on whatever the
+    /// first line holds), a date/time is called one, a table or key given
+    /// twice says where it first was, and parser type names (`i64`,
+    /// `struct ProbeSection`) read as what they mean.
     pub fn from_toml(file: &Path, source: &str, err: &toml::de::Error) -> Self {
-        let mut e = InputError::new(err.message().to_owned()).in_file(file);
-        if let Some(span) = err.span() {
-            let line = source[..span.start.min(source.len())]
-                .bytes()
-                .filter(|&b| b == b'\n')
+        let message = err.message().trim();
+        let span = err
+            .span()
+            .map(|s| s.start.min(source.len())..s.end.min(source.len()));
+        let line_at = |offset: usize| {
+            source.as_bytes()[..offset.min(source.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
                 .count()
-                + 1;
-            e = e.at_line(line);
-            if let Some(key) = key_at_line(source, line) {
+                + 1
+        };
+        let text_at = span
+            .clone()
+            .and_then(|s| source.get(s))
+            .map_or("", str::trim);
+        let base = InputError::new(String::new()).in_file(file);
+
+        // A required table or key is missing.
+        if let Some(field) = between(message, "missing field `", "`") {
+            let in_table = text_at.starts_with('[') || text_at.starts_with('{');
+            if let (true, Some(span)) = (in_table, span.clone()) {
+                let line = line_at(span.start);
+                let table = key_at_line(source, line).unwrap_or_default();
+                let (reason, key) = if table.is_empty() {
+                    (format!("missing key `{field}`"), field.to_owned())
+                } else {
+                    (
+                        format!("missing key `{field}` in [{table}]"),
+                        format!("{table}.{field}"),
+                    )
+                };
+                let mut e = base.at_line(line).at_key(key);
+                e.reason = reason;
+                return e;
+            }
+            let mut e = base.at_key(field);
+            e.reason = format!(
+                "missing table [{field}]: every file of this kind needs one (see the shipped files in models/)"
+            );
+            return e;
+        }
+
+        let mut e = base;
+        let mut line = None;
+        if let Some(span) = &span {
+            let l = line_at(span.start);
+            line = Some(l);
+            e = e.at_line(l);
+            if let Some(key) = key_at_line(source, l) {
                 e = e.at_key(key);
             }
         }
+
+        // A table or key given twice: say where it first was.
+        if let Some(dup) = between(message, "duplicate key `", "`") {
+            let header = text_at.starts_with('[')
+                || line.is_some_and(|l| {
+                    source
+                        .lines()
+                        .nth(l - 1)
+                        .is_some_and(|t| t.trim_start().starts_with('['))
+                });
+            let dotted = e.key.clone().unwrap_or_else(|| dup.to_owned());
+            let first = crate::policy::line_of_key(source, &dotted).filter(|&f| Some(f) != line);
+            let at = first.map_or(String::new(), |f| format!(" (first at line {f})"));
+            e.reason = if header {
+                format!("table [{dotted}] is defined twice{at}: merge the two")
+            } else {
+                format!("key `{dup}` is given twice{at}: keep one")
+            };
+            return e;
+        }
+
+        let datetime = looks_like_datetime(text_at);
+        let mut reason = message
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        if reason.starts_with("invalid type: map") && datetime {
+            let expected = reason
+                .split_once("expected ")
+                .map_or("a different value", |(_, x)| x)
+                .to_owned();
+            reason = format!(
+                "{text_at} is a TOML date/time, which no key takes: expected {}",
+                plain_expected(&expected)
+            );
+        } else if reason == "wanted string or table" {
+            let what = if datetime {
+                format!("{text_at} is a TOML date/time")
+            } else {
+                format!("{text_at} is not a quoted word")
+            };
+            reason = format!("{what}: expected one of this key's words, in quotes");
+        } else if let Some((head, expected)) = reason.split_once(", expected ") {
+            reason = format!("{head}, expected {}", plain_expected(expected));
+        }
+        // The parser says nothing (or little) about a stray control
+        // character: name it.
+        let bad = span
+            .as_ref()
+            .and_then(|s| source.get(s.start..))
+            .and_then(|rest| rest.chars().next())
+            .filter(|c| c.is_control() && *c != '\n');
+        if let Some(c) = bad {
+            let what = format!(
+                "the control character U+{:04X} is not allowed here in TOML",
+                u32::from(c)
+            );
+            reason = if reason.is_empty() {
+                what
+            } else {
+                format!("{reason} ({what})")
+            };
+        }
+        if reason.is_empty() {
+            reason = "this is not valid TOML".into();
+        }
+        e.reason = reason;
         e
+    }
+}
+
+/// Deserializes TOML text into `T`, turning an error into an [`InputError`]
+/// ([`InputError::from_toml`]). Where a key takes one of a few words and
+/// the file gives something else (a number, a date), the error lists the
+/// words, as it does for a misspelt one.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    source: &str,
+) -> Result<T, InputError> {
+    toml::from_str(source).map_err(|err| {
+        let mut e = InputError::from_toml(file, source, &err);
+        if err.message().trim() == "wanted string or table" {
+            if let Some(span) = err.span().filter(|s| source.get(s.clone()).is_some()) {
+                // Ask the parser which words it wants: put an impossible word
+                // where the bad value was.
+                let probe = format!("{}\"?\"{}", &source[..span.start], &source[span.end..]);
+                if let Err(again) = toml::from_str::<T>(&probe) {
+                    let msg = again.message();
+                    if msg.starts_with("unknown variant") {
+                        if let Some((_, words)) = msg.split_once("expected ") {
+                            e.reason = format!(
+                                "{}, expected {words}",
+                                e.reason
+                                    .split_once(": expected")
+                                    .map_or(e.reason.as_str(), |(head, _)| head)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        e
+    })
+}
+
+/// The text between `open` and the next `close` in `text`.
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let rest = &text[text.find(open)? + open.len()..];
+    Some(&rest[..rest.find(close)?])
+}
+
+/// Whether a TOML value as written is a date, a time or a date-time.
+fn looks_like_datetime(text: &str) -> bool {
+    text.parse::<toml::value::Datetime>().is_ok()
+}
+
+/// Parser type names as a person says them.
+fn plain_expected(expected: &str) -> String {
+    match expected.trim() {
+        "i64" | "u64" | "u8" | "i32" | "u32" | "usize" => "a whole number".into(),
+        "a boolean" | "bool" => "true or false".into(),
+        x if x.starts_with("struct ") => "a table".into(),
+        x => x.to_owned(),
     }
 }
 
@@ -98,8 +266,11 @@ fn key_at_line(source: &str, line: usize) -> Option<String> {
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Whatever came from the user (file names, keys, parser messages
+        // quoting the file) is shown with control characters escaped.
+        use crate::input::printable;
         if let Some(file) = &self.file {
-            write!(f, "{file}")?;
+            write!(f, "{}", printable(file))?;
             if let Some(line) = self.line {
                 write!(f, ":{line}")?;
             }
@@ -108,9 +279,9 @@ impl fmt::Display for InputError {
             write!(f, "line {line}: ")?;
         }
         if let Some(key) = &self.key {
-            write!(f, "key `{key}`: ")?;
+            write!(f, "key `{}`: ", printable(key))?;
         }
-        write!(f, "{}", self.reason)
+        write!(f, "{}", printable(&self.reason))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use livecheck::error::InputError;
+use livecheck::limits;
 use livecheck::policy::Policy;
 use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
@@ -30,17 +31,17 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: livecheck::cli::Format,
-        /// Checker threads per pair.
-        #[arg(long, default_value_t = 1)]
+        /// Checker threads per pair (1 to 256).
+        #[arg(long, default_value_t = 1, value_parser = limits::parse_threads)]
         threads: usize,
-        /// Pairs checked at once (default: the machine's cores).
-        #[arg(long)]
+        /// Pairs checked at once (default: the machine's cores; 1 to 256).
+        #[arg(long, value_parser = limits::parse_jobs)]
         jobs: Option<usize>,
-        /// Stop after this many generated states (verdicts become inconclusive).
-        #[arg(long)]
+        /// Stop after this many generated states (verdicts become inconclusive; at least 1).
+        #[arg(long, value_parser = limits::parse_max_states)]
         max_states: Option<usize>,
-        /// Stop after this many seconds (verdicts become inconclusive).
-        #[arg(long)]
+        /// Stop after this many seconds (verdicts become inconclusive; 1 to 31536000).
+        #[arg(long, value_name = "SECONDS", value_parser = limits::parse_timeout)]
         timeout: Option<u64>,
         /// Write proofs/POLICY.ENVIRONMENT.json for every pair into this directory.
         #[arg(long, num_args = 0..=1, default_missing_value = "proofs")]
@@ -83,17 +84,17 @@ enum Command {
         /// Run only the I-th of N disjoint parts (I/N); join the JSON outputs with sweep-merge.
         #[arg(long)]
         shard: Option<String>,
-        /// Worker threads, each running one single-threaded check (default: every core).
-        #[arg(long)]
+        /// Worker threads, each running one single-threaded check (default: every core; 1 to 256).
+        #[arg(long, value_parser = limits::parse_threads)]
         threads: Option<usize>,
         /// Allow a grid of more than 100 000 points.
         #[arg(long)]
         yes: bool,
-        /// Stop each check after this many generated states (verdicts become inconclusive).
-        #[arg(long)]
+        /// Stop each check after this many generated states (verdicts become inconclusive; at least 1).
+        #[arg(long, value_parser = limits::parse_max_states)]
         max_states: Option<usize>,
-        /// Stop each check after this many seconds (verdicts become inconclusive).
-        #[arg(long)]
+        /// Stop each check after this many seconds (verdicts become inconclusive; 1 to 31536000).
+        #[arg(long, value_name = "SECONDS", value_parser = limits::parse_timeout)]
         timeout: Option<u64>,
     },
     /// Join the JSON outputs of `sweep --shard I/N` runs into the whole sweep.
@@ -122,14 +123,14 @@ enum Command {
         /// Output format (`lesson`: the markdown of docs/lessons/2929.md, with `2929`).
         #[arg(long, value_enum, default_value = "text")]
         format: livecheck::explain::Format,
-        /// Checker threads.
-        #[arg(long, default_value_t = 1)]
+        /// Checker threads (1 to 256).
+        #[arg(long, default_value_t = 1, value_parser = limits::parse_threads)]
         threads: usize,
-        /// Stop the check after this many generated states.
-        #[arg(long)]
+        /// Stop the check after this many generated states (at least 1).
+        #[arg(long, value_parser = limits::parse_max_states)]
         max_states: Option<usize>,
-        /// Stop the check after this many seconds.
-        #[arg(long)]
+        /// Stop the check after this many seconds (1 to 31536000).
+        #[arg(long, value_name = "SECONDS", value_parser = limits::parse_timeout)]
         timeout: Option<u64>,
     },
     /// Replay a JSON Lines event log through a policy's decision machine.
@@ -202,6 +203,14 @@ enum CodegenLang {
         /// The output directory (written atomically).
         #[arg(long)]
         out: PathBuf,
+        /// Generate a policy whose recorded proofs (proofs/POLICY.ENV.json)
+        /// hold a violated property; the header says which.
+        #[arg(long)]
+        allow_violations: bool,
+        /// Where the recorded proofs are (default: ./proofs, then the
+        /// proofs/ beside models/ when the policy is in models/policies/).
+        #[arg(long)]
+        proofs: Option<PathBuf>,
     },
 }
 
@@ -223,7 +232,9 @@ fn main() -> ExitCode {
             format,
             threads,
             jobs: jobs.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+                std::thread::available_parallelism()
+                    .map_or(1, std::num::NonZeroUsize::get)
+                    .min(limits::MAX_THREADS)
             }),
             max_states,
             timeout,
@@ -319,10 +330,19 @@ fn main() -> ExitCode {
                     policy,
                     package,
                     out,
+                    allow_violations,
+                    proofs,
                 },
-        } => {
-            livecheck::codegen::cli_codegen_go(&policy, &package, &out).map(|()| ExitCode::SUCCESS)
-        }
+        } => livecheck::codegen::cli_codegen_go(
+            &policy,
+            &package,
+            &out,
+            &livecheck::codegen::go::Options {
+                allow_violations,
+                proof_dirs: proofs.into_iter().collect(),
+            },
+        )
+        .map(|()| ExitCode::SUCCESS),
         Command::Vectors { policy } => {
             let stdout = std::io::stdout();
             let mut out = BufWriter::new(stdout.lock());
@@ -339,19 +359,22 @@ fn main() -> ExitCode {
 }
 
 fn replay(policy: &std::path::Path, log: &std::path::Path) -> Result<ExitCode, InputError> {
+    use livecheck::input::LineCapped;
     let policy = Policy::load(policy)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    // Lines are capped (`limits::MAX_LINE_BYTES`): `/dev/zero` or a
+    // 100 MB line is an error naming the line, not a memory blow-up.
     if log.as_os_str() == "-" {
         let stdin = std::io::stdin();
-        livecheck::replay::run(&policy, log, stdin.lock(), &mut out)?;
+        livecheck::replay::run(&policy, log, LineCapped::new(stdin.lock()), &mut out)?;
     } else {
         let file = std::fs::File::open(log)
             .map_err(|e| InputError::new(format!("cannot open log: {e}")).in_file(log))?;
         livecheck::replay::run(
             &policy,
             log,
-            BufReader::with_capacity(1 << 16, file),
+            LineCapped::new(BufReader::with_capacity(1 << 16, file)),
             &mut out,
         )?;
     }

@@ -125,6 +125,10 @@ pub struct DecisionPolicy {
     /// a restart that started while this decision was probing makes it
     /// skip instead of declaring (not upstream; a v3 knob).
     pub recheck_restarting: bool,
+    /// Step 3: skip the whole decision while a restart cycle runs
+    /// (`isRestarting`). True for the proxy's decision and the preflight;
+    /// the health sweep has no such guard.
+    pub skip_while_restarting: bool,
 }
 
 /// Knobs of the restart coordinator (`RestartByID`).
@@ -138,6 +142,22 @@ pub struct RestartPolicy {
     /// The detector's own restart requests are not subject to the debounce
     /// (they still coalesce into a running cycle). Not upstream.
     pub detector_bypasses_debounce: bool,
+    /// `RestartByID`'s debounce check and coalescing run as one critical
+    /// section (not upstream: a proposed fix; upstream takes the lock twice,
+    /// so two requests can both pass the debounce).
+    pub atomic_request: bool,
+}
+
+/// What the provisioner's `IsRunning` reports (not the decision's knobs: the
+/// probe's own semantics, which a proposal may ask upstream to change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ProbeKnobs {
+    /// Docker's `restarting` state (a crashed container waiting for its
+    /// `unless-stopped` restart) reads as not running. Upstream reads it as
+    /// running (`provisioner.go@96ef5515:1750-1787` tests `State.Running`,
+    /// which moby sets while restarting), so a crash-looping container is
+    /// never seen as dead by `IsRunning`.
+    pub restarting_is_not_running: bool,
 }
 
 /// A validated policy.
@@ -149,6 +169,8 @@ pub struct Policy {
     pub summary: String,
     /// The decision's knobs.
     pub decision: DecisionPolicy,
+    /// The probe's semantics.
+    pub probe: ProbeKnobs,
     /// The restart coordinator's knobs.
     pub restart: RestartPolicy,
 }
@@ -174,6 +196,15 @@ struct PolicyFile {
 #[serde(deny_unknown_fields)]
 struct ProbeSection {
     on_error: ProbeErrorMeaning,
+    #[serde(default)]
+    docker_restarting: Option<Reads>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Reads {
+    Running,
+    NotRunning,
 }
 
 #[derive(Deserialize)]
@@ -230,24 +261,22 @@ struct RestartSection {
     file_write_drop: Ms,
     #[serde(default)]
     detector_bypasses_debounce: bool,
+    #[serde(default)]
+    atomic_request: bool,
 }
 
 impl Policy {
     /// Reads and validates a policy file. The policy's name is the file stem.
     pub fn load(path: &Path) -> Result<Policy, InputError> {
-        let source = std::fs::read_to_string(path)
-            .map_err(|e| InputError::new(format!("cannot read policy file: {e}")).in_file(path))?;
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let source =
+            crate::input::read_text_file(path, "policy file", crate::limits::MAX_MODEL_FILE_BYTES)?;
+        let name = crate::input::model_name(path)?;
         Policy::parse(&name, path, &source)
     }
 
     /// Parses and validates policy text; `path` is only used in errors.
     pub fn parse(name: &str, path: &Path, source: &str) -> Result<Policy, InputError> {
-        let file: PolicyFile =
-            toml::from_str(source).map_err(|e| InputError::from_toml(path, source, &e))?;
+        let file: PolicyFile = crate::error::parse_toml(path, source)?;
         let fail = |key: &str, reason: String| {
             let mut e = InputError::new(reason).in_file(path).at_key(key);
             if let Some(line) = line_of_key(source, key) {
@@ -438,11 +467,16 @@ impl Policy {
                 reprobe_delay,
                 reprobe_always,
                 recheck_restarting: file.guard.recheck_restarting_before_declare,
+                skip_while_restarting: true,
+            },
+            probe: ProbeKnobs {
+                restarting_is_not_running: file.probe.docker_restarting == Some(Reads::NotRunning),
             },
             restart: RestartPolicy {
                 debounce: file.restart.debounce,
                 file_write_drop: file.restart.file_write_drop,
                 detector_bypasses_debounce: file.restart.detector_bypasses_debounce,
+                atomic_request: file.restart.atomic_request,
             },
         })
     }
@@ -462,6 +496,29 @@ impl Policy {
     /// [`Policy::age_caps`] for an environment whose restart cycles last at
     /// most `longest_cycle` (only matters for a settle window measured from
     /// the cycle's end).
+    ///
+    /// # The restart stamp and the re-check
+    ///
+    /// With `guard.recheck_restarting_before_declare` a decision compares
+    /// the stamp it read at Start (`restart_seen`, aged by
+    /// [`crate::decision::Decision::age`] with this same cap) with the
+    /// workspace's stamp when it is about to declare: equal means no restart
+    /// began meanwhile. Capping keeps that comparison exact as long as the
+    /// newer stamp has not saturated when it is compared. Stamps only move
+    /// forward, so two equal stamps age into equal capped values; and a stamp
+    /// that differs from `restart_seen` was written after the decision
+    /// started, so its age is at most the decision's own age. A decision's
+    /// age when it compares is bounded by its own timers — the whole fresh
+    /// wait, then the re-probe delay — *when probe answers and its lock
+    /// sections take no time and no timer fires late*, which is the
+    /// checker's rule (`src/model`): `held = fresh wait + re-probe delay`.
+    /// The cap is therefore at least `held + 1`, whatever the windows: a
+    /// policy's windows may be shorter than its decisions (a 100 ms debounce
+    /// with a 500 ms re-probe). No finite cap covers a probe answer slower
+    /// than the cap; drivers with real time (the tracker, replay) never cap.
+    /// The remaining terms are the thresholds the stamp is compared with:
+    /// the settle window, the debounce and the fresh-heartbeat horizon. Each
+    /// comparison needs only its own term, so the cap is their maximum.
     pub fn age_caps_for(&self, longest_cycle: Ms) -> AgeCaps {
         let d = &self.decision;
         let settle = d.settle.map_or(0, |s| s.window);
@@ -474,14 +531,24 @@ impl Policy {
             };
             s.window + cycle + s.fresh_wait.map_or(0, |w| w.wait)
         });
+        // How long a decision holds `restart_seen` before the re-check
+        // compares it (see above); 0 without the re-check.
+        let held = if d.recheck_restarting {
+            d.settle.and_then(|s| s.fresh_wait).map_or(0, |w| w.wait) + d.reprobe_delay.unwrap_or(0)
+        } else {
+            0
+        };
         AgeCaps {
             // recent: `<= window` needs window+1 distinguishable. fresh compares
             // the heartbeat with a restart stamp younger than the fresh
             // horizon: a heartbeat older than that is "not newer" either way.
             heartbeat: (d.recent_heartbeat.map_or(0, |h| h.window) + 1).max(fresh_horizon + 1),
-            // settle (`< window`), debounce (`< debounce`), and the fresh
-            // comparison's horizon.
-            restart_stamp: settle.max(self.restart.debounce).max(fresh_horizon + 1),
+            // settle (`< window`), debounce (`< debounce`), the fresh
+            // comparison's horizon, and the re-check's `held + 1`.
+            restart_stamp: settle
+                .max(self.restart.debounce)
+                .max(fresh_horizon + 1)
+                .max(held + 1),
             // The cycle's end is read only by a settle window measured from it.
             restart_finished: match d.settle.map(|s| s.measured_from) {
                 Some(SettleFrom::RestartFinished) => settle,
@@ -490,6 +557,9 @@ impl Policy {
             recent_window: d.recent_heartbeat.map_or(0, |h| h.window),
             strike_first: d.strikes.map_or(0, |s| s.window) + 1,
             file_write: self.restart.file_write_drop,
+            // Read only by the world's liveness monitor (its TTL is an
+            // environment fact): drivers that model it set this.
+            liveness_key: 0,
         }
     }
 }
@@ -511,6 +581,8 @@ pub struct AgeCaps {
     pub strike_first: Ms,
     /// For the last file-write restart.
     pub file_write: Ms,
+    /// For the Redis liveness key's last refresh (0: never read).
+    pub liveness_key: Ms,
 }
 
 /// 1-based line of a dotted key's assignment (or table header) in TOML text.

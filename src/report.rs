@@ -113,18 +113,25 @@ pub fn render_text(pairs: &[PairResult], colour: bool) -> String {
     for p in pairs {
         if let Some(r) = p.property("dead_detected_within") {
             if let Some(ms) = r.worst_case_ms {
+                // Only a complete search that found the bound kept gives
+                // the worst case itself; otherwise the mark is a lower bound.
                 let _ = writeln!(
                     s,
-                    "{} × {}: worst-case detection latency {}{} (bound {})",
+                    "{} × {}: worst-case detection latency {}{} (bound {}){}",
                     p.world.policy.name,
                     p.world.env.name,
-                    if r.verdict == Verdict::Violated {
-                        "over "
-                    } else {
+                    if r.verdict == Verdict::Holds {
                         ""
+                    } else {
+                        "at least "
                     },
                     crate::duration::Human(ms),
                     crate::duration::Human(p.world.env.detection_bound),
+                    if r.verdict == Verdict::Inconclusive {
+                        ", search incomplete"
+                    } else {
+                        ""
+                    },
                 );
             }
         }

@@ -2,12 +2,11 @@
 //! what happened, what the proxy knew, and what it decided. One renderer for
 //! every output (`check` text and JSON, `explain`).
 
-use crate::decision::{
-    self, Decision, Input, NotDeadReason, ProbeResult, SkipReason, Step, Verdict,
-};
+use crate::decision::{self, NotDeadReason, ProbeResult, SkipReason, Step, Verdict};
 use crate::duration::{Human, Ms};
+use crate::model::note::{Detector, JobEvent, Note, Prober};
 use crate::model::search::Trail;
-use crate::model::{Action, Answer, Truth, World, WorldState, MAX_SLOTS, NOW};
+use crate::model::{Class, Owner, Truth, World, WorldState, MAX_SLOTS, NOW};
 use crate::restart::{DropReason, RestartOutcome};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -121,16 +120,16 @@ fn truth_word(t: Truth) -> &'static str {
     match t {
         Truth::Up => "running",
         Truth::Crashed => "crashed",
-        Truth::Cycling { .. } => "restart cycle",
+        Truth::Down => "stopped / being replaced, reports not-running",
         Truth::Pending { .. } => "booting, reports not-running",
-        Truth::Starting { .. } => "booting, reports running",
+        Truth::Booting { .. } => "booting, reports running",
     }
 }
 
 fn restart_words(r: RestartOutcome) -> &'static str {
     match r {
         RestartOutcome::Started => "restart started",
-        RestartOutcome::Coalesced => "restart coalesced into the running cycle",
+        RestartOutcome::Coalesced => "restart coalesced into the running cycle (it will loop)",
         RestartOutcome::Dropped(DropReason::Debounce) => "restart DROPPED by the 60 s debounce",
         RestartOutcome::Dropped(DropReason::FileWrite) => {
             "restart dropped by the file-write window"
@@ -155,6 +154,10 @@ fn step_words(step: Step, wake_from: Ms) -> (&'static str, String) {
             "waits",
             format!("waits until +{}", Human(at.saturating_sub(wake_from))),
         ),
+        Step::Yield => (
+            "strike_threshold",
+            "strike reaches the threshold; the declaration takes its own lock".into(),
+        ),
         Step::Done(v) => match v {
             Verdict::Skipped(r) => (
                 "skipped",
@@ -162,6 +165,9 @@ fn step_words(step: Step, wake_from: Ms) -> (&'static str, String) {
                     SkipReason::ExternalRuntime => "skipped: external runtime".into(),
                     SkipReason::NoProvisioner => "skipped: no provisioner".into(),
                     SkipReason::Restarting => "skipped: a restart is in flight".into(),
+                    SkipReason::RestartRecheck => {
+                        "stands down: a restart began while it probed (re-check)".into()
+                    }
                 },
             ),
             Verdict::NotDead(NotDeadReason::Running) => {
@@ -178,52 +184,21 @@ fn step_words(step: Step, wake_from: Ms) -> (&'static str, String) {
                 "not dead: settling, the new agent has not heartbeated yet".into(),
             ),
             Verdict::Queued => ("queued", "not dead: request queued (202)".into()),
-            Verdict::Dead(r) => (
+            Verdict::Dead => (
                 "declared_dead",
-                format!("DECLARES DEAD: offline, URL cleared, {}", restart_words(r)),
+                "DECLARES DEAD: offline, Redis keys deleted, RestartByID launched".into(),
             ),
         },
     }
 }
 
-/// Request numbers of the decisions in `next.slots`, following them from
-/// `prev` (slots are kept sorted, so a decision may change slot). `before`
-/// are the previous decisions as they would look after this step's aging.
-fn follow(
-    prev_ids: [Option<u32>; MAX_SLOTS],
-    before: [Option<Decision>; MAX_SLOTS],
-    next: &WorldState,
-    acted: Option<usize>,
-    fresh_id: u32,
-) -> [Option<u32>; MAX_SLOTS] {
-    let mut ids = [None; MAX_SLOTS];
-    let mut used = [false; MAX_SLOTS];
-    // Decisions not acted upon are unchanged: match them by value.
-    for (i, d) in before.iter().enumerate() {
-        if Some(i) == acted || d.is_none() {
-            continue;
-        }
-        if let Some(j) = (0..MAX_SLOTS).find(|&j| !used[j] && next.slots[j] == *d) {
-            used[j] = true;
-            ids[j] = prev_ids[i];
-        }
-    }
-    // The acted-upon decision, if still running, is the remaining one.
-    if let Some(a) = acted {
-        if let Some(j) = (0..MAX_SLOTS).find(|&j| !used[j] && next.slots[j].is_some()) {
-            ids[j] = prev_ids[a].or(Some(fresh_id));
-        }
-    }
-    ids
-}
-
-/// One model step of a walk: when it happened, which request each decision
-/// slot held after it, and which timeline lines it produced.
+/// One model step of a walk: when it happened, which request each slot
+/// held after it, and which timeline lines it produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepInfo {
     /// Model time of the step since the run began.
     pub t_ms: Ms,
-    /// The request number held by each decision slot after the step.
+    /// The request number held by each slot after the step.
     pub reqs: [Option<u32>; MAX_SLOTS],
     /// The lines of [`Walk::entries`] this step produced (may be empty: a
     /// tick that is not the last step shows no line).
@@ -238,16 +213,6 @@ pub struct Walk {
     pub entries: Vec<Entry>,
     /// One per [`Trail::steps`] element, in order.
     pub steps: Vec<StepInfo>,
-}
-
-/// The probe result the model's `answer` gives in state `s`.
-pub fn probe_result(s: &WorldState, answer: Answer) -> ProbeResult {
-    match answer {
-        Answer::Truthful if s.truth.reports_running() => ProbeResult::Running,
-        Answer::Truthful => ProbeResult::NotRunning,
-        Answer::Spurious => ProbeResult::NotRunning,
-        Answer::TransportError => ProbeResult::Error,
-    }
 }
 
 /// The replay log's word for a probe result.
@@ -268,197 +233,324 @@ fn restart_word(r: RestartOutcome) -> &'static str {
     }
 }
 
+fn class_words(c: Class) -> &'static str {
+    match c {
+        Class::Decision => "the declaration's",
+        Class::Detector => "a detector's",
+        Class::Config => "the config PUT's",
+    }
+}
+
+fn prober_actor(p: Prober) -> &'static str {
+    match p {
+        Prober::Decision => "proxy",
+        Prober::Preflight => "preflight",
+        Prober::Sweep => "health sweep",
+        Prober::Reconciler => "reconciler",
+    }
+}
+
 /// Walks `trail`: the timeline lines (none marked as a violation) and what
-/// each model step was.
+/// each model step was. Each step is told from the notes the world's own
+/// transition function gives when it takes that step again.
 pub fn walk(world: &World, trail: &Trail) -> Walk {
     let mut out: Vec<Entry> = Vec::new();
     let mut steps = Vec::with_capacity(trail.steps.len());
     let mut t: Ms = 0;
-    let mut prev = &trail.init;
+    let mut prev = trail.init;
     let mut ids: [Option<u32>; MAX_SLOTS] = [None; MAX_SLOTS];
     let mut next_id = 1u32;
+    // A declaration's restart request, by class, waiting for its fate: the
+    // line (in `out`) that declared.
+    let mut declared_line: [Vec<usize>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for (i, (action, next)) in trail.steps.iter().enumerate() {
         let last = i + 1 == trail.steps.len();
         let first_line = out.len();
-        if *action == Action::Tick {
-            t += world.tick_len(prev);
-        }
-        // Events show what the proxy knew when they happened; the proxy's
-        // own lines show what it knew after acting.
-        let k_before = knew(world, prev);
+        let mut notes = Vec::new();
+        let _ = world.transition(&prev, *action, &mut notes);
+        let k_before = knew(world, &prev);
         let k_after = knew(world, next);
-        let container = truth_word(next.truth);
-        let at = t;
         let step_no = i + 1;
-        let line = |actor: &'static str, action: &'static str, detail: String| {
-            let after = matches!(actor, "proxy" | "restart coordinator" | "clock");
-            Entry {
-                t_ms: at,
-                actor,
-                action,
-                detail,
-                req: None,
-                result: None,
-                restart: None,
-                knew: if after { k_after } else { k_before },
-                // The probe and the client saw the container as it was; other
-                // events show what they made of it.
-                container: if matches!(actor, "probe" | "client") {
-                    truth_word(prev.truth)
-                } else {
-                    container
-                },
-                violation: false,
-                step: step_no,
-            }
-        };
-        let mut acted = None;
-        match *action {
-            Action::Tick => {
-                if last {
-                    out.push(line("clock", "time_passes", "time passes".into()));
+        let before_truth = truth_word(prev.truth);
+        let after_truth = truth_word(next.truth);
+        for note in notes {
+            let at = t;
+            let line = |actor: &'static str, action: &'static str, detail: String| {
+                let after = matches!(
+                    actor,
+                    "proxy" | "restart coordinator" | "clock" | "preflight" | "health sweep"
+                );
+                Entry {
+                    t_ms: at,
+                    actor,
+                    action,
+                    detail,
+                    req: None,
+                    result: None,
+                    restart: None,
+                    knew: if after { k_after } else { k_before },
+                    container: if matches!(actor, "probe" | "client") {
+                        before_truth
+                    } else {
+                        after_truth
+                    },
+                    violation: false,
+                    step: step_no,
                 }
-            }
-            Action::RequestFails(slot) | Action::Probe(slot, _) | Action::Timer(slot) => {
-                let slot = usize::from(slot);
-                acted = Some(slot);
-                let (input, req) = match *action {
-                    Action::RequestFails(_) => (Input::Start, next_id),
-                    Action::Probe(_, a) => {
-                        (Input::Probe(probe_result(prev, a)), ids[slot].unwrap_or(0))
-                    }
-                    _ => (Input::Timer, ids[slot].unwrap_or(0)),
-                };
-                match input {
-                    Input::Start => out.push(Entry {
-                        req: Some(req),
-                        ..line(
-                            "client",
-                            "request_failed",
-                            format!("request r{req} fails; the proxy asks: is the container dead?"),
-                        )
-                    }),
-                    Input::Probe(r) => {
-                        let how = match *action {
-                            Action::Probe(_, Answer::Spurious) => " (spurious: it is running)",
-                            _ => "",
-                        };
+            };
+            match note {
+                Note::Time(dt) => {
+                    t += dt;
+                    if last {
                         out.push(Entry {
-                            req: Some(req),
-                            result: Some(probe_word(r)),
-                            ..line(
-                                "probe",
-                                "probe_answered",
-                                format!("IsRunning for r{req} → {}{how}", probe_words(r)),
-                            )
+                            t_ms: t,
+                            ..line("clock", "time_passes", "time passes".into())
                         });
                     }
-                    Input::Timer => out.push(Entry {
-                        req: Some(req),
-                        ..line("proxy", "timer_fired", format!("r{req}: timer fires"))
-                    }),
                 }
-                // Re-run the step on the previous state to learn what the
-                // decision did (the model keeps no verdicts).
-                let mut d = prev
-                    .slots
-                    .get(slot)
-                    .copied()
-                    .flatten()
-                    .unwrap_or_else(Decision::new);
-                let mut ws = prev.ws;
-                if let Ok(step) = d.step(&world.policy, &mut ws, NOW, input) {
-                    let (word, text) = step_words(step, NOW);
-                    let restart = match step {
-                        Step::Done(Verdict::Dead(r)) => Some(restart_word(r)),
-                        _ => None,
+                Note::RequestArrived {
+                    slot,
+                    preflight,
+                    from_db,
+                } => {
+                    let req = next_id;
+                    next_id += 1;
+                    ids[slot] = Some(req);
+                    let how = if from_db {
+                        " (URL from the database, cached again)"
+                    } else {
+                        ""
+                    };
+                    let what = if preflight {
+                        format!("request r{req} arrives{how}; the preflight checks the container first")
+                    } else {
+                        format!("request r{req} fails{how}; the proxy asks: is the container dead?")
                     };
                     out.push(Entry {
                         req: Some(req),
-                        restart,
-                        ..line("proxy", word, format!("r{req}: {text}"))
+                        ..line("client", "request_failed", what)
                     });
-                    if let Step::Done(Verdict::Dead(RestartOutcome::Started)) = step {
+                }
+                Note::Forward { slot, fails } => {
+                    let req = ids[slot].unwrap_or(0);
+                    if !fails {
+                        ids[slot] = None;
+                    }
+                    out.push(Entry {
+                        req: Some(req),
+                        ..line(
+                            "client",
+                            if fails { "forward_failed" } else { "forward_ok" },
+                            if fails {
+                                format!("r{req}: the forward fails; the proxy asks: is the container dead?")
+                            } else {
+                                format!("r{req}: the forward succeeds")
+                            },
+                        )
+                    });
+                }
+                Note::Probe {
+                    slot,
+                    by,
+                    result,
+                    spurious,
+                } => {
+                    let req = slot.and_then(|s| ids[s]);
+                    let how = if spurious { " (spurious: it is running)" } else { "" };
+                    let whose = match (by, req) {
+                        (Prober::Sweep, _) => "health sweep".to_owned(),
+                        (Prober::Reconciler, _) => "reconciler".to_owned(),
+                        (Prober::Preflight, Some(r)) => format!("r{r}'s preflight"),
+                        (_, Some(r)) => format!("r{r}"),
+                        (_, None) => "?".to_owned(),
+                    };
+                    out.push(Entry {
+                        req,
+                        result: Some(probe_word(result)),
+                        ..line(
+                            "probe",
+                            "probe_answered",
+                            format!("IsRunning for {whose} → {}{how}", probe_words(result)),
+                        )
+                    });
+                }
+                Note::Timer { slot } => {
+                    let req = ids[slot].unwrap_or(0);
+                    out.push(Entry {
+                        req: Some(req),
+                        ..line("proxy", "timer_fired", format!("r{req}: timer fires"))
+                    });
+                }
+                Note::Resume { .. } => {}
+                Note::Step { slot, by, step } => {
+                    let req = ids[slot].unwrap_or(0);
+                    let (word, text) = step_words(step, NOW);
+                    let actor = prober_actor(by);
+                    if step == Step::Done(Verdict::Dead) {
+                        declared_line[if by == Prober::Decision { 0 } else { 1 }].push(out.len());
+                    }
+                    if matches!(step, Step::Done(_)) && (by != Prober::Preflight || step == Step::Done(Verdict::Dead)) {
+                        ids[slot] = None;
+                    }
+                    out.push(Entry {
+                        req: Some(req),
+                        ..line(actor, word, format!("r{req}: {text}"))
+                    });
+                }
+                Note::Declared { by } => {
+                    let (actor, text) = match by {
+                        Detector::Sweep => (
+                            "health sweep",
+                            "DECLARES DEAD: offline, Redis keys deleted, RestartByID launched",
+                        ),
+                        Detector::Reconciler => (
+                            "reconciler",
+                            "DECLARES DEAD: RestartByID launched (row and keys untouched)",
+                        ),
+                        Detector::TtlMonitor => (
+                            "liveness monitor",
+                            "DECLARES DEAD: the liveness key expired: offline, RestartByID launched",
+                        ),
+                    };
+                    declared_line[1].push(out.len());
+                    out.push(line(actor, "declared_dead", text.into()));
+                }
+                Note::Heartbeat => out.push(line("agent", "heartbeat", "heartbeat".into())),
+                Note::Registered => out.push(line(
+                    "agent",
+                    "agent_registered",
+                    "the new agent registers: URL set, online, liveness key created".into(),
+                )),
+                Note::ReportsRunning => out.push(line(
+                    "container",
+                    "reports_running",
+                    "the new instance reports running; the agent boots".into(),
+                )),
+                Note::Crash => out.push(line(
+                    "container",
+                    "container_crashed",
+                    "the container crashes".into(),
+                )),
+                Note::DockerRestarts => out.push(line(
+                    "container",
+                    "docker_restarted",
+                    "Docker restarts the crashed container (unless-stopped); the agent boots".into(),
+                )),
+                Note::ConfigPut { fired } => out.push(line(
+                    "operator",
+                    "config_put",
+                    if fired {
+                        "config PUT → RestartByID launched".into()
+                    } else {
+                        "config PUT → dropped by the file-write window".into()
+                    },
+                )),
+                Note::ManualRestart => out.push(line(
+                    "operator",
+                    "manual_restart",
+                    "manual restart (no coordinator, no stamp): row provisioning, URL blank".into(),
+                )),
+                Note::KeyExpired => out.push(line(
+                    "redis",
+                    "key_expired",
+                    "the liveness key expires".into(),
+                )),
+                Note::CacheExpired => out.push(line(
+                    "redis",
+                    "cache_expired",
+                    "the cached URL expires".into(),
+                )),
+                Note::Check { class, dropped } => {
+                    let text = match dropped {
+                        None => format!("{} RestartByID passes the debounce check", class_words(class)),
+                        Some(r) => format!(
+                            "{} RestartByID: {}",
+                            class_words(class),
+                            restart_words(RestartOutcome::Dropped(r))
+                        ),
+                    };
+                    if let Some(r) = dropped {
+                        fate(&mut out, &mut declared_line, class, RestartOutcome::Dropped(r));
+                    }
+                    out.push(line("restart coordinator", "restart_checked", text));
+                }
+                Note::Coalesce { class, outcome } => {
+                    fate(&mut out, &mut declared_line, class, outcome);
+                    let (word, text) = match outcome {
+                        RestartOutcome::Started => (
+                            "restart_started",
+                            format!("{} RestartByID: restart started (running, stamped)", class_words(class)),
+                        ),
+                        o => (
+                            "restart_coalesced",
+                            format!("{} RestartByID: {}", class_words(class), restart_words(o)),
+                        ),
+                    };
+                    out.push(line("restart coordinator", word, text));
+                }
+                Note::LoopTop { run, restamped } => {
+                    if run && restamped {
                         out.push(line(
                             "restart coordinator",
-                            "restart_started",
-                            "RestartByID: cycle starts (container stopped, URL cleared)".into(),
+                            "restart_looped",
+                            "a request is pending: another cycle, re-stamped".into(),
+                        ));
+                    } else if !run {
+                        out.push(line(
+                            "restart coordinator",
+                            "restart_finished",
+                            "nothing pending: the cycle loop ends".into(),
                         ));
                     }
                 }
-                if matches!(*action, Action::RequestFails(_)) {
-                    next_id += 1;
+                Note::LoopExit { lost } => {
+                    if lost {
+                        out.push(line(
+                            "restart coordinator",
+                            "restart_lost",
+                            "running=false; a request that coalesced since is lost".into(),
+                        ));
+                    }
                 }
-            }
-            Action::Heartbeat => out.push(line("agent", "heartbeat", "heartbeat".into())),
-            Action::CycleReturns => {
-                if matches!(next.truth, Truth::Cycling { .. }) {
-                    out.push(line(
-                        "restart coordinator",
-                        "restart_looped",
-                        "cycle returns; a pending request makes it loop: new cycle, re-stamped"
-                            .into(),
-                    ))
-                } else {
-                    out.push(line(
-                        "restart coordinator",
-                        "restart_finished",
-                        "cycle returns (running=false); the new container reports not-running"
-                            .into(),
-                    ))
+                Note::Job { owner, what } => {
+                    let who = match owner {
+                        Owner::Coordinator => "restart cycle",
+                        Owner::Manual => "manual restart",
+                    };
+                    let (word, text) = match what {
+                        JobEvent::Sleeps => (
+                            "cycle_sleeps",
+                            format!("{who}: the row is provisioning: sleeps 10 s first"),
+                        ),
+                        JobEvent::Stops => (
+                            "cycle_stops",
+                            format!("{who}: stops the container"),
+                        ),
+                        JobEvent::Stopped => (
+                            "cycle_stopped",
+                            format!("{who}: stopped; row provisioning, URL blank"),
+                        ),
+                        JobEvent::Provisioned => (
+                            "cycle_provisioned",
+                            format!("{who}: the new container is provisioned"),
+                        ),
+                    };
+                    out.push(line("restart coordinator", word, text));
                 }
-            }
-            Action::ReportsRunning => out.push(line(
-                "container",
-                "reports_running",
-                "the new container/instance reports running; the agent boots".into(),
-            )),
-            Action::AgentRegisters => out.push(line(
-                "agent",
-                "agent_registered",
-                "the new agent registers: URL set, first heartbeat".into(),
-            )),
-            Action::Crash => out.push(line(
-                "container",
-                "container_crashed",
-                "the container crashes".into(),
-            )),
-            Action::ConfigPut => {
-                let started = matches!(next.truth, Truth::Cycling { elapsed: 0 })
-                    && !matches!(prev.truth, Truth::Cycling { elapsed: 0 });
-                out.push(line(
-                    "operator",
-                    "config_put",
-                    if started {
-                        "config PUT → RestartByID: restart started".into()
-                    } else {
-                        "config PUT → RestartByID: dropped or coalesced".into()
-                    },
-                ));
-                if started {
-                    out.push(line(
-                        "restart coordinator",
-                        "restart_started",
-                        "cycle starts (container stopped, URL cleared)".into(),
-                    ));
+                Note::Slots { from } => {
+                    let old = ids;
+                    for (j, &i) in from.iter().enumerate() {
+                        ids[j] = old[i];
+                    }
                 }
             }
         }
-        let mut before = prev.slots;
-        if *action == Action::Tick {
-            let dt = world.tick_len(prev);
-            for d in before.iter_mut().flatten() {
-                d.age(NOW, dt, world.caps().restart_stamp);
-            }
-        }
-        let fresh = next_id - u32::from(matches!(action, Action::RequestFails(_)));
-        ids = follow(ids, before, next, acted, fresh);
         steps.push(StepInfo {
             t_ms: t,
             reqs: ids,
             entries: first_line..out.len(),
         });
-        prev = next;
+        prev = *next;
     }
     Walk {
         entries: out,
@@ -466,9 +558,23 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
     }
 }
 
-/// Marks the line that breaks the property: the proxy's declaration of
-/// death if the run's last step made one (its probe answer and the restart
-/// it started are lines of the same step), else the run's last line.
+/// Records a restart request's fate on the line of the declaration that
+/// launched it (the oldest one of its class still waiting).
+fn fate(out: &mut [Entry], waiting: &mut [Vec<usize>; 3], class: Class, outcome: RestartOutcome) {
+    let k = match class {
+        Class::Decision => 0,
+        Class::Detector => 1,
+        Class::Config => 2,
+    };
+    if !waiting[k].is_empty() {
+        let line = waiting[k].remove(0);
+        out[line].restart = Some(restart_word(outcome));
+    }
+}
+
+/// Marks the line that breaks the property: a declaration of death (or a
+/// restart's fate) if the run's last step made one, else the run's last
+/// line.
 pub fn mark_violation(walk: &mut Walk) {
     let Some(last) = walk.steps.last() else {
         return;
@@ -477,7 +583,12 @@ pub fn mark_violation(walk: &mut Walk) {
     let idx = range
         .clone()
         .rev()
-        .find(|&i| walk.entries[i].action == "declared_dead")
+        .find(|&i| {
+            matches!(
+                walk.entries[i].action,
+                "declared_dead" | "restart_started" | "restart_coalesced" | "restart_checked" | "restart_lost"
+            )
+        })
         .or_else(|| walk.entries.len().checked_sub(1));
     if let Some(i) = idx {
         walk.entries[i].violation = true;

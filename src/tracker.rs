@@ -14,7 +14,8 @@
 //!
 //! ```
 //! use livecheck::tracker::Tracker;
-//! use livecheck::{Policy, ProbeResult, Step};
+//! use livecheck::restart::{LoopTop, RestartOutcome, RestartSource};
+//! use livecheck::{Policy, ProbeResult, Step, Verdict};
 //! # let policy = Policy::load(std::path::Path::new(concat!(
 //! #     env!("CARGO_MANIFEST_DIR"), "/models/policies/v0-pre-2931.toml"))).unwrap();
 //! let tracker = Tracker::new(policy);
@@ -24,18 +25,24 @@
 //!     step = match step {
 //!         Step::Probe => req.probe_answer(now, ProbeResult::NotRunning).unwrap(),
 //!         Step::Wake(at) => { now = at; req.timer(now).unwrap() }
-//!         Step::Done(_) => unreachable!(),
+//!         _ => unreachable!(),
 //!     };
 //! }
-//! // v0: a lone "not running" declares dead and starts one restart.
-//! assert!(matches!(step, Step::Done(livecheck::Verdict::Dead(_))));
+//! // v0: a lone "not running" declares dead; the declaration launches
+//! // RestartByID, which the caller runs on its own thread (two lock sections).
+//! assert_eq!(step, Step::Done(Verdict::Dead));
+//! let ws = req.workspace();
+//! assert_eq!(ws.restart_by_id(now, RestartSource::Detector), RestartOutcome::Started);
+//! // The caller runs the drain loop: one cycle per `Run`, then `exit`.
+//! while ws.loop_top(now) == LoopTop::Run { /* stop, provision */ }
+//! ws.loop_exit(now);
 //! assert_eq!(tracker.view("ws-1").unwrap().counters.restarts_started, 1);
 //! ```
 
 use crate::decision::{Awaiting, Decision, Input, ProbeResult, Step, UnexpectedInput, Verdict};
 use crate::duration::Ms;
 use crate::policy::Policy;
-use crate::restart::{CycleEnd, RestartOutcome, RestartSource};
+use crate::restart::{DropReason, LoopTop, RestartOutcome, RestartSource};
 use crate::sync::{lock, Mutex};
 use crate::workspace::{Facts, Workspace};
 use std::collections::HashMap;
@@ -52,10 +59,10 @@ pub struct Counters {
     pub decisions: u64,
     /// Decisions that ended in a declaration of death.
     pub declarations: u64,
-    /// Restart cycles started: a declaration or a
-    /// [`WorkspaceRef::request_restart`] the coordinator answered
-    /// [`RestartOutcome::Started`], a cycle end that [`CycleEnd::Looped`],
-    /// and [`WorkspaceRef::observe_restart_started`].
+    /// Restart cycles started: a [`WorkspaceRef::restart_by_id`] the
+    /// coordinator answered [`RestartOutcome::Started`], a drain-loop
+    /// iteration after the first ([`WorkspaceRef::loop_top`] answering
+    /// [`LoopTop::Run`] again), and [`WorkspaceRef::observe_restart_started`].
     pub restarts_started: u64,
 }
 
@@ -91,11 +98,8 @@ impl Slot {
 
     /// Records what a decision step did to the workspace.
     fn after_step(&mut self, step: Step) {
-        if let Step::Done(Verdict::Dead(outcome)) = step {
+        if step == Step::Done(Verdict::Dead) {
             self.counters.declarations += 1;
-            if outcome == RestartOutcome::Started {
-                self.counters.restarts_started += 1;
-            }
         }
     }
 
@@ -198,33 +202,37 @@ pub const DEFAULT_SHARDS: usize = 64;
 ///   [`Request`] and the first [`Step`]. On [`Step::Probe`] run `IsRunning`
 ///   outside any lock and hand the answer to [`Request::probe_answer`]; on
 ///   [`Step::Wake`] sleep until that instant and call [`Request::timer`]; on
-///   [`Step::Done`] act on the [`Verdict`]: for
-///   `Verdict::Dead(RestartOutcome::Started)` run one restart cycle and report
-///   its end with [`WorkspaceRef::restart_finished`] (run another while it
-///   answers [`CycleEnd::Looped`]).
-/// - Heartbeats: [`Tracker::heartbeat`]. Config PUTs and other restart
-///   triggers: [`Tracker::request_restart`] with [`RestartSource::FileWrite`]
-///   or [`RestartSource::Other`]; the same obligation to run a cycle follows a
-///   `Started`. Cycles the platform runs on its own (not handed out by this
-///   tracker): [`Tracker::observe_restart_started`] /
-///   [`Tracker::observe_restart_finished`].
+///   [`Step::Done`] act on the [`Verdict`]. On [`Verdict::Dead`] the
+///   declaration's effects on the shared state are done (strike record
+///   reset, row offline unless provisioning, Redis keys deleted); launch
+///   `RestartByID` on a thread of its own, as upstream's `goAsync` does:
+///   [`WorkspaceRef::restart_by_id`] with [`RestartSource::Detector`].
+/// - `RestartByID` (from a declaration, a config PUT through
+///   [`WorkspaceRef::config_put`], or any other source): on
+///   [`RestartOutcome::Started`] the same thread runs the drain loop:
+///   [`WorkspaceRef::loop_top`], one restart cycle per [`LoopTop::Run`],
+///   then [`WorkspaceRef::loop_exit`]. Cycles the platform runs on its own
+///   (not handed out by this tracker): [`Tracker::observe_restart_started`] /
+///   [`Tracker::observe_restart_finished`]. Heartbeats: [`Tracker::heartbeat`];
+///   registrations: [`WorkspaceRef::register`].
 /// - Every call carries `now` in milliseconds on the caller's monotonic clock.
+///
+/// # The same steps as upstream
+///
+/// Each upstream lock section is one call under the workspace lock, and
+/// nothing more: a strike that reaches the threshold and the declaration it
+/// leads to are two sections (between them another request can strike and
+/// declare too, as upstream's `incrementDeadProbe` / `resetDeadProbe`
+/// allow); `RestartByID`'s debounce check and its coalescing are two
+/// sections (two requests can both pass the debounce; the second coalesces
+/// into a second full cycle); the drain loop's top and its exit are two
+/// sections (a request that coalesces between them is lost). The model
+/// checker explores exactly these interleavings; loom tests check this code
+/// takes them. A policy with `restart.atomic_request` (a proposed fix, not
+/// upstream) makes the debounce check and coalescing one section.
 ///
 /// # Guarantees
 ///
-/// - **A declaration of death and the claim of its restart happen in one
-///   critical section**: the decision step that declares also asks the
-///   restart coordinator for the restart under the same workspace lock, so
-///   however many requests fail at once, the coordinator sees their
-///   declarations one after another, each with the previous one's claim
-///   already recorded: one failure episode fires at most one restart. (What
-///   the coordinator does with the second claim is the policy's: the restart
-///   debounce drops it, or with a zero debounce it coalesces into the running
-///   cycle as one loop; with `guard.recheck_restarting_before_declare` the
-///   second decision skips instead of declaring.) Upstream checks the guards
-///   under separate locks, so a restart can start between the check and the
-///   declaration and two failures can both pass the debounce; here they
-///   cannot.
 /// - **A probe answer that arrives after the world changed under it** (a
 ///   restart started, a heartbeat arrived, another decision declared or added
 ///   a strike) **is judged against the current state, never a stale
@@ -238,9 +246,6 @@ pub const DEFAULT_SHARDS: usize = 64;
 ///   while it waits for a fresh heartbeat, before the first probe, exactly
 ///   as upstream reads them; a heartbeat that lands while a probe is in
 ///   flight does not retroactively make that decision's heartbeat "recent".
-///   That is the policy's semantics (each policy file says when its rule
-///   reads what), not a stale lock; the model checker explores exactly these
-///   interleavings.
 /// - **Heartbeats and restart events from other threads are never lost**:
 ///   each is applied under the workspace lock, in the order the lock is
 ///   taken, and shows in [`WorkspaceView::counters`].
@@ -433,16 +438,16 @@ impl Tracker {
         self.workspace(id).set_facts(facts)
     }
 
-    /// Something other than a decision asks to restart workspace `id` at
-    /// `now`. See [`WorkspaceRef::request_restart`].
-    pub fn request_restart(&self, id: &str, now: Ms, source: RestartSource) -> RestartOutcome {
-        self.workspace(id).request_restart(now, source)
+    /// `RestartByID` for workspace `id` at `now` from `source`. See
+    /// [`WorkspaceRef::restart_by_id`].
+    pub fn restart_by_id(&self, id: &str, now: Ms, source: RestartSource) -> RestartOutcome {
+        self.workspace(id).restart_by_id(now, source)
     }
 
-    /// The restart cycle of workspace `id` this tracker handed out returned
-    /// at `now`. See [`WorkspaceRef::restart_finished`].
-    pub fn restart_finished(&self, id: &str, now: Ms) -> CycleEnd {
-        self.workspace(id).restart_finished(now)
+    /// A config/file PUT to workspace `id` at `now`. See
+    /// [`WorkspaceRef::config_put`].
+    pub fn config_put(&self, id: &str, now: Ms) -> RestartOutcome {
+        self.workspace(id).config_put(now)
     }
 
     /// The platform started a restart cycle of workspace `id` on its own at
@@ -518,37 +523,96 @@ impl WorkspaceRef {
         lock(&self.0.slot).ws.facts = facts;
     }
 
-    /// Asks the restart coordinator for a restart at `now` on behalf of
-    /// `source` (a config PUT is [`RestartSource::FileWrite`]: subject to
-    /// the file-write drop, then the debounce). On
-    /// [`RestartOutcome::Started`] the caller must run one restart cycle and
-    /// report its end with [`WorkspaceRef::restart_finished`]; a cycle start
-    /// clears the agent's URL.
-    pub fn request_restart(&self, now: Ms, source: RestartSource) -> RestartOutcome {
+    /// The agent registered at `now`: URL set, row online, heartbeat now,
+    /// liveness key created, URL cached.
+    pub fn register(&self, now: Ms) {
         let mut s = lock(&self.0.slot);
         let now = s.at(now);
         s.clock = now;
+        s.ws.register(now);
+    }
+
+    /// `RestartByID` at `now` on behalf of `source`, in upstream's lock
+    /// sections: the debounce check under the lock, the lock released, then
+    /// coalescing under the lock again (one section when the policy says
+    /// `restart.atomic_request`). Call it on the thread that would run the
+    /// cycle. On [`RestartOutcome::Started`] that thread must run the drain
+    /// loop ([`WorkspaceRef::loop_top`], [`WorkspaceRef::loop_exit`]).
+    pub fn restart_by_id(&self, now: Ms, source: RestartSource) -> RestartOutcome {
         let policy = &self.0.policy.restart;
-        let outcome = s.ws.request_restart(policy, now, source);
+        if policy.atomic_request {
+            let mut s = lock(&self.0.slot);
+            let now = s.at(now);
+            s.clock = now;
+            let outcome = s.ws.restart.request(policy, now, source);
+            if outcome == RestartOutcome::Started {
+                s.counters.restarts_started += 1;
+            }
+            return outcome;
+        }
+        {
+            let mut s = lock(&self.0.slot);
+            let now = s.at(now);
+            s.clock = now;
+            if let Err(reason) = s.ws.restart.debounce_check(policy, now, source) {
+                return RestartOutcome::Dropped(reason);
+            }
+        }
+        // Upstream releases the lock here (`shouldDebounceRestart` returns);
+        // anything can run before coalescing.
+        let mut s = lock(&self.0.slot);
+        let now = s.at(now);
+        s.clock = now;
+        let outcome = s.ws.restart.coalesce(now);
         if outcome == RestartOutcome::Started {
-            s.cycle_started();
+            s.counters.restarts_started += 1;
         }
         outcome
     }
 
-    /// A restart cycle this tracker handed out (a `Started` answer, or a
-    /// `Looped` one) returned at `now`. On [`CycleEnd::Looped`] a request was
-    /// pending: the caller must run one more cycle (its start clears the URL)
-    /// and report its end again. Ignored when no cycle is running.
-    pub fn restart_finished(&self, now: Ms) -> CycleEnd {
+    /// A config/file PUT at `now`: the file-write drop (one section), then
+    /// [`WorkspaceRef::restart_by_id`] with [`RestartSource::FileWrite`] (a
+    /// goroutine upstream: call it from the thread that would run it).
+    pub fn config_put(&self, now: Ms) -> RestartOutcome {
+        {
+            let mut s = lock(&self.0.slot);
+            let now = s.at(now);
+            s.clock = now;
+            let policy = &self.0.policy.restart;
+            if s.ws.restart.file_write_gate(policy, now).is_err() {
+                return RestartOutcome::Dropped(DropReason::FileWrite);
+            }
+        }
+        self.restart_by_id(now, RestartSource::FileWrite)
+    }
+
+    /// The top of the drain loop at `now` (one section): on [`LoopTop::Run`]
+    /// run one restart cycle (its start marks the row `provisioning` with no
+    /// URL), then call this again; on [`LoopTop::Done`] call
+    /// [`WorkspaceRef::loop_exit`].
+    pub fn loop_top(&self, now: Ms) -> LoopTop {
         let mut s = lock(&self.0.slot);
         let now = s.at(now);
         s.clock = now;
-        let end = s.ws.restart_cycle_finished(now);
-        if end == CycleEnd::Looped {
-            s.cycle_started();
+        let first = s.ws.restart.is_first_iteration();
+        let top = s.ws.loop_top(now);
+        if top == LoopTop::Run {
+            s.ws.mark_provisioning();
+            if !first {
+                s.counters.restarts_started += 1;
+            }
         }
-        end
+        top
+    }
+
+    /// The drain loop's exit at `now` (one section): `running` clears. A
+    /// request that coalesced since the last [`WorkspaceRef::loop_top`] is
+    /// lost, as upstream.
+    pub fn loop_exit(&self, now: Ms) {
+        let mut s = lock(&self.0.slot);
+        let now = s.at(now);
+        s.clock = now;
+        s.ws.restart.exit(now);
     }
 
     /// The platform started a restart cycle on its own (not one this tracker
@@ -589,8 +653,18 @@ pub struct Request {
 impl Request {
     /// Feeds `input` at `now` under the workspace lock, judged against the
     /// workspace's current state. [`Input::Start`] is refused: [`Tracker::begin`]
-    /// already gave it.
+    /// already gave it. A [`Step::Yield`] (a strike at the threshold) is
+    /// followed at once by the declaration's own lock section: the lock is
+    /// released and taken again in between, as upstream.
     pub fn step(&mut self, now: Ms, input: Input) -> Result<Step, UnexpectedInput> {
+        let step = self.section(now, input)?;
+        if step == Step::Yield {
+            return self.section(now, Input::Resume);
+        }
+        Ok(step)
+    }
+
+    fn section(&mut self, now: Ms, input: Input) -> Result<Step, UnexpectedInput> {
         let mut s = lock(&self.cell.slot);
         let now = s.at(now);
         let step = self
@@ -703,16 +777,22 @@ mod tests {
     }
 
     #[test]
-    fn declaration_claims_one_restart_and_the_second_is_debounced() {
+    fn two_declarations_launch_two_requests_and_the_debounce_takes_the_second() {
         let t = Tracker::new(policy("v0-pre-2931"));
         let (mut a, _) = t.begin("w", 1_000);
         let (mut b, _) = t.begin("w", 1_000);
         let va = a.probe_answer(1_100, ProbeResult::NotRunning).unwrap();
         let vb = b.probe_answer(1_200, ProbeResult::NotRunning).unwrap();
-        assert_eq!(va, Step::Done(Verdict::Dead(RestartOutcome::Started)));
+        assert_eq!(va, Step::Done(Verdict::Dead));
+        assert_eq!(vb, Step::Done(Verdict::Dead));
+        let ws = t.workspace("w");
         assert_eq!(
-            vb,
-            Step::Done(Verdict::Dead(RestartOutcome::Dropped(DropReason::Debounce)))
+            ws.restart_by_id(1_100, RestartSource::Detector),
+            RestartOutcome::Started
+        );
+        assert_eq!(
+            ws.restart_by_id(1_200, RestartSource::Detector),
+            RestartOutcome::Dropped(DropReason::Debounce)
         );
         let v = t.view("w").unwrap();
         assert_eq!(v.counters.restarts_started, 1);
@@ -721,25 +801,29 @@ mod tests {
         // A request failing now is skipped by the running cycle.
         let (_, s) = t.begin("w", 1_300);
         assert_eq!(s, Step::Done(Verdict::Skipped(SkipReason::Restarting)));
-        assert_eq!(t.restart_finished("w", 5_000), CycleEnd::Idle);
+        assert_eq!(ws.loop_top(1_300), LoopTop::Run);
+        assert_eq!(ws.loop_top(5_000), LoopTop::Done);
+        ws.loop_exit(5_000);
         assert!(!t.view("w").unwrap().state.restart.is_running());
     }
 
     #[test]
-    fn restart_events_clear_the_url_and_are_counted() {
+    fn restart_events_mark_the_row_and_are_counted() {
         let t = Tracker::new(policy("v2-2950"));
-        t.heartbeat("w", 1);
+        let ws = t.workspace("w");
+        ws.register(1);
         assert!(t.view("w").unwrap().state.url_registered);
+        assert_eq!(t.config_put("w", 2), RestartOutcome::Started);
+        assert_eq!(ws.loop_top(2), LoopTop::Run);
+        let v = t.view("w").unwrap().state;
+        assert!(!v.url_registered);
+        assert_eq!(v.status, crate::workspace::Status::Provisioning);
         assert_eq!(
-            t.request_restart("w", 2, RestartSource::FileWrite),
-            RestartOutcome::Started
-        );
-        assert!(!t.view("w").unwrap().state.url_registered);
-        assert_eq!(
-            t.request_restart("w", 3, RestartSource::FileWrite),
+            t.config_put("w", 3),
             RestartOutcome::Dropped(DropReason::FileWrite)
         );
-        t.observe_restart_finished("w", 4_000);
+        assert_eq!(ws.loop_top(4_000), LoopTop::Done);
+        ws.loop_exit(4_000);
         t.observe_restart_started("w", 100_000);
         let v = t.view("w").unwrap();
         assert_eq!(v.counters.restarts_started, 2);
@@ -754,7 +838,11 @@ mod tests {
         assert!(!t.remove("w"));
         assert!(t.get("w").is_none());
         let step = r.probe_answer(2, ProbeResult::NotRunning).unwrap();
-        assert_eq!(step, Step::Done(Verdict::Dead(RestartOutcome::Started)));
+        assert_eq!(step, Step::Done(Verdict::Dead));
+        assert_eq!(
+            r.workspace().restart_by_id(2, RestartSource::Detector),
+            RestartOutcome::Started
+        );
         assert_eq!(r.workspace().view().counters.restarts_started, 1);
         // The id's next use is a fresh workspace.
         t.heartbeat("w", 3);

@@ -1,24 +1,62 @@
 //! The per-workspace state every decision for that workspace shares: facts,
-//! the last heartbeat, the registered URL, the strike record and the restart
-//! coordinator.
+//! the last heartbeat, the database row's status and URL, the Redis keys the
+//! proxy reads, the strike record and the restart coordinator.
 //!
-//! Upstream these live in the database (`last_heartbeat_at`, `url`), Redis,
-//! a handler-wide strike map and per-workspace restart state. Here they are
-//! one plain value so a driver decides how to share it: the model checker
-//! keeps one in its state, the tracker keeps one behind a mutex, replay keeps
-//! one per workspace of the log.
+//! Upstream these live in the database (`last_heartbeat_at`, `status`,
+//! `url`), Redis (the liveness key `ws:{id}` and the URL cache
+//! `ws:{id}:url`), a handler-wide strike map and per-workspace restart state.
+//! Here they are one plain value so a driver decides how to share it: the
+//! model checker keeps one in its state, the tracker keeps one behind a
+//! mutex, replay keeps one per workspace of the log. Each method is one
+//! upstream write, with the file and line it follows.
 
 use crate::duration::Ms;
 use crate::policy::{AgeCaps, RestartPolicy};
-use crate::restart::{CycleEnd, RestartCoordinator, RestartOutcome, RestartSource};
+use crate::restart::{LoopTop, RestartCoordinator, RestartOutcome, RestartSource};
+
+/// The database row's `status`, as far as the liveness rules read it
+/// (words: `online`, `offline`, `provisioning`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// `online` (or `degraded`: every rule here treats them alike).
+    #[default]
+    Online,
+    /// `offline`: declared dead (by any detector) or expired.
+    Offline,
+    /// `provisioning`: a restart cycle or a manual restart marked the row.
+    Provisioning,
+}
+
+/// Runtimes that are never probed (`isExternalLikeRuntime`).
+pub const EXTERNAL_LIKE_RUNTIMES: [&str; 3] = ["external", "kimi", "kimi-cli"];
 
 /// Facts about a workspace that the decision's first two guards read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Facts {
     /// The runtime is external-like (`external`, `kimi`, `kimi-cli`): never probed.
     pub external_runtime: bool,
     /// A provisioner is configured: without one nothing is probed.
     pub provisioner: bool,
+}
+
+impl Facts {
+    /// Whether `runtime` is external-like ([`EXTERNAL_LIKE_RUNTIMES`]).
+    pub fn is_external_like(runtime: &str) -> bool {
+        EXTERNAL_LIKE_RUNTIMES.contains(&runtime)
+    }
 }
 
 impl Default for Facts {
@@ -33,7 +71,7 @@ impl Default for Facts {
 
 /// The dead-probe (strike) record: `{count, first}` (upstream also keeps
 /// `last`, which no rule reads).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StrikeRecord {
     /// Strikes counted since `first`.
     pub count: u8,
@@ -42,15 +80,27 @@ pub struct StrikeRecord {
 }
 
 /// Everything the decisions of one workspace share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub struct Workspace {
     /// Runtime and provisioner facts.
     pub facts: Facts,
-    /// `last_heartbeat_at`; `None` before the first heartbeat.
+    /// `last_heartbeat_at`; `None` before the first heartbeat. A restart
+    /// cycle never resets it (`workspace_restart.go@96ef5515:976-979`).
     pub last_heartbeat: Option<Ms>,
-    /// The agent's URL is registered (cleared by a declaration of death and
-    /// by a restart cycle; set again when the agent registers).
+    /// The row's `url` column is not empty. A restart cycle blanks it; the
+    /// agent's registration (and, on Docker, the provisioner right after the
+    /// container starts) sets it. A declaration of death never touches it.
     pub url_registered: bool,
+    /// The row's `status`.
+    pub status: Status,
+    /// The Redis URL cache `ws:{id}:url` holds a URL (set by registration,
+    /// the Docker provisioner and the proxy's own database fallback; deleted
+    /// by a declaration; expires after 5 minutes).
+    pub url_cached: bool,
+    /// The Redis liveness key `ws:{id}` exists, last set or refreshed at this
+    /// instant (`SET … EX 180` at registration, `EXPIRE` on each heartbeat,
+    /// which cannot recreate a deleted key; deleted by a declaration).
+    pub liveness_key: Option<Ms>,
     /// The strike record, if any strike is counted.
     pub strikes: Option<StrikeRecord>,
     /// The restart coordinator's state.
@@ -58,7 +108,8 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// A workspace with these facts, no heartbeat, no restart history.
+    /// A workspace with these facts, no heartbeat, no restart history, its
+    /// row `online` with no URL and no Redis keys.
     pub fn new(facts: Facts) -> Self {
         Workspace {
             facts,
@@ -66,16 +117,84 @@ impl Workspace {
         }
     }
 
-    /// The heartbeat handler at `now`: the agent is registered and alive.
+    /// The heartbeat handler at `now` (`registry.go@96ef5515:834-863,
+    /// 921, 1104-1109`): `last_heartbeat_at = now`, a `provisioning` or
+    /// `offline` row becomes `online`, the liveness key's TTL is refreshed if
+    /// the key exists. The URL is not touched.
     pub fn heartbeat(&mut self, now: Ms) {
         self.last_heartbeat = Some(now);
-        self.url_registered = true;
+        self.status = Status::Online;
+        if self.liveness_key.is_some() {
+            self.liveness_key = Some(now);
+        }
     }
 
-    /// `RestartByID` at `now` from `source`, through the restart
-    /// coordinator. A cycle that starts stops the container and sets
-    /// `url=''`: the URL is cleared here, the one place that knows it.
-    pub fn request_restart(
+    /// The agent registers at `now` (`registry.go@96ef5515:603-688`): URL
+    /// set, row `online`, `last_heartbeat_at = now`, the liveness key created
+    /// and the URL cached.
+    pub fn register(&mut self, now: Ms) {
+        self.url_registered = true;
+        self.status = Status::Online;
+        self.last_heartbeat = Some(now);
+        self.liveness_key = Some(now);
+        self.url_cached = true;
+    }
+
+    /// The effects of a declaration of death on the shared state
+    /// (`declareContainerDead`, `a2a_proxy_helpers.go@96ef5515:391-394`, the
+    /// same in the preflight and the health sweep): the row becomes `offline`
+    /// unless it is `provisioning`; the liveness key and the URL cache are
+    /// deleted. The row's URL is not touched. (The strike record is the
+    /// decision's business; the restart request is launched by the driver.)
+    pub fn declare_dead(&mut self) {
+        if self.status != Status::Provisioning {
+            self.status = Status::Offline;
+        }
+        self.liveness_key = None;
+        self.url_cached = false;
+    }
+
+    /// A request resolves the agent's URL (`resolveAgentURL`,
+    /// `a2a_proxy.go@96ef5515:838-883`): from the cache, else from the row
+    /// (which caches it again). False when neither holds one: the proxy
+    /// answers 503 "workspace has no URL" and no decision runs.
+    pub fn resolve_url(&mut self) -> bool {
+        if self.url_cached {
+            return true;
+        }
+        if self.url_registered {
+            self.url_cached = true;
+            return true;
+        }
+        false
+    }
+
+    /// A restart marks the row (`workspace_restart.go@96ef5515:976-979` in
+    /// the cycle, `:410-411` for the manual restart): `provisioning`, URL
+    /// blank. Redis keys are left as they are.
+    pub fn mark_provisioning(&mut self) {
+        self.status = Status::Provisioning;
+        self.url_registered = false;
+    }
+
+    /// The Docker provisioner started the new container
+    /// (`workspace_provision.go@96ef5515:182-187`): the row's URL and the URL
+    /// cache hold the new address before the agent registers.
+    pub fn container_started(&mut self) {
+        self.url_registered = true;
+        self.url_cached = true;
+    }
+
+    /// `RestartByID` with its sections run back to back, for drivers in which
+    /// nothing can run between them (replay of a log, conformance vectors):
+    /// the debounce check, then coalescing; a request that starts a cycle
+    /// runs the drain loop's first top at once, as its goroutine does, and
+    /// the cycle marks the row (its stop and `provisioning` write follow in
+    /// the same goroutine). A request made while that cycle runs is pending
+    /// for the next iteration. Drivers with real concurrency call the
+    /// sections themselves ([`RestartCoordinator::debounce_check`],
+    /// [`RestartCoordinator::coalesce`], [`RestartCoordinator::loop_top`]).
+    pub fn restart_by_id_now(
         &mut self,
         policy: &RestartPolicy,
         now: Ms,
@@ -83,26 +202,29 @@ impl Workspace {
     ) -> RestartOutcome {
         let outcome = self.restart.request(policy, now, source);
         if outcome == RestartOutcome::Started {
-            self.url_registered = false;
+            self.restart.loop_top(now);
+            self.mark_provisioning();
         }
         outcome
     }
 
-    /// The running restart cycle returned at `now`; when a request was
-    /// pending it loops, and the new cycle clears the URL again.
-    pub fn restart_cycle_finished(&mut self, now: Ms) -> CycleEnd {
-        let end = self.restart.cycle_finished(now);
-        if end == CycleEnd::Looped {
-            self.url_registered = false;
-        }
-        end
-    }
-
     /// The platform started a restart cycle on its own at `now` (a replay
-    /// log's `restart_started`): stamped, running, URL cleared.
+    /// log's `restart_started`): stamped, running, the row marked.
     pub fn observe_restart_started(&mut self, now: Ms) {
         self.restart.observe_cycle_start(now);
-        self.url_registered = false;
+        self.mark_provisioning();
+    }
+
+    /// The platform's own restart cycle returned at `now` and no loop follows
+    /// (a replay log's `restart_finished`): `running` and `pending` clear.
+    /// The row stays as the cycle left it until the agent registers.
+    pub fn observe_restart_finished(&mut self, now: Ms) {
+        self.restart.observe_cycle_end(now);
+    }
+
+    /// Runs the drain loop's top: see [`RestartCoordinator::loop_top`].
+    pub fn loop_top(&mut self, now: Ms) -> LoopTop {
+        self.restart.loop_top(now)
     }
 
     /// Shifts every stamp `dt` into the past while `now` stays put, each
@@ -118,10 +240,13 @@ impl Workspace {
             // the cap (recent stays false as it ages; "newer than the stamp"
             // stays false as stamps only move forward).
             if now.saturating_sub(*h) > caps.recent_window
-                && self.restart.started_at().map_or(true, |t| *h <= t)
+                && self.restart.started_at().is_none_or(|t| *h <= t)
             {
                 *h = floor(caps.heartbeat);
             }
+        }
+        if let Some(k) = &mut self.liveness_key {
+            *k = k.saturating_sub(dt).max(floor(caps.liveness_key));
         }
         if let Some(s) = &mut self.strikes {
             s.first = s.first.saturating_sub(dt).max(floor(caps.strike_first));

@@ -1,11 +1,14 @@
-//! The Go generator (issue 5): for every shipped policy, and for synthetic
-//! policies that take the template's other branches, the generated package
-//! is gofmt- and vet-clean and passes its conformance vectors; flipping a
-//! comparison or a constant in it makes `go test` fail; the vectors agree
-//! with `livecheck replay`, reach everything a wider random search reaches,
-//! and `livecheck vectors` prints the same bytes as the package's
-//! `vectors.json`; bad input exits 2 naming the file and leaves the output
-//! directory as it was.
+//! The Go generator (issues 5 and 13): for every shipped policy, and for
+//! synthetic policies that take the template's other branches, the generated
+//! package is gofmt- and vet-clean and passes its conformance vectors and
+//! its tracker tests under `go test -race`; flipping a comparison, a
+//! constant or a section's effect in it makes `go test` fail; the vectors
+//! agree with `livecheck replay`, reach everything a wider random search
+//! reaches, and `livecheck vectors` prints the same bytes as the package's
+//! `vectors.json`; the header states the policy file's SHA-256 and its
+//! recorded verdicts, and a policy with a violated recorded property is
+//! refused unless `--allow-violations`; bad input exits 2 naming the file
+//! and leaves the output directory as it was.
 //!
 //! Go is required: without it these tests fail and say how to install it.
 
@@ -219,12 +222,14 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// Generates the package of `policy` into `dir` and adds a go.mod so it can
-/// be tested on its own.
+/// Generates the package of `policy` into `dir` (violations allowed: the
+/// shipped upstream policies have them) and adds a go.mod so it can be
+/// tested on its own.
 fn generate(policy: &Path, dir: &Path) {
     let out = livecheck(&[
         "codegen",
         "go",
+        "--allow-violations",
         "--policy",
         policy.to_str().expect("utf-8 path"),
         "--out",
@@ -236,7 +241,16 @@ fn generate(policy: &Path, dir: &Path) {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["liveness.go", "liveness_test.go", "vectors.json"]);
+    assert_eq!(
+        names,
+        [
+            "liveness.go",
+            "liveness_test.go",
+            "tracker.go",
+            "tracker_test.go",
+            "vectors.json"
+        ]
+    );
     fs::write(
         dir.join("go.mod"),
         "module example.com/liveness\n\ngo 1.19\n",
@@ -266,8 +280,12 @@ fn generated_go_is_gofmt_and_vet_clean_and_passes_its_vectors() {
         );
         let vet = go(&dir, &["vet", "."]);
         assert!(vet.status.success(), "{name}: go vet: {}", text(&vet));
-        let test = go(&dir, &["test", "-count=1", "-timeout=300s", "."]);
-        assert!(test.status.success(), "{name}: go test: {}", text(&test));
+        let test = go(&dir, &["test", "-race", "-count=1", "-timeout=600s", "."]);
+        assert!(
+            test.status.success(),
+            "{name}: go test -race: {}",
+            text(&test)
+        );
         let go_src = fs::read_to_string(dir.join("liveness.go")).expect("liveness.go");
         assert!(
             go_src.contains(&format!("const PolicyName = \"{name}\"")),
@@ -291,24 +309,24 @@ struct Mutant {
 fn mutants(go_src: &str) -> Vec<Mutant> {
     let mut v = Vec::new();
     // (what, from, to, present only when the source holds this).
-    let comparisons: [(&str, &str, &str, &str); 19] = [
+    let sites: [(&str, &str, &str, &str); 35] = [
         (
             "recent window <= to <",
-            "elapsed(now, ws.LastHeartbeat.Ms) <= RecentWindowMs",
-            "elapsed(now, ws.LastHeartbeat.Ms) < RecentWindowMs",
-            "RecentWindowMs",
+            "elapsed(now, ws.LastHeartbeat.At) <= RecentWindow",
+            "elapsed(now, ws.LastHeartbeat.At) < RecentWindow",
+            "RecentWindow",
         ),
         (
             "settle window < to <=",
-            "elapsed(now, stamp.Ms) < SettleWindowMs",
-            "elapsed(now, stamp.Ms) <= SettleWindowMs",
-            "SettleWindowMs",
+            "elapsed(now, stamp.At) < SettleWindow",
+            "elapsed(now, stamp.At) <= SettleWindow",
+            "SettleWindow",
         ),
         (
             "strike window <= to <",
-            "elapsed(now, rec.First) <= StrikeWindowMs",
-            "elapsed(now, rec.First) < StrikeWindowMs",
-            "StrikeWindowMs",
+            "elapsed(now, rec.First) <= StrikeWindow",
+            "elapsed(now, rec.First) < StrikeWindow",
+            "StrikeWindow",
         ),
         (
             "strike threshold >= to >",
@@ -318,33 +336,33 @@ fn mutants(go_src: &str) -> Vec<Mutant> {
         ),
         (
             "debounce < to <=",
-            "elapsed(now, c.startedAt.Ms) < DebounceMs",
-            "elapsed(now, c.startedAt.Ms) <= DebounceMs",
-            "DebounceMs",
+            "elapsed(now, c.startedAt.At) < Debounce",
+            "elapsed(now, c.startedAt.At) <= Debounce",
+            "Debounce",
         ),
         (
             "file-write drop < to <=",
-            "elapsed(now, c.lastFileWrite.Ms) < FileWriteDropMs",
-            "elapsed(now, c.lastFileWrite.Ms) <= FileWriteDropMs",
-            "FileWriteDropMs",
+            "elapsed(now, c.lastFileWrite.At) < FileWriteDrop",
+            "elapsed(now, c.lastFileWrite.At) <= FileWriteDrop",
+            "FileWriteDrop",
         ),
         (
             "fresh heartbeat > to >=",
-            "ws.LastHeartbeat.Ms > d.since",
-            "ws.LastHeartbeat.Ms >= d.since",
-            "FreshWaitMs",
+            "ws.LastHeartbeat.At > d.since",
+            "ws.LastHeartbeat.At >= d.since",
+            "FreshWait",
         ),
         (
             "fresh-wait deadline < to <=",
             "if now < d.deadline {",
             "if now <= d.deadline {",
-            "FreshWaitMs",
+            "FreshWait",
         ),
         (
             "re-probe decision !second to second",
             "if !d.second",
             "if d.second",
-            "ReprobeDelayMs",
+            "ReprobeDelay",
         ),
         // reprobe.always: re-probe only for a reason again (the knob off).
         (
@@ -410,8 +428,107 @@ fn mutants(go_src: &str) -> Vec<Mutant> {
             "if ",
             "source != SourceDetector",
         ),
+        // The strike and the declaration are two sections.
+        (
+            "no yield: the strike declares in its own section",
+            "return Step{Kind: StepYield}",
+            "return d.declare(ws)",
+            "phaseDeclaring\n",
+        ),
+        (
+            "a running answer keeps the strike record",
+            "ws.Strikes = StrikeRecord{}\n\t\treturn d.finish(Verdict{Outcome: NotDead, Reason: ReasonRunning})",
+            "return d.finish(Verdict{Outcome: NotDead, Reason: ReasonRunning})",
+            "StrikeThreshold",
+        ),
+        (
+            "a declaration keeps the strike record",
+            "ws.Strikes = StrikeRecord{}\n\tws.DeclareDead()",
+            "ws.DeclareDead()",
+            "StrikeThreshold",
+        ),
+        // What a declaration and the other events do to the row and Redis.
+        (
+            "a declaration marks a provisioning row offline",
+            "if w.Status != StatusProvisioning {",
+            "if true {",
+            "",
+        ),
+        (
+            "a declaration keeps the liveness key",
+            "w.LivenessKey = Stamp{}",
+            "_ = Stamp{}",
+            "",
+        ),
+        (
+            "a declaration keeps the URL cache",
+            "w.URLCached = false",
+            "w.URLCached = true",
+            "",
+        ),
+        (
+            "a heartbeat recreates the liveness key",
+            "if w.LivenessKey.Valid {",
+            "if true {",
+            "",
+        ),
+        (
+            "a heartbeat leaves the row's status",
+            "w.Status = StatusOnline\n\tif w.LivenessKey.Valid {",
+            "if w.LivenessKey.Valid {",
+            "",
+        ),
+        (
+            "a restart leaves the URL",
+            "w.Status = StatusProvisioning\n\tw.URLRegistered = false",
+            "w.Status = StatusProvisioning",
+            "",
+        ),
+        // The coordinator's sections.
+        (
+            "file-write gate: the fired PUT is not stamped",
+            "c.lastFileWrite = StampAt(now)\n\treturn true",
+            "return true",
+            "",
+        ),
+        (
+            "coalesce: the request is not pending",
+            "c.pending = true\n\tif c.running {",
+            "if c.running {",
+            "",
+        ),
+        (
+            "loop top: later iterations not re-stamped",
+            "if !c.first {",
+            "if c.first {",
+            "",
+        ),
+        (
+            "loop top: runs without a pending request",
+            "if !c.running || !c.pending {",
+            "if !c.running {",
+            "",
+        ),
+        (
+            "exit: the loop's end not stamped",
+            "c.first = false\n\t\tc.finishedAt = StampAt(now)\n\t}\n}",
+            "c.first = false\n\t}\n}",
+            "",
+        ),
+        (
+            "RestartByIDNow: no first loop top",
+            "w.Restart.LoopTop(now)\n\t\tw.MarkProvisioning()",
+            "w.MarkProvisioning()",
+            "",
+        ),
+        (
+            "RestartByIDNow: the row not marked",
+            "w.Restart.LoopTop(now)\n\t\tw.MarkProvisioning()",
+            "w.Restart.LoopTop(now)",
+            "",
+        ),
     ];
-    for (what, from, to, needs) in comparisons {
+    for (what, from, to, needs) in sites {
         if go_src.contains(needs) {
             assert_eq!(
                 go_src.matches(from).count(),
@@ -435,26 +552,33 @@ fn mutants(go_src: &str) -> Vec<Mutant> {
             nth,
         });
     }
-    // Every knob constant, one either side.
+    // Every knob constant, one millisecond (or one strike) either side.
     for line in go_src.lines() {
-        let l = line.trim();
-        let Some((name, value)) = l.split_once(" = ") else {
+        let Some((name, value)) = line.strip_prefix('\t').and_then(|l| l.split_once(" = ")) else {
             continue;
         };
-        let Ok(value) = value.parse::<u64>() else {
-            continue;
-        };
-        if !name.chars().all(|c| c.is_ascii_alphanumeric()) || !line.starts_with('\t') {
+        if !name.chars().all(|c| c.is_ascii_alphanumeric()) {
             continue;
         }
         let what: &'static str = Box::leak(format!("constant {name}").into_boxed_str());
-        for to in [value + 1, value.saturating_sub(1)] {
-            if to == value || (name == "StrikeThreshold" && to == 0) {
-                continue;
-            }
+        let tos: Vec<String> = if let Ok(n) = value.parse::<u64>() {
+            [n + 1, n.saturating_sub(1)]
+                .into_iter()
+                .filter(|&to| to != n && !(name == "StrikeThreshold" && to == 0))
+                .map(|to| to.to_string())
+                .collect()
+        } else if value.contains(" * time.") {
+            vec![
+                format!("{value} + time.Millisecond"),
+                format!("{value} - time.Millisecond"),
+            ]
+        } else {
+            continue;
+        };
+        for to in tos {
             v.push(Mutant {
                 what,
-                from: l.to_owned(),
+                from: line.trim().to_owned(),
                 to: format!("{name} = {to}"),
                 nth: 0,
             });
@@ -493,8 +617,13 @@ fn flipping_a_comparison_or_a_constant_makes_go_test_fail() {
             // The two the issue names, at least: the recent window's
             // comparison and a constant.
             assert!(ms.iter().any(|m| m.what == "recent window <= to <"));
-            assert!(ms.iter().any(|m| m.what == "constant RecentWindowMs"));
-            assert!(ms.len() >= 25, "{} mutants for v2", ms.len());
+            assert!(ms.iter().any(|m| m.what == "constant RecentWindow"));
+            assert!(
+                ms.iter()
+                    .any(|m| m.what == "no yield: the strike declares in its own section"),
+                "v2 strikes"
+            );
+            assert!(ms.len() >= 40, "{} mutants for v2", ms.len());
         }
         if name == "v3-proposed" {
             // Every knob v3 adds has its mutants.
@@ -520,7 +649,7 @@ fn flipping_a_comparison_or_a_constant_makes_go_test_fail() {
                     "-count=1",
                     "-timeout=120s",
                     "-run",
-                    "TestVectors",
+                    "TestVectors|TestWorkspaceWrites",
                     ".",
                 ],
             );
@@ -529,7 +658,8 @@ fn flipping_a_comparison_or_a_constant_makes_go_test_fail() {
                 survivors.push(format!("{} ({} -> {})", m.what, m.from, m.to));
             } else {
                 assert!(
-                    stdout.contains("disagree with livecheck's machine"),
+                    stdout.contains("disagree with livecheck's machine")
+                        || stdout.contains("--- FAIL: TestWorkspaceWrites"),
                     "{name}: mutant {} failed for another reason: {}",
                     m.what,
                     text(&out)
@@ -604,9 +734,7 @@ fn replay_gives_the_results_of_every_replay_vector() {
         for v in file.vectors.iter().filter(|v| v.replay) {
             let mut log = String::new();
             for ev in &v.events {
-                let mut obj = serde_json::to_value(ev).expect("event json");
-                obj["ws"] = serde_json::Value::String("w".into());
-                log.push_str(&obj.to_string());
+                log.push_str(&serde_json::to_string(ev).expect("event json"));
                 log.push('\n');
             }
             let mut out = Vec::new();
@@ -614,14 +742,10 @@ fn replay_gives_the_results_of_every_replay_vector() {
                 .unwrap_or_else(|e| {
                     panic!("{}: replay refused vector {}: {e}", policy.name, v.name)
                 });
-            let got: Vec<vectors::ResultRecord> = String::from_utf8(out)
+            let got: Vec<vectors::Finished> = String::from_utf8(out)
                 .expect("utf-8")
                 .lines()
-                .map(|l| {
-                    let mut f: serde_json::Value = serde_json::from_str(l).expect("replay json");
-                    f.as_object_mut().expect("object").remove("ws");
-                    serde_json::from_value(f).expect("replay line as a result record")
-                })
+                .map(|l| serde_json::from_str(l).expect("replay line as a finished decision"))
                 .collect();
             assert_eq!(got, v.results, "{}: vector {}", policy.name, v.name);
             checked += 1;
@@ -738,6 +862,7 @@ fn bad_input_exits_2_naming_the_file_and_leaves_the_output_alone() {
     let ok = livecheck(&[
         "codegen",
         "go",
+        "--allow-violations",
         "--policy",
         v2.to_str().unwrap(),
         "--out",
@@ -784,6 +909,7 @@ fn bad_input_exits_2_naming_the_file_and_leaves_the_output_alone() {
     let e = run(&[
         "codegen",
         "go",
+        "--allow-violations",
         "--policy",
         invalid.to_str().unwrap(),
         "--out",
@@ -794,7 +920,9 @@ fn bad_input_exits_2_naming_the_file_and_leaves_the_output_alone() {
         "{e}"
     );
 
-    // A knob Go cannot express: a duration beyond int64 milliseconds.
+    // A knob Go cannot express (a duration beyond int64 milliseconds) is
+    // refused when the policy loads: the tool-wide limit of 365 days
+    // (src/limits.rs) is far below Go's 2^62 ms.
     let huge = base.join("huge.toml");
     fs::write(
         &huge,
@@ -804,15 +932,14 @@ fn bad_input_exits_2_naming_the_file_and_leaves_the_output_alone() {
     let e = run(&[
         "codegen",
         "go",
+        "--allow-violations",
         "--policy",
         huge.to_str().unwrap(),
         "--out",
         out_s,
     ]);
     assert!(
-        e.contains("huge.toml")
-            && e.contains("restart.debounce")
-            && e.contains("cannot be generated as Go"),
+        e.contains("huge.toml") && e.contains("restart.debounce") && e.contains("at most 8760h"),
         "names the knob: {e}"
     );
 
@@ -820,6 +947,7 @@ fn bad_input_exits_2_naming_the_file_and_leaves_the_output_alone() {
         let e = run(&[
             "codegen",
             "go",
+            "--allow-violations",
             "--policy",
             v2.to_str().unwrap(),
             "--package",
@@ -836,6 +964,7 @@ fn bad_input_exits_2_naming_the_file_and_leaves_the_output_alone() {
     let e = run(&[
         "codegen",
         "go",
+        "--allow-violations",
         "--policy",
         v2.to_str().unwrap(),
         "--out",
@@ -849,6 +978,7 @@ fn bad_input_exits_2_naming_the_file_and_leaves_the_output_alone() {
     let e = run(&[
         "codegen",
         "go",
+        "--allow-violations",
         "--policy",
         v2.to_str().unwrap(),
         "--out",
@@ -885,6 +1015,7 @@ fn regenerating_replaces_the_package_in_one_piece() {
     let a = livecheck(&[
         "codegen",
         "go",
+        "--allow-violations",
         "--policy",
         v1.to_str().unwrap(),
         "--out",
@@ -897,6 +1028,7 @@ fn regenerating_replaces_the_package_in_one_piece() {
     let b = livecheck(&[
         "codegen",
         "go",
+        "--allow-violations",
         "--policy",
         v2.to_str().unwrap(),
         "--package",
@@ -916,4 +1048,160 @@ fn regenerating_replaces_the_package_in_one_piece() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["pkg"], "only the package is left beside it");
+}
+
+/// `sha256sum FILE`'s hash.
+fn sha256_of(file: &Path) -> String {
+    let out = Command::new("sha256sum")
+        .arg(file)
+        .output()
+        .expect("run sha256sum (coreutils)");
+    assert!(out.status.success(), "sha256sum: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("a hash")
+        .to_owned()
+}
+
+/// A policy with a violated recorded property is refused without
+/// `--allow-violations` (exit 2, naming the proof files and the properties)
+/// and generated with it, its header saying what is violated; a policy whose
+/// recorded properties hold is generated as is; one with no recorded proof
+/// says so. Every header carries the policy file's SHA-256.
+#[test]
+fn recorded_violations_are_refused_unless_allowed_and_stated_in_the_header() {
+    let base = scratch("proofs");
+    let proofs_dir = root().join("proofs");
+    for policy in shipped_policies() {
+        let name = policy.file_stem().unwrap().to_string_lossy().into_owned();
+        let recorded = livecheck::codegen::proofs::find(&name, std::slice::from_ref(&proofs_dir))
+            .expect("recorded proofs parse");
+        assert!(
+            !recorded.is_empty(),
+            "{name}: the shipped policies have proofs"
+        );
+        let violated: BTreeSet<&str> = recorded.iter().flat_map(|r| r.violated()).collect();
+        let out_dir = base.join(&name);
+        let plain = livecheck(&[
+            "codegen",
+            "go",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        if violated.is_empty() {
+            assert!(plain.status.success(), "{name}: {}", text(&plain));
+        } else {
+            assert_eq!(plain.status.code(), Some(2), "{name}: {}", text(&plain));
+            let err = String::from_utf8_lossy(&plain.stderr);
+            assert!(
+                err.contains("refusing") && err.contains("--allow-violations"),
+                "{name}: {err}"
+            );
+            for p in &violated {
+                assert!(err.contains(p), "{name}: the refusal names {p}: {err}");
+            }
+            for r in &recorded {
+                if !r.violated().is_empty() {
+                    let f = r.file.file_name().unwrap().to_string_lossy().into_owned();
+                    assert!(err.contains(&f), "{name}: names {f}: {err}");
+                }
+            }
+            assert!(
+                !out_dir.exists(),
+                "{name}: a refused policy wrote its package"
+            );
+            generate(&policy, &out_dir);
+        }
+        let src = fs::read_to_string(out_dir.join("liveness.go")).unwrap();
+        let sha = sha256_of(&policy);
+        assert!(
+            src.contains(&format!("const PolicySHA256 = \"{sha}\"")) && src.contains(&sha),
+            "{name}: the header carries the policy's SHA-256"
+        );
+        // The header's prose is wrapped at 78 columns: compare its words.
+        let words = src
+            .lines()
+            .take_while(|l| !l.starts_with("package "))
+            .map(|l| l.trim_start_matches("//").trim())
+            .collect::<Vec<_>>()
+            .join(" ");
+        for r in &recorded {
+            assert!(
+                words.contains(&format!("In {}", r.environment)),
+                "{name}: {words}"
+            );
+        }
+        if violated.is_empty() {
+            assert!(words.contains("every property holds"), "{name}: {words}");
+            assert!(!words.contains("--allow-violations"), "{name}");
+        } else {
+            assert!(words.contains("VIOLATED:"), "{name}: {words}");
+            for p in &violated {
+                assert!(words.contains(p), "{name}: the header names {p}");
+            }
+            assert!(
+                words.contains("Generated with --allow-violations"),
+                "{name}"
+            );
+        }
+    }
+    // No recorded proof: said, and generated without the flag.
+    let synthetic = synthetic_policies("proofs");
+    let first = &synthetic[0];
+    let sname = first.file_stem().unwrap().to_string_lossy().into_owned();
+    let out_dir = base.join("synthetic");
+    let o = livecheck(&[
+        "codegen",
+        "go",
+        "--policy",
+        first.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let src = fs::read_to_string(out_dir.join("liveness.go")).unwrap();
+    assert!(
+        src.contains(&format!("// No recorded proof for policy {sname}")),
+        "{src}"
+    );
+    // --proofs names the directory: a recorded violation there is refused,
+    // a recorded hold generates.
+    let pdir = base.join("my-proofs");
+    fs::create_dir_all(&pdir).unwrap();
+    let proof = |verdict: &str| {
+        format!(
+            r#"{{"policy": "{sname}", "environment": "lab", "complete": true,
+                "properties": [{{"name": "no_false_dead", "verdict": "{verdict}"}}]}}"#
+        )
+    };
+    let with_proofs = |dir: &Path| {
+        livecheck(&[
+            "codegen",
+            "go",
+            "--proofs",
+            pdir.to_str().unwrap(),
+            "--policy",
+            first.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+    };
+    fs::write(pdir.join(format!("{sname}.lab.json")), proof("violated")).unwrap();
+    let o = with_proofs(&base.join("refused"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no_false_dead"));
+    fs::write(pdir.join(format!("{sname}.lab.json")), proof("holds")).unwrap();
+    let ok_dir = base.join("accepted");
+    let o = with_proofs(&ok_dir);
+    assert!(o.status.success(), "{}", text(&o));
+    let src = fs::read_to_string(ok_dir.join("liveness.go")).unwrap();
+    assert!(src.contains("// In lab: every property holds."), "{src}");
+    // A malformed proof file is an error naming it.
+    fs::write(pdir.join(format!("{sname}.lab.json")), "{").unwrap();
+    let o = with_proofs(&base.join("malformed"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&format!("{sname}.lab.json")));
 }

@@ -78,7 +78,7 @@ fn incident_search_finds_the_config_put_shape_on_v1_and_not_on_v2() {
         trail
             .steps
             .iter()
-            .any(|(a, _)| *a == livecheck::model::Action::CycleReturns),
+            .any(|(a, _)| *a == livecheck::model::Action::JobStep),
         "the cycle returned before the fatal decision"
     );
     // The general property's shortest counterexample is a different shape:

@@ -18,14 +18,134 @@ use std::sync::OnceLock;
 /// Unique states of each shipped pair. A change to the model, a policy or an
 /// environment shows here (update deliberately, with the proofs).
 const PINNED: &[(&str, &str, usize)] = &[
-    ("v0-pre-2931", "cloud", 76_973),
-    ("v0-pre-2931", "docker", 32_551),
-    ("v1-2931", "cloud", 1_301_916),
-    ("v1-2931", "docker", 822_796),
-    ("v2-2950", "cloud", 6_514_773),
-    ("v2-2950", "docker", 940_256),
-    ("v3-proposed", "cloud", 7_177_149),
-    ("v3-proposed", "docker", 4_382_535),
+    ("v0-pre-2931", "cloud", 59_735),
+    ("v0-pre-2931", "docker", 28_771),
+    ("v1-2931", "cloud", 1_257_012),
+    ("v1-2931", "docker", 803_322),
+    ("v2-2950", "cloud", 6_428_151),
+    ("v2-2950", "docker", 923_834),
+    ("v3-proposed", "cloud", 7_158_079),
+    ("v3-proposed", "docker", 4_362_064),
+];
+
+/// Every verdict of every shipped pair with the length of its shortest
+/// counterexample (violated `always` properties) or example (`sometimes`
+/// properties that hold), in contract order, and the worst-case detection
+/// latency. A speed-up of the checker must change none of them.
+#[allow(clippy::type_complexity)]
+const PINNED_VERDICTS: &[(&str, &str, [(&str, usize); 7], u64)] = &[
+    (
+        "v0-pre-2931",
+        "cloud",
+        [
+            ("v", 3),
+            ("v", 2),
+            ("h", 0),
+            ("v", 6),
+            ("h", 0),
+            ("h", 3),
+            ("h", 29),
+        ],
+        10_000,
+    ),
+    (
+        "v0-pre-2931",
+        "docker",
+        [
+            ("v", 3),
+            ("v", 2),
+            ("h", 0),
+            ("v", 6),
+            ("h", 0),
+            ("h", 3),
+            ("h", 8),
+        ],
+        10_000,
+    ),
+    (
+        "v1-2931",
+        "cloud",
+        [
+            ("v", 5),
+            ("v", 5),
+            ("h", 0),
+            ("v", 8),
+            ("h", 0),
+            ("h", 5),
+            ("h", 32),
+        ],
+        15_000,
+    ),
+    (
+        "v1-2931",
+        "docker",
+        [
+            ("v", 5),
+            ("v", 5),
+            ("h", 0),
+            ("v", 8),
+            ("h", 0),
+            ("h", 5),
+            ("h", 11),
+        ],
+        15_000,
+    ),
+    (
+        "v2-2950",
+        "cloud",
+        [
+            ("v", 19),
+            ("v", 18),
+            ("v", 39),
+            ("v", 34),
+            ("h", 0),
+            ("h", 19),
+            ("h", 45),
+        ],
+        21_000,
+    ),
+    (
+        "v2-2950",
+        "docker",
+        [
+            ("v", 19),
+            ("v", 18),
+            ("v", 39),
+            ("v", 36),
+            ("h", 0),
+            ("h", 19),
+            ("h", 24),
+        ],
+        21_000,
+    ),
+    (
+        "v3-proposed",
+        "cloud",
+        [
+            ("h", 0),
+            ("h", 0),
+            ("h", 0),
+            ("h", 0),
+            ("h", 0),
+            ("h", 10),
+            ("h", 39),
+        ],
+        15_500,
+    ),
+    (
+        "v3-proposed",
+        "docker",
+        [
+            ("h", 0),
+            ("h", 0),
+            ("h", 0),
+            ("h", 0),
+            ("h", 0),
+            ("h", 10),
+            ("h", 18),
+        ],
+        15_500,
+    ),
 ];
 
 fn load(policy: &str, env: &str) -> (Policy, Environment) {
@@ -76,6 +196,41 @@ fn every_shipped_pair_is_complete_and_pinned() {
             "{p} × {e}: unique states changed; if the model change is deliberate, update PINNED and the proofs"
         );
     }
+}
+
+/// `(verdict letter, path length)` of a property: the counterexample of a
+/// violated `always` property, the example of a `sometimes` property that
+/// holds, 0 otherwise.
+fn verdict_and_length(p: &livecheck::check::PropertyResult) -> (&'static str, usize) {
+    let letter = match p.verdict {
+        Verdict::Holds => "h",
+        Verdict::Violated => "v",
+        Verdict::Inconclusive => "?",
+    };
+    (letter, p.trail.as_ref().map_or(0, |t| t.steps.len()))
+}
+
+#[test]
+fn every_verdict_and_shortest_length_is_pinned() {
+    let mut actual = String::new();
+    let mut same = true;
+    for &(p, e, pinned, worst) in PINNED_VERDICTS {
+        let r = result(p, e);
+        let got: Vec<(&str, usize)> = r.properties.iter().map(verdict_and_length).collect();
+        let got_worst = r.property("dead_detected_within").unwrap().worst_case_ms;
+        same &= got == pinned && got_worst == Some(worst);
+        actual.push_str(&format!("    ({p:?}, {e:?}, {got:?}, {got_worst:?}),\n"));
+    }
+    assert_eq!(
+        PINNED_VERDICTS.len(),
+        shipped().len(),
+        "a shipped pair is not pinned"
+    );
+    assert!(
+        same,
+        "a verdict, a shortest length or a worst case changed; if the model change is deliberate, \
+         update PINNED_VERDICTS (actual below) and the proofs:\n{actual}"
+    );
 }
 
 #[test]
@@ -218,7 +373,7 @@ fn counterexamples_are_shortest() {
     let actions: Vec<Action> = trail.steps.iter().map(|(a, _)| *a).collect();
     assert_eq!(
         actions,
-        vec![Action::RequestFails(0), Action::Probe(0, Answer::Spurious)]
+        vec![Action::Request(0), Action::Probe(0, Answer::Spurious)]
     );
     // And for every violated property of a small model, the BFS path is as
     // short as the iterative-deepening search says is possible.
@@ -234,5 +389,96 @@ fn counterexamples_are_shortest() {
             len, best,
             "{name}: counterexample of {len} steps, shortest is {best}"
         );
+    }
+}
+
+/// stateright's own breadth-first checker, run on the same model, reaches
+/// the same verdicts as livecheck's explorer (it counts more states: it
+/// keeps what the last transition did in the state, the explorer looks at
+/// that on the transition instead).
+#[test]
+fn stateright_agrees_on_the_smaller_pairs() {
+    use stateright::Checker;
+    for (p, e) in [
+        ("v0-pre-2931", "docker"),
+        ("v0-pre-2931", "cloud"),
+        ("v1-2931", "docker"),
+    ] {
+        let (policy, env) = load(p, e);
+        let world = World::new(policy, env);
+        let checker = world.clone().checker().spawn_bfs().join();
+        let found = checker.discoveries();
+        let ours = result(p, e);
+        for prop in &ours.properties {
+            let sometimes = SOMETIMES.contains(&prop.name);
+            let theirs = match (sometimes, found.contains_key(prop.name)) {
+                (false, true) | (true, false) => Verdict::Violated,
+                (false, false) | (true, true) => Verdict::Holds,
+            };
+            assert_eq!(prop.verdict, theirs, "{p} × {e}: {}", prop.name);
+        }
+        assert!(checker.unique_state_count() >= ours.unique_states);
+    }
+}
+
+/// The explorer's result does not depend on how many threads ran it: the
+/// same counts, verdicts and counterexamples (step by step).
+#[test]
+fn two_threads_find_exactly_what_one_finds() {
+    let (policy, env) = load("v1-2931", "cloud");
+    let one = result("v1-2931", "cloud");
+    let two = livecheck::check::check_pair(
+        &policy,
+        &env,
+        &CheckOptions {
+            threads: 2,
+            ..CheckOptions::default()
+        },
+    );
+    assert_eq!(one.unique_states, two.unique_states);
+    assert_eq!(one.states, two.states);
+    assert_eq!(
+        report::pair_json(one, false),
+        report::pair_json(&two, false)
+    );
+}
+
+/// Packing is exact: every state the model reaches (here: every state of
+/// two small pairs, and the first 200 000 of a larger one) comes back from
+/// its packed words unchanged (but for what the last transition did, which
+/// the explorer looks at on the transition).
+#[test]
+fn packed_states_unpack_to_themselves() {
+    use livecheck::engine::Packable;
+    for (p, e, limit) in [
+        ("v0-pre-2931", "docker", usize::MAX),
+        ("v1-2931", "docker", usize::MAX),
+        ("v3-proposed", "cloud", 200_000),
+    ] {
+        let (policy, env) = load(p, e);
+        let world = World::new(policy, env);
+        let mut seen = std::collections::HashSet::new();
+        let mut queue = std::collections::VecDeque::from([world.initial()]);
+        let mut actions = Vec::new();
+        while let Some(s) = queue.pop_front() {
+            if seen.len() >= limit {
+                break;
+            }
+            let mut words = vec![0; world.words()];
+            world.pack(&s, &mut words);
+            let mut back = world.unpack(&words);
+            back.events = s.events;
+            assert_eq!(back, s, "{p} × {e}: a state changed through packing");
+            if !seen.insert(words) {
+                continue;
+            }
+            actions.clear();
+            world.actions(&s, &mut actions);
+            for &a in &actions {
+                if let Some(n) = world.next_state(&s, a) {
+                    queue.push_back(n);
+                }
+            }
+        }
     }
 }

@@ -34,6 +34,9 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("v2_settle_recent_reprobe_running", &["v2-2950"]),
     ("v2_settle_lone_false_strikes", &["v2-2950"]),
     ("v2_heartbeat_during_fresh_wait", &["v2-2950"]),
+    // Replay's events beyond the contract's (register, restart_requested
+    // through the file-write drop, cycle_finished, an early timer).
+    ("extension_events", &["v2-2950"]),
 ];
 
 fn root() -> PathBuf {
@@ -111,7 +114,7 @@ fn every_expected_line_has_the_contract_fields() {
     // The outputs are JSON objects with the contract's fields and values.
     for entry in fs::read_dir(root().join("tests/replay")).unwrap() {
         let p = entry.unwrap().path();
-        if p.extension().map_or(true, |e| e != "out") {
+        if p.extension().is_none_or(|e| e != "out") {
             continue;
         }
         for line in fs::read_to_string(&p).unwrap().lines() {
@@ -211,6 +214,55 @@ fn unknown_event_result_field_or_negative_time_exit_2() {
         ],
         2,
         "malformed",
+    );
+}
+
+#[test]
+fn misused_extension_events_exit_2_naming_the_line() {
+    let hb = r#"{"t_ms": 0, "ws": "w1", "event": "heartbeat"}"#;
+    for (i, (line, needle)) in [
+        (
+            r#"{"t_ms": 1, "ws": "w1", "event": "restart_requested"}"#,
+            "needs a \"source\"",
+        ),
+        (
+            r#"{"t_ms": 1, "ws": "w1", "event": "restart_requested", "source": "cron"}"#,
+            "malformed",
+        ),
+        (
+            r#"{"t_ms": 1, "ws": "w1", "event": "heartbeat", "source": "other"}"#,
+            "\"source\" belongs on restart_requested lines only",
+        ),
+        (
+            r#"{"t_ms": 1, "ws": "w1", "event": "timer"}"#,
+            "needs a \"req\"",
+        ),
+        (
+            r#"{"t_ms": 1, "ws": "w1", "event": "timer", "req": "r9"}"#,
+            "no decision is waiting for a timer",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_bad_log(
+            &format!("bad_extension_{i}"),
+            "v2-2950",
+            &[hb, line],
+            2,
+            needle,
+        );
+    }
+    // A timer for a decision that waits for a probe answer is refused.
+    assert_bad_log(
+        "timer_while_probing",
+        "v0-pre-2931",
+        &[
+            r#"{"t_ms": 0, "ws": "w1", "event": "a2a_failed", "req": "r1"}"#,
+            r#"{"t_ms": 5, "ws": "w1", "event": "timer", "req": "r1"}"#,
+        ],
+        2,
+        "no decision is waiting for a timer",
     );
 }
 

@@ -1,7 +1,12 @@
-//! The Go package for one policy: `liveness.go` (the decision and the restart
-//! coordinator, standard library only, the policy's knobs baked in as
-//! commented constants), `liveness_test.go` (runs the conformance vectors,
-//! checks a decision allocates nothing, benchmarks one) and `vectors.json`.
+//! The Go package for one policy: `liveness.go` (the decision, the restart
+//! coordinator and the workspace state, standard library only, the policy's
+//! knobs baked in as commented `time.Duration` constants, a header with the
+//! policy file's hash and its recorded verdicts), `tracker.go` (the
+//! mutex-guarded per-workspace Tracker with a Prober, a Restarter and a
+//! Clock), `liveness_test.go` (runs the conformance vectors, checks a
+//! decision allocates nothing, benchmarks one), `tracker_test.go` (the
+//! Tracker against the machines and across its lock sections, for `go test
+//! -race`) and `vectors.json`.
 //!
 //! The Go code is a template (`templates/*.tmpl`) with line directives
 //! `{{if FLAG}}`, `{{if !FLAG}}`, `{{else}}`, `{{end}}` selecting the branches
@@ -9,7 +14,7 @@
 //! template mirrors [`crate::decision`] step for step; the vectors, not
 //! inspection, are what show the two agree.
 
-use super::vectors;
+use super::{proofs, sha256, vectors};
 use crate::duration::{Human, Ms};
 use crate::error::InputError;
 use crate::policy::{line_of_key, OnRecent, OnSettling, Policy, ProbeErrorMeaning, SettleFrom};
@@ -18,17 +23,62 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-const LIVENESS_GO: &str = include_str!("templates/liveness.go.tmpl");
-const LIVENESS_TEST_GO: &str = include_str!("templates/liveness_test.go.tmpl");
+/// The templates, by the file each renders.
+const TEMPLATES: [(&str, &str); 4] = [
+    ("liveness.go", include_str!("templates/liveness.go.tmpl")),
+    ("tracker.go", include_str!("templates/tracker.go.tmpl")),
+    (
+        "liveness_test.go",
+        include_str!("templates/liveness_test.go.tmpl"),
+    ),
+    (
+        "tracker_test.go",
+        include_str!("templates/tracker_test.go.tmpl"),
+    ),
+];
 
 /// The files the generator writes; an existing output directory may hold
-/// only these.
-pub const GENERATED_FILES: [&str; 3] = ["liveness.go", "liveness_test.go", "vectors.json"];
+/// only these (or the files of an earlier version: `liveness.go`,
+/// `liveness_test.go`, `vectors.json`).
+pub const GENERATED_FILES: [&str; 5] = [
+    "liveness.go",
+    "tracker.go",
+    "liveness_test.go",
+    "tracker_test.go",
+    "vectors.json",
+];
 
-/// Durations are `int64` milliseconds in Go and the caller's clock may read
-/// up to 2^62 ms, so every knob stays below 2^62 ms: `now + knob` never
-/// overflows.
-pub const MAX_GO_DURATION: Ms = 1 << 62;
+/// Durations are `time.Duration` (int64 nanoseconds) in Go and the caller's
+/// clock may read up to 2^62 ns, so every knob stays below 2^62 ns (about
+/// 146 years): `now + knob` never overflows. This is that bound in
+/// milliseconds.
+pub const MAX_GO_DURATION: Ms = (1 << 62) / 1_000_000;
+
+/// How `livecheck codegen go` treats the policy's recorded proofs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Generate a policy whose recorded proofs hold a violated property
+    /// (the header says which).
+    pub allow_violations: bool,
+    /// Where to look for `POLICY.ENVIRONMENT.json` (first holding any wins);
+    /// empty: [`proofs::default_dirs`].
+    pub proof_dirs: Vec<PathBuf>,
+}
+
+/// `ms` as a Go `time.Duration` constant expression (`15 * time.Second`).
+fn go_duration(ms: Ms) -> String {
+    let unit = [
+        (3_600_000, "time.Hour"),
+        (60_000, "time.Minute"),
+        (1_000, "time.Second"),
+    ]
+    .into_iter()
+    .find(|(u, _)| ms != 0 && ms.is_multiple_of(*u));
+    match unit {
+        Some((u, name)) => format!("{} * {name}", ms / u),
+        None => format!("{ms} * time.Millisecond"),
+    }
+}
 
 const GO_KEYWORDS: [&str; 25] = [
     "break",
@@ -166,18 +216,18 @@ fn knobs(p: &Policy, path: &Path, source: &str) -> Result<Vec<Knob>, InputError>
     };
     if let Some(h) = d.recent_heartbeat {
         dur(
-            "RecentWindowMs",
+            "RecentWindow",
             "heartbeat.recent_window",
             h.window,
-            "a heartbeat is recent when now - heartbeat <= RecentWindowMs (inclusive).",
+            "a heartbeat is recent when now - heartbeat <= RecentWindow (inclusive).",
         );
     }
     if let Some(s) = d.strikes {
         dur(
-            "StrikeWindowMs",
+            "StrikeWindow",
             "strikes.window",
             s.window,
-            "a strike record whose first strike is older than this (now - first > StrikeWindowMs) starts again at one strike.",
+            "a strike record whose first strike is older than this (now - first > StrikeWindow) starts again at one strike.",
         );
     }
     if let Some(s) = d.settle {
@@ -186,49 +236,49 @@ fn knobs(p: &Policy, path: &Path, source: &str) -> Result<Vec<Knob>, InputError>
             SettleFrom::RestartFinished => "the end of the last restart cycle",
         };
         dur(
-            "SettleWindowMs",
+            "SettleWindow",
             "settle.window",
             s.window,
-            &format!("a decision is settling while now - {from} < SettleWindowMs (exclusive)."),
+            &format!("a decision is settling while now - {from} < SettleWindow (exclusive)."),
         );
         if let Some(w) = s.fresh_wait {
             dur(
-                "FreshWaitMs",
+                "FreshWait",
                 "settle.fresh_heartbeat_wait",
                 w.wait,
                 "how long a settling decision waits for a heartbeat newer than restartStartedAt.",
             );
             dur(
-                "FreshPollMs",
+                "FreshPoll",
                 "settle.fresh_heartbeat_poll",
                 w.poll,
-                "the wait's poll interval: polls happen at 0, FreshPollMs, 2*FreshPollMs, ... while before FreshWaitMs.",
+                "the wait's poll interval: polls happen at 0, FreshPoll, 2*FreshPoll, ... while before FreshWait.",
             );
         }
     }
     if let Some(r) = d.reprobe_delay {
         dur(
-            "ReprobeDelayMs",
+            "ReprobeDelay",
             "reprobe.delay",
             r,
             "the sleep before probing a lone \"not running\" again.",
         );
     }
     dur(
-        "DebounceMs",
+        "Debounce",
         "restart.debounce",
         p.restart.debounce,
         if p.restart.detector_bypasses_debounce {
-            "RestartByID silently drops requests while now - restartStartedAt < DebounceMs, except the detector's own (restart.detector_bypasses_debounce = true)."
+            "RestartByID silently drops requests while now - restartStartedAt < Debounce, except the detector's own (restart.detector_bypasses_debounce = true)."
         } else {
-            "RestartByID silently drops requests while now - restartStartedAt < DebounceMs."
+            "RestartByID silently drops requests while now - restartStartedAt < Debounce."
         },
     );
     dur(
-        "FileWriteDropMs",
+        "FileWriteDrop",
         "restart.file_write_drop",
         p.restart.file_write_drop,
-        "a file-write restart is dropped when another one fired less than FileWriteDropMs before.",
+        "a file-write restart is dropped when another one fired less than FileWriteDrop before.",
     );
     if let Some(s) = d.strikes {
         v.push(Knob {
@@ -251,7 +301,7 @@ fn knobs(p: &Policy, path: &Path, source: &str) -> Result<Vec<Knob>, InputError>
             return Err(unsupported(
                 k.key,
                 format!(
-                    "{} cannot be generated as Go: durations are int64 milliseconds there and must stay below 2^62 ms so that now + duration cannot overflow",
+                    "{} cannot be generated as Go: durations are time.Duration (int64 nanoseconds) there and must stay below 2^62 ns (about 146 years) so that now + duration cannot overflow",
                     Human(k.value)
                 ),
             ));
@@ -306,38 +356,59 @@ fn constants(p: &Policy, path: &Path, source: &str) -> Result<String, InputError
                 78,
             ));
         }
-        out.push_str(&format!("\t{} = {}\n", k.name, k.value));
+        let value = if k.duration {
+            go_duration(k.value)
+        } else {
+            k.value.to_string()
+        };
+        out.push_str(&format!("\t{} = {value}\n", k.name));
     }
     Ok(out.trim_end_matches('\n').to_owned())
+}
+
+/// Paragraphs as the body of a `//` comment whose first line's `// ` the
+/// template holds.
+fn paragraphs(paras: &[String]) -> String {
+    paras
+        .iter()
+        .map(|p| wrap(p, "// ", 78))
+        .collect::<Vec<_>>()
+        .join("//\n")
+        .trim_start_matches("// ")
+        .trim_end_matches('\n')
+        .to_owned()
 }
 
 /// The rule as the generated package documentation states it.
 fn rule_text(p: &Policy) -> String {
     let d = &p.decision;
     let mut paras: Vec<String> = vec![
-        "A decision is skipped, with no probe, for an external-like runtime, for a workspace without a provisioner, and while a restart cycle runs.".into(),
+        if d.skip_while_restarting {
+            "A decision is skipped, with no probe, for an external-like runtime, for a workspace without a provisioner, and while a restart cycle runs."
+        } else {
+            "A decision is skipped, with no probe, for an external-like runtime and for a workspace without a provisioner."
+        }
+        .into(),
     ];
     if let Some(s) = d.settle {
         let from = match s.measured_from {
             SettleFrom::RestartStarted => "restartStartedAt",
             SettleFrom::RestartFinished => "the end of the last restart cycle",
         };
-        paras.push(format!(
-            "It is settling while now - {from} < SettleWindowMs."
-        ));
+        paras.push(format!("It is settling while now - {from} < SettleWindow."));
     }
     if d.recent_heartbeat.is_some() {
-        paras.push("A heartbeat is recent while now - last heartbeat <= RecentWindowMs.".into());
+        paras.push("A heartbeat is recent while now - last heartbeat <= RecentWindow.".into());
     }
     if d.settle.and_then(|s| s.fresh_wait).is_some() {
-        paras.push("While settling, the decision waits up to FreshWaitMs, polling every FreshPollMs, for a fresh heartbeat: one newer than restartStartedAt, with the URL registered.".into());
+        paras.push("While settling, the decision waits up to FreshWait, polling every FreshPoll, for a fresh heartbeat: one newer than restartStartedAt, with the URL registered.".into());
     }
     paras.push(match d.probe_error {
         ProbeErrorMeaning::AssumeAlive => "Then it probes. An error means not dead (assume alive); running resets the strike record and means not dead.".into(),
         ProbeErrorMeaning::UseRunningFlag => "Then it probes. An error is only logged and its running flag is trusted: (true, err) is running, (false, err) is not running. Running resets the strike record and means not dead.".into(),
     });
     if d.reprobe_delay.is_some() && d.reprobe_always {
-        paras.push("A first probe saying not running, whatever the heartbeat and the settle window say, sleeps ReprobeDelayMs and probes again, with the same handling (reprobe.always).".into());
+        paras.push("A first probe saying not running, whatever the heartbeat and the settle window say, sleeps ReprobeDelay and probes again, with the same handling (reprobe.always).".into());
     } else if d.reprobe_delay.is_some() {
         let mut why = Vec::new();
         if d.recent_heartbeat.is_some() {
@@ -350,7 +421,7 @@ fn rule_text(p: &Policy) -> String {
             why.push("settling");
         }
         paras.push(format!(
-            "Not running while {} sleeps ReprobeDelayMs and probes again, with the same handling.",
+            "Not running while {} sleeps ReprobeDelay and probes again, with the same handling.",
             why.join(" or ")
         ));
     }
@@ -384,25 +455,29 @@ fn rule_text(p: &Policy) -> String {
     paras.retain(|p| !p.is_empty());
     paras.push("Otherwise not running declares the container dead.".into());
     if d.strikes.is_some() {
-        paras.push("A strike joins the record if its first strike is at most StrikeWindowMs old, else starts a new one; StrikeThreshold strikes declare dead.".into());
+        paras.push("A strike joins the record if its first strike is at most StrikeWindow old, else starts a new one; StrikeThreshold strikes declare dead.".into());
     }
-    let mut declare = String::from(if p.restart.detector_bypasses_debounce {
-        "Declaring dead resets the strike record, clears the URL and requests a restart from the coordinator (SourceDetector), which does not debounce the detector's requests (restart.detector_bypasses_debounce) but coalesces them into a running cycle."
+    let strikes = if d.strikes.is_some() {
+        "resets the strike record, "
     } else {
-        "Declaring dead resets the strike record, clears the URL and requests a restart from the coordinator (SourceDetector), which may drop it within DebounceMs of the last cycle start."
-    });
+        ""
+    };
+    let mut declare = format!(
+        "Declaring dead {strikes}marks the row offline unless it is provisioning and deletes the Redis liveness key and URL cache; the caller then launches RestartByID with SourceDetector, {}",
+        if p.restart.detector_bypasses_debounce {
+            "which does not debounce the detector's requests (restart.detector_bypasses_debounce) but coalesces them into a running cycle."
+        } else {
+            "which may drop it within Debounce of the last cycle start."
+        }
+    );
+    if d.strikes.is_some() {
+        declare.insert_str(0, "The strike that reaches the threshold and the declaration are two lock sections (StepYield between them). ");
+    }
     if d.recheck_restarting {
-        declare.insert_str(0, "Before declaring, a restart cycle in flight, or one that started since the decision began (restartStartedAt is no longer what the decision read when it started), turns the declaration into a skip (guard.recheck_restarting_before_declare). ");
+        declare.insert_str(0, "Before declaring, a restart cycle in flight, or one that started since the decision began (restartStartedAt is no longer what the decision read when it started), turns the declaration into a skip (ReasonRestartRecheck, guard.recheck_restarting_before_declare). ");
     }
     paras.push(declare);
-    paras
-        .iter()
-        .map(|p| wrap(p, "// ", 78))
-        .collect::<Vec<_>>()
-        .join("//\n")
-        .trim_start_matches("// ")
-        .trim_end_matches('\n')
-        .to_owned()
+    paragraphs(&paras)
 }
 
 /// Renders a template: line directives select branches by `flags`, then
@@ -421,7 +496,7 @@ fn render_template(
     let mut out = String::new();
     for (no, line) in template.lines().enumerate() {
         let t = line.trim();
-        let active = stack.last().map_or(true, |&(taken, outer)| taken && outer);
+        let active = stack.last().is_none_or(|&(taken, outer)| taken && outer);
         if let Some(cond) = t.strip_prefix("{{if ").and_then(|r| r.strip_suffix("}}")) {
             let (neg, flag) = match cond.strip_prefix('!') {
                 Some(f) => (true, f),
@@ -472,18 +547,35 @@ fn render_template(
     Ok(out)
 }
 
-/// Renders the three files of the Go package for policy `p`, read from
-/// `path` (its comments become the constants' documentation; `file_name` is
-/// how the header names it). Returns `(file name, contents)` pairs.
+/// Renders the files of the Go package for policy `p`, read from `path`
+/// (its comments become the constants' documentation; `file_name` is how the
+/// header names it), with the recorded verdicts `opts` finds. A policy with
+/// a violated recorded property is refused unless `opts.allow_violations`.
+/// Returns `(file name, contents)` pairs.
 pub fn render(
     p: &Policy,
     path: &Path,
     file_name: &str,
     package: &str,
+    opts: &Options,
 ) -> Result<Vec<(String, String)>, InputError> {
     check_package_name(package)?;
-    let source = fs::read_to_string(path)
+    let bytes = fs::read(path)
         .map_err(|e| InputError::new(format!("cannot read policy file: {e}")).in_file(path))?;
+    let source = String::from_utf8_lossy(&bytes).into_owned();
+    let sha = sha256::hex(&bytes);
+    let dirs = if opts.proof_dirs.is_empty() {
+        proofs::default_dirs(path)
+    } else {
+        opts.proof_dirs.clone()
+    };
+    let recorded = proofs::find(&p.name, &dirs)?;
+    if !opts.allow_violations {
+        if let Some(e) = proofs::refusal(&p.name, &recorded) {
+            return Err(e.in_file(path));
+        }
+    }
+    let verification = proofs::verification_text(file_name, &sha, &p.name, &recorded, &dirs);
     let d = &p.decision;
     let fresh_wait = d.settle.and_then(|s| s.fresh_wait).is_some();
     let recent = d.recent_heartbeat.is_some();
@@ -516,6 +608,8 @@ pub fn render(
                 .is_some_and(|s| s.on_not_running == OnSettling::WaitForAgent),
         ),
         ("bypass", p.restart.detector_bypasses_debounce),
+        ("skip_restarting", d.skip_while_restarting),
+        ("atomic", p.restart.atomic_request),
         ("timers", fresh_wait || d.reprobe_delay.is_some()),
     ]);
     let join = |parts: &[(bool, &str)]| {
@@ -561,20 +655,26 @@ pub fn render(
             .to_owned(),
         ),
         ("RULE", rule_text(p)),
+        ("POLICY_SHA256", sha),
+        ("VERIFICATION", paragraphs(&verification)),
         ("CONSTANTS", constants(p, path, &source)?),
         ("GREEN", green),
         ("REPROBE_WHEN", reprobe_when),
         ("SETTLE_STAMP", stamp.to_owned()),
         ("SETTLE_FROM_TEXT", stamp_text.to_owned()),
     ]);
-    let go = render_template("liveness.go", LIVENESS_GO, &flags, &values)?;
-    let test = render_template("liveness_test.go", LIVENESS_TEST_GO, &flags, &values)?;
+    let mut files = TEMPLATES
+        .iter()
+        .map(|(name, t)| {
+            Ok((
+                (*name).to_owned(),
+                render_template(name, t, &flags, &values)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, InputError>>()?;
     let json = vectors::to_json(&vectors::generate(p)?)?;
-    Ok(vec![
-        ("liveness.go".to_owned(), go),
-        ("liveness_test.go".to_owned(), test),
-        ("vectors.json".to_owned(), json),
-    ])
+    files.push(("vectors.json".to_owned(), json));
+    Ok(files)
 }
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> InputError {
@@ -722,6 +822,8 @@ mod tests {
             "wait_for_agent",
             "bypass",
             "timers",
+            "skip_restarting",
+            "atomic",
         ];
         let values: BTreeMap<&str, String> = [
             "VERSION",
@@ -735,6 +837,8 @@ mod tests {
             "REPROBE_WHEN",
             "SETTLE_STAMP",
             "SETTLE_FROM_TEXT",
+            "POLICY_SHA256",
+            "VERIFICATION",
         ]
         .into_iter()
         .map(|k| (k, "v".to_owned()))
@@ -745,7 +849,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, n)| (*n, bits & (1 << i) != 0))
                 .collect();
-            for (n, t) in [("go", LIVENESS_GO), ("test", LIVENESS_TEST_GO)] {
+            for (n, t) in TEMPLATES {
                 let out = render_template(n, t, &f, &values).unwrap();
                 assert!(!out.contains("{{"), "{n} {bits:b}");
             }

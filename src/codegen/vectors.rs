@@ -1,228 +1,91 @@
-//! Conformance vectors: timed event sequences for one workspace and what
-//! livecheck's decision machine ([`Decision`]) and restart coordinator
-//! ([`RestartCoordinator`]) do with them, so that another implementation of a
-//! policy (the generated Go package, or the upstream handler through an
+//! Conformance vectors: timed event logs for one workspace and what
+//! livecheck's machines (the decision, the restart coordinator, the
+//! workspace's shared state) do with them, so that another implementation of
+//! a policy (the generated Go package, or the upstream handler through an
 //! adapter) can be checked against the machine the model checker verified.
 //!
-//! # Format (`livecheck-vectors/1`)
+//! A vector is built by driving the replay engine ([`crate::replay`]) and
+//! recording everything it does; nothing here decides anything.
+//!
+//! # Format (`livecheck-vectors/2`)
 //!
 //! A JSON object: `format`, `generator`, `policy`, `summary`, `semantics`
 //! (the driver rules below, as text), `coverage` (see [`CoverageReport`]) and
-//! `vectors`, one per line. A [`Vector`] holds `events` in the vocabulary of
-//! the replay log (CONTRACT.md, "Replay log": `workspace`, `heartbeat`,
-//! `restart_started`, `restart_finished`, `a2a_failed`, `probe`) without the
-//! `ws` field (a vector is one workspace), plus three events replay does not
-//! know: `restart_requested` (`source`: `file_write` or `other`, a
-//! `RestartByID` call from outside the detector), `cycle_finished` (the
-//! running restart cycle returned; it loops if a request is pending) and
-//! `timer` (feed the request's decision a timer input now, early or not).
-//! The expected behaviour is `steps` (one [`StepRecord`] per input given to a
-//! decision or to the coordinator, in order), `results` (one line per
-//! finished decision, exactly as `livecheck replay` prints them, minus `ws`)
-//! and `final` (the workspace's shared state after the log).
+//! `vectors`, one per line. A [`Vector`] holds:
+//!
+//! - `events`: replay log lines ([`LogLine`]), every one for workspace
+//!   `w1`: the contract's `workspace`, `heartbeat`, `restart_started`,
+//!   `restart_finished`, `a2a_failed`, `probe`, and replay's further
+//!   `register`, `restart_requested` (`source`: `file_write`, `other`,
+//!   `detector`), `cycle_finished` and `timer` (see [`crate::replay`]);
+//! - `steps`: one [`StepRecord`] per input given to a decision or to the
+//!   coordinator by an event, in order;
+//! - `results`: one line per finished decision, exactly as `livecheck
+//!   replay` prints them ([`Finished`]);
+//! - `final`: the workspace's shared state after the log ([`FinalState`]).
+//!
+//! Changes from `livecheck-vectors/1`: events and results carry `ws` (they
+//! are replay's lines); a strike that reaches the threshold answers `yield`
+//! and the declaration follows as a `resume` input (two lock sections);
+//! a declaration no longer carries its restart in the decision: the driver
+//! runs `RestartByID` (source detector) right after it and the `done` step
+//! and the result say what became of it; `restart_requested` goes through
+//! the file-write drop (file writes), then the debounce check and the
+//! coalescing back to back, and a request that starts a cycle runs the drain
+//! loop's first top at once; `cycle_finished` is the drain loop's top
+//! (`looped`: a pending request runs another cycle) or its exit (`idle`);
+//! `heartbeat` no longer registers a URL by itself (one while the row has no
+//! URL stands for the agent's registration), and `register` is new; the
+//! skip at the declaration's re-check is `restart_recheck`; `final` adds
+//! the row's `status`, the Redis URL cache and liveness key.
 //!
 //! # Driver rules (what an implementation's test driver must do)
 //!
-//! Time never goes backwards. Live decisions are kept in a list: a failed
-//! request appends one, a finished one is replaced by the list's last entry
-//! (swap-remove). Before an event at `t` is applied, every timer due by then
-//! fires: a decision waiting for its instant `at` is due at
-//! `at + timer_delay_ms`; the earliest due fires first (ties: lowest list
-//! position), with `now` = its due instant. At the end of the log the
-//! remaining timers fire the same way. `restart_started` is
-//! `ObserveCycleStart` plus clearing the URL; `restart_finished` is
-//! `ObserveCycleEnd`; `restart_requested` is `Request(now, source)` and
-//! `cycle_finished` is `CycleFinished(now)`, and a cycle that starts through
-//! either (`started`, `looped`) clears the URL as `restart_started` does.
-//! `heartbeat` sets the last heartbeat to `now` and registers the URL.
-//! A `probe` or `timer` event goes to the live decision of that request; an
-//! input the decision cannot take is recorded as `unexpected` and changes
-//! nothing. Vectors marked `"replay": true` use only the replay vocabulary,
-//! no unexpected input and no timer delay: `livecheck replay` gives the same
-//! `results` for them.
+//! The rules of [`crate::replay`], with one workspace, the timer delay of
+//! the vector (`timer_delay_ms`) and inputs a decision cannot take recorded
+//! (`unexpected`) instead of refused; [`SEMANTICS`] states them as the file
+//! does. Vectors marked `"replay": true` have no unexpected input and no
+//! timer delay: `livecheck replay` prints exactly their `results`.
 
-use crate::decision::{Awaiting, Decision, Input, ProbeResult, Step, UnexpectedInput};
+use crate::decision::{Input, ProbeResult, Step};
 use crate::duration::Ms;
 use crate::error::InputError;
 use crate::policy::Policy;
-use crate::replay::{describe, EXTERNAL_LIKE_RUNTIMES};
-use crate::restart::{CycleEnd, DropReason, RestartCoordinator, RestartOutcome, RestartSource};
-use crate::workspace::Workspace;
-use serde::{Deserialize, Serialize};
+use crate::replay::{CoordinatorCall, DecisionInput, Observer, Replayer, RestartCall};
+use crate::restart::RestartSource;
+use crate::workspace::{Status, Workspace};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::path::Path;
 
-mod build;
+mod boundaries;
 mod coverage;
+mod exhaustive;
+mod random;
+mod scenarios;
+mod world;
 
-pub use build::{generate_random, generate_with, RandomParams, SHIPPED_RANDOM};
+pub use crate::replay::{EventKind, Finished, LogLine};
 pub use coverage::{coverage, BoundaryCount, CoverageReport, SetCoverage};
+pub use random::{RandomParams, SHIPPED_RANDOM};
 
 /// The format tag written in every vector file.
-pub const FORMAT: &str = "livecheck-vectors/1";
+pub const FORMAT: &str = "livecheck-vectors/2";
 
-// ---- the vector format -----------------------------------------------------
-
-/// What happened, in a vector's event list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    /// Workspace facts (`runtime`, `provisioner`).
-    Workspace,
-    /// The agent heartbeated (URL registered, last heartbeat = now).
-    Heartbeat,
-    /// The platform started a restart cycle (observed).
-    RestartStarted,
-    /// The platform's restart cycle returned (observed).
-    RestartFinished,
-    /// `RestartByID` from outside the detector (`source`). Not replay.
-    RestartRequested,
-    /// The coordinator's running cycle returned. Not replay.
-    CycleFinished,
-    /// A request failed: a decision starts (`req`).
-    A2aFailed,
-    /// A probe answer (`req`, `result`).
-    Probe,
-    /// A timer input fed now to the decision of `req`. Not replay.
-    Timer,
-}
-
-/// Who asks for a restart in a `restart_requested` event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    /// A config/file PUT (subject to the file-write drop).
-    FileWrite,
-    /// Anything else (health sweep, reconciler, admin).
-    Other,
-}
-
-impl From<Source> for RestartSource {
-    fn from(s: Source) -> Self {
-        match s {
-            Source::FileWrite => RestartSource::FileWrite,
-            Source::Other => RestartSource::Other,
-        }
-    }
-}
-
-/// A probe answer as written in vectors (and replay logs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Answer {
-    /// `(true, nil)`.
-    Running,
-    /// `(false, nil)`.
-    NotRunning,
-    /// `(true, err)`.
-    Error,
-    /// `(false, err)`.
-    ErrorNotRunning,
-}
-
-impl Answer {
-    /// All four answers.
-    pub const ALL: [Answer; 4] = [
-        Answer::Running,
-        Answer::NotRunning,
-        Answer::Error,
-        Answer::ErrorNotRunning,
-    ];
-
-    /// The word used in JSON.
-    pub fn word(self) -> &'static str {
-        match self {
-            Answer::Running => "running",
-            Answer::NotRunning => "not_running",
-            Answer::Error => "error",
-            Answer::ErrorNotRunning => "error_not_running",
-        }
-    }
-}
-
-impl From<Answer> for ProbeResult {
-    fn from(a: Answer) -> Self {
-        match a {
-            Answer::Running => ProbeResult::Running,
-            Answer::NotRunning => ProbeResult::NotRunning,
-            Answer::Error => ProbeResult::Error,
-            Answer::ErrorNotRunning => ProbeResult::ErrorNotRunning,
-        }
-    }
-}
-
-impl From<ProbeResult> for Answer {
-    fn from(p: ProbeResult) -> Self {
-        match p {
-            ProbeResult::Running => Answer::Running,
-            ProbeResult::NotRunning => Answer::NotRunning,
-            ProbeResult::Error => Answer::Error,
-            ProbeResult::ErrorNotRunning => Answer::ErrorNotRunning,
-        }
-    }
-}
-
-/// One timed event of a vector.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Event {
-    /// When, in milliseconds.
-    pub t_ms: Ms,
-    /// What.
-    pub event: EventKind,
-    /// The request (`a2a_failed`, `probe`, `timer`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub req: Option<String>,
-    /// The probe answer (`probe`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<Answer>,
-    /// Who asks (`restart_requested`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<Source>,
-    /// The runtime (`workspace`): `external`, `kimi`, `kimi-cli` are
-    /// external-like, anything else ordinary.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<String>,
-    /// Whether a provisioner is configured (`workspace`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provisioner: Option<bool>,
-}
-
-impl Event {
-    /// An event with only a time and a kind.
-    pub fn new(t_ms: Ms, event: EventKind) -> Self {
-        Event {
-            t_ms,
-            event,
-            req: None,
-            result: None,
-            source: None,
-            runtime: None,
-            provisioner: None,
-        }
-    }
-
-    fn with_req(mut self, req: &str) -> Self {
-        self.req = Some(req.to_owned());
-        self
-    }
-
-    /// True for the kinds `livecheck replay` understands.
-    pub fn is_replay_vocabulary(&self) -> bool {
-        !matches!(
-            self.event,
-            EventKind::RestartRequested | EventKind::CycleFinished | EventKind::Timer
-        )
-    }
-}
+/// The workspace every vector's events name.
+pub const WS: &str = "w1";
 
 /// The expected effect of one input, in order.
 ///
-/// Decision inputs (`input` = `start`, `timer`, `probe`) carry `req`, the
-/// probe's `result`, and `step`: `probe`, `wake` (with `at`), `done` (with
-/// `outcome`, `restart`, `reason` as in replay) or `unexpected` (with
-/// `awaiting`: `start`, `probe`, `timer` or `nothing`). Coordinator inputs
-/// carry `outcome`: for `restart_requested` (with `source`) one of `started`,
-/// `coalesced`, `dropped_debounce`, `dropped_file_write`; for
-/// `cycle_finished` `idle` or `looped`.
+/// Decision inputs (`input` = `start`, `timer`, `probe`, `resume`) carry
+/// `req`, the probe's `result`, and `step`: `probe`, `wake` (with `at`),
+/// `yield` (feed `resume`: the strike section ended, the declaration's
+/// section follows), `done` (with `outcome`, `restart`, `reason` as replay
+/// prints them) or `unexpected` (with `awaiting`: `start`, `probe`, `timer`,
+/// `resume` or `nothing`). Coordinator inputs from events carry `outcome`:
+/// for `restart_requested` (with `source`) one of `started`, `coalesced`,
+/// `dropped_debounce`, `dropped_file_write`; for `cycle_finished` `idle` or
+/// `looped`. A declaration's own restart request has no record: its fate is
+/// in the `done` step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepRecord {
@@ -231,14 +94,15 @@ pub struct StepRecord {
     /// The request whose decision got the input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub req: Option<String>,
-    /// `start`, `timer`, `probe`, `restart_requested` or `cycle_finished`.
+    /// `start`, `timer`, `probe`, `resume`, `restart_requested` or
+    /// `cycle_finished`.
     pub input: String,
     /// The probe answer fed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<Answer>,
+    pub result: Option<ProbeResult>,
     /// The restart request's source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<Source>,
+    pub source: Option<RestartSource>,
     /// What the decision asks next.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
@@ -278,24 +142,6 @@ impl StepRecord {
     }
 }
 
-/// One finished decision, as `livecheck replay` prints it (without `ws`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResultRecord {
-    /// When the decision ended.
-    pub t_ms: Ms,
-    /// Request id.
-    pub req: String,
-    /// `dead`, `not_dead`, `queued` or `skipped`.
-    pub outcome: String,
-    /// Probes the decision asked for.
-    pub probes: u8,
-    /// `started`, `dropped` or `none`.
-    pub restart: String,
-    /// Why, in one word.
-    pub reason: String,
-}
-
 /// A strike record in [`FinalState`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -312,8 +158,14 @@ pub struct StrikesState {
 pub struct FinalState {
     /// The last heartbeat, if any.
     pub last_heartbeat: Option<Ms>,
-    /// The URL is registered.
+    /// The row's URL is set.
     pub url_registered: bool,
+    /// The row's status.
+    pub status: Status,
+    /// The Redis URL cache holds the URL.
+    pub url_cached: bool,
+    /// The Redis liveness key exists, last set or refreshed then.
+    pub liveness_key: Option<Ms>,
     /// The strike record, if any.
     pub strikes: Option<StrikesState>,
     /// A restart cycle is running.
@@ -322,7 +174,7 @@ pub struct FinalState {
     pub restart_pending: bool,
     /// `restartStartedAt`, if any.
     pub restart_started_at: Option<Ms>,
-    /// When the last cycle returned, if any.
+    /// When the last cycle loop exited, if any did.
     pub restart_finished_at: Option<Ms>,
     /// When the last file-write restart fired, if any.
     pub last_file_write: Option<Ms>,
@@ -333,6 +185,9 @@ impl FinalState {
         FinalState {
             last_heartbeat: ws.last_heartbeat,
             url_registered: ws.url_registered,
+            status: ws.status,
+            url_cached: ws.url_cached,
+            liveness_key: ws.liveness_key,
             strikes: ws.strikes.map(|s| StrikesState {
                 count: s.count,
                 first: s.first,
@@ -346,6 +201,11 @@ impl FinalState {
     }
 }
 
+fn owned_lines<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<LogLine<'static>>, D::Error> {
+    let lines = Vec::<LogLine<'de>>::deserialize(d)?;
+    Ok(lines.into_iter().map(LogLine::into_owned).collect())
+}
+
 /// One conformance vector: a log for one workspace and what the machine did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -354,16 +214,18 @@ pub struct Vector {
     pub name: String,
     /// The set it belongs to: `scenario`, `boundary`, `exhaustive`, `random`.
     pub set: String,
-    /// Uses only replay's vocabulary, no unexpected input, no timer delay.
+    /// No unexpected input, no timer delay: `livecheck replay` prints
+    /// exactly `results`.
     pub replay: bool,
     /// Timers are fed this many milliseconds after their instant.
     pub timer_delay_ms: Ms,
     /// The log.
-    pub events: Vec<Event>,
+    #[serde(deserialize_with = "owned_lines")]
+    pub events: Vec<LogLine<'static>>,
     /// Expected effect of every input, in order.
     pub steps: Vec<StepRecord>,
     /// Expected finished decisions, in order.
-    pub results: Vec<ResultRecord>,
+    pub results: Vec<Finished>,
     /// Expected shared state at the end.
     #[serde(rename = "final")]
     pub final_state: FinalState,
@@ -375,321 +237,131 @@ pub struct Expected {
     /// Every input's effect.
     pub steps: Vec<StepRecord>,
     /// Every finished decision.
-    pub results: Vec<ResultRecord>,
+    pub results: Vec<Finished>,
     /// The shared state at the end.
     pub final_state: FinalState,
     /// Some input was refused as unexpected.
     pub unexpected: bool,
 }
 
-// ---- the driver ------------------------------------------------------------
-
-/// Watches every input the driver feeds (coverage measurement).
-trait Observer {
-    #[allow(clippy::too_many_arguments)]
-    fn decision(
-        &mut self,
-        _policy: &Policy,
-        _before: &Decision,
-        _ws: &Workspace,
-        _now: Ms,
-        _input: Input,
-        _result: &Result<Step, UnexpectedInput>,
-        _after: &Decision,
-    ) {
-    }
-    fn coordinator(
-        &mut self,
-        _policy: &Policy,
-        _before: &RestartCoordinator,
-        _now: Ms,
-        _call: Option<RestartSource>,
-        _outcome: &'static str,
-    ) {
-    }
-}
-
-struct NoObs;
-impl Observer for NoObs {}
-
-#[derive(Clone)]
-struct Live {
-    req: String,
-    decision: Decision,
-    /// When the decision last asked for a probe.
-    asked_at: Ms,
-}
-
-/// The vector driver: replay's semantics plus the extension events.
-#[derive(Clone)]
-struct Driver<'p> {
-    policy: &'p Policy,
-    ws: Workspace,
-    t: Ms,
-    delay: Ms,
-    live: Vec<Live>,
+/// Records what the engine does as [`StepRecord`]s and results.
+#[derive(Debug, Clone, Default)]
+struct Recorder {
     steps: Vec<StepRecord>,
-    results: Vec<ResultRecord>,
+    results: Vec<Finished>,
     unexpected: bool,
 }
 
-fn awaiting_word(a: Awaiting) -> &'static str {
-    match a {
-        Awaiting::Start => "start",
-        Awaiting::Probe => "probe",
-        Awaiting::Timer(_) => "timer",
-        Awaiting::Nothing => "nothing",
-    }
-}
-
-fn restart_outcome_word(o: RestartOutcome) -> &'static str {
-    match o {
-        RestartOutcome::Started => "started",
-        RestartOutcome::Coalesced => "coalesced",
-        RestartOutcome::Dropped(DropReason::Debounce) => "dropped_debounce",
-        RestartOutcome::Dropped(DropReason::FileWrite) => "dropped_file_write",
-    }
-}
-
-impl<'p> Driver<'p> {
-    fn new(policy: &'p Policy, delay: Ms) -> Self {
-        Driver {
-            policy,
-            ws: Workspace::default(),
-            t: 0,
-            delay,
-            live: Vec::new(),
-            steps: Vec::new(),
-            results: Vec::new(),
-            unexpected: false,
-        }
-    }
-
-    fn feed(&mut self, idx: usize, now: Ms, input: Input, obs: &mut dyn Observer) {
-        let before = self.live[idx].decision;
-        let ws_before = self.ws;
-        let result = self.live[idx]
-            .decision
-            .step(self.policy, &mut self.ws, now, input);
-        let after = self.live[idx].decision;
-        obs.decision(
-            self.policy,
-            &before,
-            &ws_before,
-            now,
-            input,
-            &result,
-            &after,
-        );
-        let (word, answer) = match input {
+impl Observer for Recorder {
+    fn decision(&mut self, d: &DecisionInput<'_>) {
+        let (word, result) = match d.input {
             Input::Start => ("start", None),
             Input::Timer => ("timer", None),
-            Input::Probe(p) => ("probe", Some(Answer::from(p))),
+            Input::Resume => ("resume", None),
+            Input::Probe(p) => ("probe", Some(p)),
         };
-        let mut rec = StepRecord::input(now, word);
-        rec.req = Some(self.live[idx].req.clone());
-        rec.result = answer;
-        match result {
+        let mut rec = StepRecord::input(d.now, word);
+        rec.req = Some(d.req.to_owned());
+        rec.result = result;
+        let step = match d.result {
             Err(e) => {
                 self.unexpected = true;
-                rec.step = Some("unexpected".into());
-                rec.awaiting = Some(awaiting_word(e.awaiting).into());
-                self.steps.push(rec);
+                rec.awaiting = Some(e.awaiting.to_string());
+                "unexpected"
             }
-            Ok(Step::Probe) => {
-                self.live[idx].asked_at = now;
-                rec.step = Some("probe".into());
-                self.steps.push(rec);
-            }
+            Ok(Step::Probe) => "probe",
             Ok(Step::Wake(at)) => {
-                rec.step = Some("wake".into());
                 rec.at = Some(at);
-                self.steps.push(rec);
+                "wake"
             }
-            Ok(Step::Done(v)) => {
-                let (outcome, restart, reason) = describe(v);
-                rec.step = Some("done".into());
-                rec.outcome = Some(outcome.into());
-                rec.restart = Some(restart.into());
-                rec.reason = Some(reason.clone());
-                self.steps.push(rec);
-                let l = self.live.swap_remove(idx);
-                self.results.push(ResultRecord {
-                    t_ms: now,
-                    req: l.req,
-                    outcome: outcome.into(),
-                    probes: l.decision.probes(),
-                    restart: restart.into(),
-                    reason,
-                });
+            Ok(Step::Yield) => "yield",
+            Ok(Step::Done(_)) => {
+                if let Some(f) = d.finished {
+                    rec.outcome = Some(f.outcome.clone());
+                    rec.restart = Some(f.restart.clone());
+                    rec.reason = Some(f.reason.clone());
+                }
+                "done"
             }
+        };
+        rec.step = Some(step.into());
+        self.steps.push(rec);
+    }
+
+    fn restart(&mut self, c: &RestartCall<'_>) {
+        if c.req.is_some() {
+            // A declaration's request: its fate is in the `done` step.
+            return;
         }
-    }
-
-    /// The earliest due timer `(due, index)`, optionally only those due by `until`.
-    fn next_timer(&self, until: Option<Ms>) -> Option<(Ms, usize)> {
-        self.live
-            .iter()
-            .enumerate()
-            .filter_map(|(i, l)| match l.decision.awaiting() {
-                Awaiting::Timer(at) => {
-                    let due = at.saturating_add(self.delay);
-                    until.map_or(true, |u| due <= u).then_some((due, i))
-                }
-                _ => None,
-            })
-            .min()
-    }
-
-    fn fire_due(&mut self, until: Option<Ms>, obs: &mut dyn Observer) {
-        while let Some((due, idx)) = self.next_timer(until) {
-            let now = due.max(self.t);
-            self.t = now;
-            self.feed(idx, now, Input::Timer, obs);
-        }
-    }
-
-    fn advance_to(&mut self, t: Ms, obs: &mut dyn Observer) {
-        self.fire_due(Some(t), obs);
-        self.t = self.t.max(t);
-    }
-
-    fn find(&self, req: Option<&str>, line: usize) -> Result<usize, String> {
-        let req = req.ok_or_else(|| format!("event {line}: needs a \"req\""))?;
-        self.live
-            .iter()
-            .position(|l| l.req == req)
-            .ok_or_else(|| format!("event {line}: no live decision for request {req:?}"))
-    }
-
-    fn apply(&mut self, line: usize, ev: &Event, obs: &mut dyn Observer) -> Result<(), String> {
-        if ev.t_ms < self.t {
-            return Err(format!(
-                "event {line}: time goes backwards (t_ms {} after {})",
-                ev.t_ms, self.t
-            ));
-        }
-        self.advance_to(ev.t_ms, obs);
-        let t = ev.t_ms;
-        match ev.event {
-            EventKind::Workspace => {
-                if let Some(rt) = &ev.runtime {
-                    self.ws.facts.external_runtime = EXTERNAL_LIKE_RUNTIMES.contains(&rt.as_str());
-                }
-                if let Some(p) = ev.provisioner {
-                    self.ws.facts.provisioner = p;
-                }
-            }
-            EventKind::Heartbeat => self.ws.heartbeat(t),
-            EventKind::RestartStarted => {
-                self.ws.restart.observe_cycle_start(t);
-                self.ws.url_registered = false;
-            }
-            EventKind::RestartFinished => self.ws.restart.observe_cycle_end(t),
-            EventKind::RestartRequested => {
-                let source = ev
-                    .source
-                    .ok_or_else(|| format!("event {line}: needs a \"source\""))?;
-                let before = self.ws.restart;
-                let o = self
-                    .ws
-                    .restart
-                    .request(&self.policy.restart, t, source.into());
-                let word = restart_outcome_word(o);
-                obs.coordinator(self.policy, &before, t, Some(source.into()), word);
-                if o == RestartOutcome::Started {
-                    self.ws.url_registered = false;
-                }
-                let mut rec = StepRecord::input(t, "restart_requested");
+        let rec = match c.call {
+            CoordinatorCall::Request { source, outcome } => {
+                let mut rec = StepRecord::input(c.now, "restart_requested");
                 rec.source = Some(source);
-                rec.outcome = Some(word.into());
-                self.steps.push(rec);
+                rec.outcome = Some(outcome.to_string());
+                rec
             }
-            EventKind::CycleFinished => {
-                let before = self.ws.restart;
-                let end = self.ws.restart.cycle_finished(t);
-                let word = match end {
-                    CycleEnd::Idle => "idle",
-                    CycleEnd::Looped => "looped",
-                };
-                obs.coordinator(self.policy, &before, t, None, word);
-                if end == CycleEnd::Looped {
-                    self.ws.url_registered = false;
-                }
-                let mut rec = StepRecord::input(t, "cycle_finished");
-                rec.outcome = Some(word.into());
-                self.steps.push(rec);
+            CoordinatorCall::CycleFinished { looped } => {
+                let mut rec = StepRecord::input(c.now, "cycle_finished");
+                rec.outcome = Some(if looped { "looped" } else { "idle" }.into());
+                rec
             }
-            EventKind::A2aFailed => {
-                let req = ev
-                    .req
-                    .clone()
-                    .ok_or_else(|| format!("event {line}: needs a \"req\""))?;
-                if self.live.iter().any(|l| l.req == req) {
-                    return Err(format!(
-                        "event {line}: request {req:?} failed again while its decision runs"
-                    ));
-                }
-                self.live.push(Live {
-                    req,
-                    decision: Decision::new(),
-                    asked_at: t,
-                });
-                let idx = self.live.len() - 1;
-                self.feed(idx, t, Input::Start, obs);
-            }
-            EventKind::Probe => {
-                let idx = self.find(ev.req.as_deref(), line)?;
-                let r = ev
-                    .result
-                    .ok_or_else(|| format!("event {line}: needs a \"result\""))?;
-                self.feed(idx, t, Input::Probe(r.into()), obs);
-            }
-            EventKind::Timer => {
-                let idx = self.find(ev.req.as_deref(), line)?;
-                self.feed(idx, t, Input::Timer, obs);
-            }
-        }
-        Ok(())
+        };
+        self.steps.push(rec);
     }
 
-    fn finish(&mut self, obs: &mut dyn Observer) -> Result<(), String> {
-        self.fire_due(None, obs);
-        match self.live.first() {
-            Some(l) => Err(format!(
-                "the decision of request {:?} still needs a probe answer at the end of the log",
-                l.req
-            )),
-            None => Ok(()),
-        }
+    fn finished(&mut self, f: Finished) {
+        self.results.push(f);
     }
 }
 
+/// The engine as vectors drive it: one workspace, `delay`, unexpected
+/// inputs recorded.
+fn engine(policy: &Policy, delay: Ms) -> Replayer<'_> {
+    Replayer::new(policy, Path::new("vector"))
+        .with_timer_delay(delay)
+        .recording_unexpected()
+}
+
+/// Runs `events` through the engine under the driver rules, showing
+/// everything to `obs`; returns the final shared state.
 fn run_observed(
     policy: &Policy,
-    events: &[Event],
+    events: &[LogLine<'_>],
     delay: Ms,
     obs: &mut dyn Observer,
-) -> Result<Expected, String> {
-    let mut d = Driver::new(policy, delay);
+) -> Result<Workspace, InputError> {
+    let mut r = engine(policy, delay);
     for (i, ev) in events.iter().enumerate() {
-        d.apply(i + 1, ev, obs)?;
+        if ev.ws != WS {
+            return Err(InputError::new(format!(
+                "a vector's events are all for workspace {WS:?}, not {:?}",
+                ev.ws
+            ))
+            .at_line(i + 1));
+        }
+        r.apply(i + 1, ev, obs)?;
     }
-    d.finish(obs)?;
-    Ok(Expected {
-        final_state: FinalState::of(&d.ws),
-        steps: d.steps,
-        results: d.results,
-        unexpected: d.unexpected,
-    })
+    r.finish_observed(obs)?;
+    Ok(r.workspace(WS).copied().unwrap_or_default())
 }
 
 /// Runs a vector's events through the machine under the driver rules (module
 /// docs) and returns what it did. An ill-formed log (time going backwards, a
 /// probe for no live decision, a decision left needing a probe) is an error
-/// naming the event (1-based).
-pub fn run(policy: &Policy, events: &[Event], timer_delay_ms: Ms) -> Result<Expected, String> {
-    run_observed(policy, events, timer_delay_ms, &mut NoObs)
+/// naming the event (its 1-based line).
+pub fn run(
+    policy: &Policy,
+    events: &[LogLine<'_>],
+    timer_delay_ms: Ms,
+) -> Result<Expected, InputError> {
+    let mut rec = Recorder::default();
+    let ws = run_observed(policy, events, timer_delay_ms, &mut rec)?;
+    Ok(Expected {
+        final_state: FinalState::of(&ws),
+        steps: rec.steps,
+        results: rec.results,
+        unexpected: rec.unexpected,
+    })
 }
 
 /// The full vector file of a policy.
@@ -712,15 +384,19 @@ pub struct VectorFile {
     pub vectors: Vec<Vector>,
 }
 
-const SEMANTICS: [&str; 8] = [
-    "One workspace per vector; time (t_ms, milliseconds) never goes backwards.",
+/// The driver rules, as the vector file states them.
+pub const SEMANTICS: [&str; 11] = [
+    "One workspace per vector (every event names ws w1); time (t_ms, milliseconds) never goes backwards.",
     "Live decisions form a list: a2a_failed appends one, a finished one is replaced by the last (swap-remove).",
     "Before an event at t is applied, every timer due by t fires: a decision waiting for instant `at` is due at at + timer_delay_ms; earliest due first, ties by list position, with now = its due instant. At the end of the log the remaining timers fire.",
-    "heartbeat: last heartbeat = now, URL registered. restart_started: ObserveCycleStart(now), URL cleared. restart_finished: ObserveCycleEnd(now).",
-    "restart_requested: Request(now, source); cycle_finished: CycleFinished(now); a cycle that starts through either (started, looped) clears the URL.",
-    "workspace: runtime external|kimi|kimi-cli is external-like, anything else ordinary; provisioner true|false. Defaults: ordinary runtime, a provisioner.",
+    "A decision's step yield is followed at once by the input resume (the declaration's own lock section). A decision that ends dead is followed at once by RestartByID(now, detector): the debounce check and the coalescing back to back, then, if a cycle started, the drain loop's first top and the row marked provisioning; the done step and the result name its fate.",
+    "heartbeat: if the row has no URL, the agent registers (url set, status online, last heartbeat = now, liveness key set at now, URL cached); otherwise last heartbeat = now, status online, the liveness key (if it exists) refreshed to now. register: the agent registers.",
+    "restart_started: ObserveCycleStart(now) (running, stamped, not the loop's first iteration), then the row marked provisioning (status provisioning, no URL). restart_finished: ObserveCycleEnd(now) (running and pending clear).",
+    "restart_requested: for source file_write the file-write drop first (dropped_file_write); then as a declaration's request (debounce check, coalescing, first loop top and the row marked when a cycle starts).",
+    "cycle_finished: nothing (idle) when no cycle runs; else the drain loop's top: a pending request runs another cycle, re-stamped, the row marked provisioning (looped); otherwise the loop's exit (idle: running clears, finished at now).",
+    "workspace: runtime external|kimi|kimi-cli is external-like, anything else ordinary; provisioner true|false. Defaults: ordinary runtime, a provisioner; the row online with no URL, no Redis keys.",
     "probe / timer: the input goes to the live decision of `req`; an input it cannot take is recorded as step=unexpected and changes nothing.",
-    "steps: one record per input to a decision or the coordinator, in order; results: one per finished decision (as livecheck replay prints them); final: the shared state at the end.",
+    "steps: one record per input to a decision or per coordinator event, in order; results: one per finished decision (as livecheck replay prints them); final: the shared state at the end.",
 ];
 
 /// Generates the shipped vector file of `policy`.
@@ -736,6 +412,44 @@ pub fn generate(policy: &Policy) -> Result<VectorFile, InputError> {
         coverage,
         vectors,
     })
+}
+
+/// Builds the vectors of `policy`: named scenarios, boundaries, the bounded
+/// exhaustive space and `random` (use [`SHIPPED_RANDOM`] for the shipped
+/// set). Duplicate logs are kept once.
+///
+/// The exhaustive space is the product of (a) a workspace history (restart:
+/// none, running, settling, settled, past the debounce × heartbeat: none,
+/// 500 ms old, recent, old; plus an external runtime and no provisioner)
+/// with (b) every pair of probe answers, with or without a follow-up request
+/// right after, and with (c) for the answer pairs `not_running,not_running`
+/// and `not_running,running`, one interfering event (heartbeat,
+/// registration, restart started, restart finished, cycle finished, a
+/// restart request from a file write or elsewhere, a concurrent failed
+/// request) at each instant the decision suspends (asks for a probe or a
+/// wake); and (d) a whole restart cycle (observed start and end, or an
+/// outside request and the cycle's return; or only a start) right after each
+/// suspension of a decision that would declare (nothing recent; a strike
+/// pending with a recent heartbeat; settling with a fresh heartbeat and a
+/// strike pending).
+pub fn generate_with(
+    policy: &Policy,
+    random_params: RandomParams,
+) -> Result<Vec<Vector>, InputError> {
+    let mut sets = world::Sets::new(policy);
+    scenarios::scenarios(&mut sets)?;
+    boundaries::boundaries(&mut sets)?;
+    exhaustive::exhaustive(&mut sets)?;
+    random::random(&mut sets, random_params)?;
+    Ok(sets.into_vectors())
+}
+
+/// Only the seeded random set (for a reference search wider than the shipped
+/// set).
+pub fn generate_random(policy: &Policy, params: RandomParams) -> Result<Vec<Vector>, InputError> {
+    let mut sets = world::Sets::new(policy);
+    random::random(&mut sets, params)?;
+    Ok(sets.into_vectors())
 }
 
 /// The vector file as JSON text: a readable header, then one vector a line.
@@ -778,9 +492,9 @@ mod tests {
         .unwrap()
     }
 
-    fn ev(t: Ms, kind: EventKind, req: Option<&str>, result: Option<Answer>) -> Event {
-        let mut e = Event::new(t, kind);
-        e.req = req.map(str::to_owned);
+    fn ev(t: Ms, kind: EventKind, req: Option<&str>, result: Option<ProbeResult>) -> LogLine<'_> {
+        let mut e = LogLine::new(t, WS, kind);
+        e.req = req.map(Into::into);
         e.result = result;
         e
     }
@@ -793,7 +507,12 @@ mod tests {
             ev(0, EventKind::RestartStarted, None, None),
             ev(100, EventKind::RestartFinished, None, None),
             ev(1_000, EventKind::A2aFailed, Some("r"), None),
-            ev(9_000, EventKind::Probe, Some("r"), Some(Answer::Running)),
+            ev(
+                9_000,
+                EventKind::Probe,
+                Some("r"),
+                Some(ProbeResult::Running),
+            ),
         ];
         let e = run(&p, &events, 0).unwrap();
         let timers: Vec<Ms> = e
@@ -822,7 +541,7 @@ mod tests {
         let events = [
             ev(0, EventKind::A2aFailed, Some("r"), None),
             ev(0, EventKind::Timer, Some("r"), None),
-            ev(1, EventKind::Probe, Some("r"), Some(Answer::Running)),
+            ev(1, EventKind::Probe, Some("r"), Some(ProbeResult::Running)),
         ];
         let e = run(&p, &events, 0).unwrap();
         assert!(e.unexpected);
@@ -832,20 +551,118 @@ mod tests {
     }
 
     #[test]
+    fn a_strike_at_the_threshold_yields_then_declares_and_restarts() {
+        let p = v2();
+        // Settling without a fresh heartbeat: each decision waits 2 s, both
+        // probes say not running, each adds a strike; the second declares.
+        let events = [
+            ev(0, EventKind::RestartStarted, None, None),
+            ev(100, EventKind::RestartFinished, None, None),
+            ev(1_000, EventKind::A2aFailed, Some("a"), None),
+            ev(1_000, EventKind::A2aFailed, Some("b"), None),
+            ev(
+                3_000,
+                EventKind::Probe,
+                Some("a"),
+                Some(ProbeResult::NotRunning),
+            ),
+            ev(
+                3_000,
+                EventKind::Probe,
+                Some("b"),
+                Some(ProbeResult::NotRunning),
+            ),
+            ev(
+                3_500,
+                EventKind::Probe,
+                Some("a"),
+                Some(ProbeResult::NotRunning),
+            ),
+            ev(
+                3_500,
+                EventKind::Probe,
+                Some("b"),
+                Some(ProbeResult::NotRunning),
+            ),
+        ];
+        let e = run(&p, &events, 0).unwrap();
+        let words: Vec<(&str, &str)> = e
+            .steps
+            .iter()
+            .filter(|s| s.req.as_deref() == Some("b"))
+            .map(|s| (s.input.as_str(), s.step.as_deref().unwrap_or("")))
+            .skip_while(|(i, _)| *i != "probe")
+            .collect();
+        assert_eq!(
+            words,
+            [
+                ("probe", "wake"),
+                ("timer", "probe"),
+                ("probe", "yield"),
+                ("resume", "done")
+            ]
+        );
+        let last = e.results.last().unwrap();
+        assert_eq!(
+            (last.outcome.as_str(), last.restart.as_str()),
+            ("dead", "dropped")
+        );
+        assert_eq!(last.reason, "debounce");
+        assert_eq!(e.final_state.status, Status::Provisioning);
+        assert!(!e.final_state.url_cached);
+    }
+
+    #[test]
+    fn a_request_during_a_started_cycle_loops_it_once() {
+        let p = v2();
+        let req = |t, source| {
+            let mut e = LogLine::new(t, WS, EventKind::RestartRequested);
+            e.source = Some(source);
+            e
+        };
+        let events = [
+            req(0, RestartSource::Other),
+            // Past the debounce, while the first cycle still runs.
+            req(70_000, RestartSource::Other),
+            LogLine::new(71_000, WS, EventKind::CycleFinished),
+            LogLine::new(72_000, WS, EventKind::CycleFinished),
+            LogLine::new(73_000, WS, EventKind::CycleFinished),
+        ];
+        let e = run(&p, &events, 0).unwrap();
+        let outcomes: Vec<&str> = e
+            .steps
+            .iter()
+            .filter_map(|s| s.outcome.as_deref())
+            .collect();
+        assert_eq!(outcomes, ["started", "coalesced", "looped", "idle", "idle"]);
+        assert_eq!(e.final_state.restart_started_at, Some(71_000));
+        assert_eq!(e.final_state.restart_finished_at, Some(72_000));
+    }
+
+    #[test]
     fn ill_formed_logs_are_errors_naming_the_event() {
         let p = v2();
         let back = [
             ev(5, EventKind::Heartbeat, None, None),
             ev(4, EventKind::Heartbeat, None, None),
         ];
-        assert!(run(&p, &back, 0).unwrap_err().contains("event 2"));
-        let unknown = [ev(0, EventKind::Probe, Some("x"), Some(Answer::Running))];
+        assert_eq!(run(&p, &back, 0).unwrap_err().line, Some(2));
+        let unknown = [ev(
+            0,
+            EventKind::Probe,
+            Some("x"),
+            Some(ProbeResult::Running),
+        )];
         assert!(run(&p, &unknown, 0)
             .unwrap_err()
-            .contains("no live decision"));
+            .reason
+            .contains("no decision is waiting"));
         let open = [ev(0, EventKind::A2aFailed, Some("r"), None)];
         assert!(run(&p, &open, 0)
             .unwrap_err()
+            .reason
             .contains("needs a probe answer"));
+        let other = [LogLine::new(0, "w2", EventKind::Heartbeat)];
+        assert!(run(&p, &other, 0).unwrap_err().reason.contains("w1"));
     }
 }

@@ -82,20 +82,47 @@ pub fn option(v: Option<Value>) -> Value {
     }
 }
 
+fn answer_name(a: &Answer) -> &'static str {
+    match a {
+        Answer::Truthful => "truthful",
+        Answer::Spurious => "spurious",
+        Answer::TransportError => "transport_error",
+    }
+}
+
+fn class_name(c: &crate::model::Class) -> &'static str {
+    match c {
+        crate::model::Class::Decision => "decision",
+        crate::model::Class::Detector => "detector",
+        crate::model::Class::Config => "config",
+    }
+}
+
 fn action_name(a: &Action) -> String {
     match a {
         Action::Tick => "tick".into(),
-        Action::RequestFails(_) => "request_fails".into(),
-        Action::Probe(_, Answer::Truthful) => "probe_truthful".into(),
-        Action::Probe(_, Answer::Spurious) => "probe_spurious".into(),
-        Action::Probe(_, Answer::TransportError) => "probe_transport_error".into(),
+        Action::Request(_) => "request".into(),
+        Action::Forward(_, true) => "forward_fails".into(),
+        Action::Forward(_, false) => "forward_succeeds".into(),
+        Action::Probe(_, a) => format!("probe_{}", answer_name(a)),
         Action::Timer(_) => "timer".into(),
+        Action::Resume(_) => "declare_section".into(),
         Action::Heartbeat => "heartbeat".into(),
-        Action::CycleReturns => "cycle_returns".into(),
+        Action::Register => "agent_registers".into(),
         Action::ReportsRunning => "reports_running".into(),
-        Action::AgentRegisters => "agent_registers".into(),
         Action::Crash => "crash".into(),
+        Action::DockerRestarts => "docker_restarts".into(),
         Action::ConfigPut => "config_put".into(),
+        Action::ManualRestart => "manual_restart".into(),
+        Action::Sweep(a) => format!("health_sweep_{}", answer_name(a)),
+        Action::Reconcile(a) => format!("reconcile_{}", answer_name(a)),
+        Action::KeyExpires => "liveness_key_expires".into(),
+        Action::CacheExpires => "url_cache_expires".into(),
+        Action::Check(c) => format!("restart_debounce_check_{}", class_name(c)),
+        Action::Coalesce(c) => format!("restart_coalesce_{}", class_name(c)),
+        Action::LoopTop => "restart_loop_top".into(),
+        Action::LoopExit => "restart_loop_exit".into(),
+        Action::JobStep => "restart_job_step".into(),
     }
 }
 
@@ -105,6 +132,7 @@ fn phase_name(d: &Decision) -> &'static str {
         Phase::WaitFresh { .. } => "waiting_for_fresh_heartbeat",
         Phase::Probing { .. } => "probing",
         Phase::Sleeping { .. } => "sleeping_before_reprobe",
+        Phase::Declaring { .. } => "declaring",
         Phase::Done(_) => "done",
     }
 }
@@ -142,9 +170,9 @@ fn state(
     let (container, elapsed) = match s.truth {
         Truth::Up => ("running", 0),
         Truth::Crashed => ("crashed", 0),
-        Truth::Cycling { elapsed } => ("cycling", elapsed),
+        Truth::Down => ("down", 0),
         Truth::Pending { elapsed } => ("pending", elapsed),
-        Truth::Starting { elapsed } => ("starting", elapsed),
+        Truth::Booting { elapsed } => ("starting", elapsed),
     };
     let window = world.policy.decision.strikes.map_or(0, |w| w.window);
     let strikes =
@@ -156,13 +184,20 @@ fn state(
         .iter()
         .enumerate()
         .filter_map(|(i, d)| {
-            let d = d.as_ref()?;
+            let slot = d.as_ref()?;
             let req = reqs.get(i).copied().flatten().unwrap_or(0);
-            Some(json!({
-                "req": format!("r{req}"),
-                "phase": phase_name(d),
-                "probes": int(i128::from(d.probes())),
-            }))
+            Some(match slot.decision() {
+                Some(d) => json!({
+                    "req": format!("r{req}"),
+                    "phase": phase_name(d),
+                    "probes": int(i128::from(d.probes())),
+                }),
+                None => json!({
+                    "req": format!("r{req}"),
+                    "phase": "forwarding",
+                    "probes": int(0),
+                }),
+            })
         })
         .collect();
     let mut m = Map::new();

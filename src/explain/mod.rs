@@ -321,7 +321,7 @@ pub fn incident_target(world: &World, s: &WorldState) -> bool {
         && !s.cycle_by_detector
         && matches!(
             s.truth,
-            Truth::Pending { .. } | Truth::Starting { .. } | Truth::Up
+            Truth::Pending { .. } | Truth::Booting { .. } | Truth::Up
         )
 }
 

@@ -1,11 +1,52 @@
-//! The world model: one workspace's proxy-side state (the real decision
-//! machine and restart coordinator) plus the truth about its container,
-//! driven by the stateright model checker.
+//! The world model: one workspace as upstream runs it — the proxy's shared
+//! state (the real decision machine, restart coordinator and workspace
+//! state), the truth about its container, and every actor upstream runs
+//! beside the decision — explored by livecheck's engine ([`crate::engine`])
+//! through stateright's [`Model`] interface.
+//!
+//! # The world (`reference/upstream-liveness.md`, "The wider world")
+//!
+//! - **Requests** arrive while a URL resolves (Redis cache, else the row's
+//!   URL): with the preflight switched on, each is probed first (V0's rule,
+//!   the same [`Decision`] machine with the preflight's policy); a failed
+//!   forward runs the policy's decision. While the container is crashed a
+//!   request arrives every `requests.interval`, otherwise at any tick (at most
+//!   `max_in_flight` in flight).
+//! - **Declarations** (a decision, the preflight, the health sweep, the TTL
+//!   monitor) apply their effects ([`Workspace::declare_dead`]) and launch
+//!   `RestartByID` on a goroutine: the debounce check and the coalescing are
+//!   separate steps ([`Action::Check`], [`Action::Coalesce`]) that any other
+//!   same-instant event may come between (a policy with
+//!   `restart.atomic_request` makes them one). The reconciler only launches
+//!   the restart. A strike at the threshold and the declaration are separate
+//!   steps too ([`Action::Resume`]).
+//! - **The coordinator's drain loop** ([`Coord`]): its top and its exit are
+//!   steps of their own; each iteration runs a **restart job** ([`Job`]):
+//!   the provision gate (one job at a time, shared with manual restarts),
+//!   a 10 s sleep when the row is `provisioning`, the stop (the old
+//!   container reports not-running), the row marked `provisioning` with no
+//!   URL, the provision (Docker writes the new URL when the container
+//!   starts). **Manual restarts** (Restart, Resume, provider switch) mark the
+//!   row first and run a job without touching the coordinator: no stamp, no
+//!   `running`.
+//! - **The container** ([`Truth`]) is up, down (stopped or being
+//!   provisioned), pending (a cloud instance), booting (reports running, the
+//!   agent not registered) or crashed. A crash reads as the environment says
+//!   (Docker's `unless-stopped` reports it running); Docker may restart it.
+//!   The agent heartbeats every `heartbeat.interval`..`interval_max` (row
+//!   online, liveness key refreshed if it exists) and registers after boot
+//!   (URL, online, liveness key created).
+//! - **Periodic detectors** (health sweep, reconciler) may run at any tick
+//!   (an over-approximation of their period: more runs than upstream, never
+//!   fewer); the **TTL monitor** fires when the liveness key expires.
+//! - Goroutine steps, probe answers and a strike's declaration happen in the
+//!   instant they become possible (no time passes before them), in any order
+//!   among themselves and with other events of that instant.
 //!
 //! # Time
 //!
 //! The model has no absolute clock. `now` is the constant [`NOW`] and every
-//! remembered instant is stored relative to it; a [`Action::Tick`] ages the
+//! remembered instant is stored relative to it; an [`Action::Tick`] ages the
 //! whole state by `dt` instead of advancing `now`. Each age saturates at the
 //! largest threshold it is compared with ([`crate::policy::AgeCaps`] for the
 //! proxy's stamps, the environment's ranges for the world's timers), so the
@@ -13,111 +54,231 @@
 //!
 //! A tick is the environment's clock tick, shortened to land exactly on the
 //! next decision wake-up or world threshold. Ticks are not allowed while
-//! something is due at `now` (a probe answer, a timer, a heartbeat, the end
-//! of a restart cycle, a request while crashed): due events happen first.
-//!
-//! # What the world does
-//!
-//! The container is [`Truth::Up`] (running, heartbeating every interval),
-//! [`Truth::Crashed`], or in a restart: [`Truth::Cycling`] (the coordinator's
-//! cycle is in flight), [`Truth::Pending`] (the cycle returned, the new
-//! container/instance still reports not-running), [`Truth::Starting`]
-//! (reports running; the agent has not yet registered). Requests fail (while
-//! not running, or while running if the environment says so) and each runs
-//! the real [`Decision`]; probes answer truthfully, or falsely / with a
-//! transport error within the environment's budgets.
+//! something is due at `now` ([`World::urgent`]).
 
+pub mod note;
+pub mod pack;
 pub mod properties;
 pub mod search;
+mod step;
+mod time;
 
-use crate::decision::{Decision, Input, ProbeResult, Step, Verdict};
+use crate::decision::{Awaiting, Decision, ProbeResult};
 use crate::duration::Ms;
-use crate::environment::Environment;
-use crate::policy::{AgeCaps, Policy};
-use crate::restart::{CycleEnd, RestartOutcome, RestartSource};
+use crate::environment::{CrashReads, Environment, Platform};
+use crate::policy::{AgeCaps, Policy, ProbeErrorMeaning};
 use crate::workspace::{Facts, Workspace};
+use note::Narrate;
 use stateright::Model;
 
 /// The model's constant "now" (milliseconds). Remembered instants are at or
 /// before it (stamps) or after it (wake-ups).
 pub const NOW: Ms = 1 << 40;
 
-/// Most decisions in flight at once.
+/// Most requests in flight at once.
 pub const MAX_SLOTS: usize = 2;
 
 /// The truth about the container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Truth {
-    /// Running; the agent heartbeats.
+    /// Running; the agent is registered and heartbeats.
     Up,
-    /// Crashed: not running, no heartbeats, until something restarts it.
-    Crashed,
-    /// A restart cycle is in flight (`elapsed` since it started).
-    Cycling {
-        /// Time since the cycle (or its loop) started, capped.
-        elapsed: Ms,
-    },
-    /// The cycle returned; the container/instance reports not-running.
+    /// Stopped, removed, or being provisioned: `IsRunning` says not running.
+    Down,
+    /// Provisioned, still reporting not-running (a pending cloud instance).
     Pending {
-        /// Time since the cycle returned, capped.
+        /// Time since it was provisioned, capped.
         elapsed: Ms,
     },
     /// Reports running; the agent has not registered yet.
-    Starting {
+    Booting {
         /// Time since it started reporting running, capped.
         elapsed: Ms,
     },
+    /// Crashed: no agent. `IsRunning` answers as the environment says.
+    Crashed,
 }
 
-impl Truth {
-    /// What a truthful `IsRunning` says.
-    pub fn reports_running(self) -> bool {
-        matches!(self, Truth::Up | Truth::Starting { .. })
+/// What a truthful `IsRunning` says of a container, given what a crash reads
+/// as.
+pub fn truthful(t: Truth, crash_reads: CrashReads) -> ProbeResult {
+    match t {
+        Truth::Up | Truth::Booting { .. } => ProbeResult::Running,
+        Truth::Down | Truth::Pending { .. } => ProbeResult::NotRunning,
+        Truth::Crashed => match crash_reads {
+            CrashReads::Running => ProbeResult::Running,
+            CrashReads::NotRunning => ProbeResult::NotRunning,
+        },
     }
 }
 
 /// An unrepaired crash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Crash {
-    /// Time since the crash, capped just above the detection bound.
+    /// Time since the crash, capped at the latency horizon.
     pub age: Ms,
-    /// The detector has declared it dead since.
+    /// A detector has declared it dead since.
     pub declared: bool,
+}
+
+/// What a request slot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Slot {
+    /// The preflight check (the preflight's policy on the decision machine).
+    Preflight(Decision),
+    /// The preflight let the request through; its forward is under way.
+    Forwarding,
+    /// The failed forward's decision (`maybeMarkContainerDead`).
+    Decision(Decision),
+}
+
+impl Slot {
+    /// The decision machine in the slot, if any.
+    pub fn decision(&self) -> Option<&Decision> {
+        match self {
+            Slot::Preflight(d) | Slot::Decision(d) => Some(d),
+            Slot::Forwarding => None,
+        }
+    }
+}
+
+/// Who launched a restart request: the coordinator treats the decision's
+/// own requests apart (`restart.detector_bypasses_debounce`), and the
+/// properties treat every detector's apart from a config PUT's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Class {
+    /// A request's decision.
+    Decision = 0,
+    /// Another detector: preflight, health sweep, reconciler, TTL monitor.
+    Detector = 1,
+    /// A config/file PUT.
+    Config = 2,
+}
+
+impl Class {
+    /// All classes, by index.
+    pub const ALL: [Class; 3] = [Class::Decision, Class::Detector, Class::Config];
+
+    /// A detector path (the properties' "the detector").
+    pub fn is_detector(self) -> bool {
+        self != Class::Config
+    }
+
+    /// The coordinator's source.
+    pub fn source(self) -> crate::restart::RestartSource {
+        match self {
+            Class::Decision => crate::restart::RestartSource::Detector,
+            Class::Detector => crate::restart::RestartSource::Other,
+            Class::Config => crate::restart::RestartSource::FileWrite,
+        }
+    }
+}
+
+/// `RestartByID` goroutines in flight, counted by class: launched (before
+/// their debounce check) and passed (checked, before coalescing). Requests of
+/// one class in one phase are interchangeable, so counts lose nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct InFlight {
+    /// Before the debounce check, by [`Class`].
+    pub launched: [u8; 3],
+    /// After it, before coalescing, by [`Class`].
+    pub passed: [u8; 3],
+}
+
+impl InFlight {
+    /// No request in flight.
+    pub fn is_empty(&self) -> bool {
+        *self == InFlight::default()
+    }
+}
+
+/// Whose restart job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Owner {
+    /// The coordinator's drain loop (stamped).
+    Coordinator,
+    /// A manual restart (no stamp, no `running`).
+    Manual,
+}
+
+/// Where a restart job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum JobPhase {
+    /// It has the provision gate and starts now.
+    Start,
+    /// Sleeping because the row was `provisioning`.
+    Sleep,
+    /// Stopping the old container.
+    Stop,
+    /// Provisioning the new one.
+    Provision,
+}
+
+/// The physical restart work holding the provision gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Job {
+    /// Whose.
+    pub owner: Owner,
+    /// Where.
+    pub phase: JobPhase,
+    /// Time in this phase, capped.
+    pub elapsed: Ms,
+}
+
+/// Where the coordinator's drain loop is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Coord {
+    /// No loop runs.
+    Idle,
+    /// At the top of an iteration ([`Action::LoopTop`] is due).
+    Top,
+    /// Its restart job is queued or running.
+    Cycle,
+    /// Nothing was pending: its exit is due ([`Action::LoopExit`]).
+    Exit,
 }
 
 /// Bits of [`WorldState::events`]: what the last transition did.
 pub mod event {
-    /// The detector declared the container dead.
+    /// A detector declared the container dead.
     pub const DECLARED: u8 = 1;
     /// ... while it had not crashed.
     pub const FALSE_DEAD: u8 = 2;
     /// ... inside a settle period on fewer than two not-running results.
     pub const LONE_FALSE: u8 = 4;
-    /// ... and its restart was accepted inside a settle period.
+    /// A detector's restart was accepted inside a settle period.
     pub const LOOP: u8 = 8;
-    /// ... and its restart was dropped with no cycle in flight.
+    /// A detector's restart was dropped (or lost) with no cycle coming for
+    /// a container that is crashed, or running without its liveness key.
     pub const ORPHAN: u8 = 16;
-    /// ... while it had crashed.
+    /// A detector declared a crashed container dead.
     pub const DEAD_CRASHED: u8 = 32;
-    /// The agent of a detector-started restart heartbeated.
+    /// The agent of a detector-started restart registered.
     pub const RECOVERED: u8 = 64;
 }
 
 /// One state of the world.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WorldState {
-    /// The proxy's shared state for the workspace (heartbeat, URL, strikes,
-    /// restart coordinator), as the real machines keep it.
+    /// The proxy's shared state for the workspace (heartbeat, row, Redis
+    /// keys, strikes, restart coordinator), as the real machines keep it.
     pub ws: Workspace,
-    /// Decisions in flight, by slot.
-    pub slots: [Option<Decision>; MAX_SLOTS],
+    /// Requests in flight, by slot (kept sorted).
+    pub slots: [Option<Slot>; MAX_SLOTS],
     /// The container's truth.
     pub truth: Truth,
-    /// Time since the agent's last heartbeat (world side), capped at the interval.
+    /// The restart job holding the provision gate.
+    pub job: Option<Job>,
+    /// A job waiting for the gate.
+    pub queued: Option<Owner>,
+    /// The coordinator's drain loop.
+    pub coord: Coord,
+    /// `RestartByID` goroutines in flight.
+    pub inflight: InFlight,
+    /// Time since the agent's last heartbeat (world side), capped.
     pub hb_timer: Ms,
     /// While crashed: time since the last failed request (or the crash),
-    /// capped at the request interval. Outside a crash requests arrive
-    /// freely (at most `max_in_flight` at once) and this stays 0.
+    /// capped at the request interval; 0 otherwise.
     pub req_timer: Ms,
     /// Spurious not-running answers left.
     pub spurious_left: u8,
@@ -125,22 +286,23 @@ pub struct WorldState {
     pub errors_left: u8,
     /// Config PUTs left.
     pub config_left: u8,
-    /// In a settle period (restart start to the new agent's first heartbeat):
+    /// Manual restarts left.
+    pub manual_left: u8,
+    /// In a settle period (restart start to the new agent's registration):
     /// not-running probe results seen since that restart started (capped at 2).
     pub settle: Option<u8>,
-    /// The running (or last) restart cycle was started by the detector.
+    /// The running (or last) restart was started by a detector's request.
     pub cycle_by_detector: bool,
     /// An unrepaired crash, if any.
     pub crash: Option<Crash>,
-    /// Time since the last multiple of the clock tick (decision timers can
-    /// fall between ticks; the world's own optional events happen on them).
+    /// Time since the last multiple of the clock tick.
     pub offset: Ms,
     /// What the last transition did ([`event`] bits).
     pub events: u8,
 }
 
 /// How a probe is answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Answer {
     /// The truth.
     Truthful,
@@ -151,28 +313,53 @@ pub enum Answer {
 }
 
 /// A world transition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     /// Time passes (see the module docs).
     Tick,
-    /// A request fails; its decision starts in this slot.
-    RequestFails(u8),
-    /// The probe a decision asked for is answered.
+    /// A request arrives and resolves a URL: its preflight (or its failed
+    /// forward's decision) starts in this slot.
+    Request(u8),
+    /// A forward the preflight let through fails (`true`) or succeeds.
+    Forward(u8, bool),
+    /// The probe a slot's decision asked for is answered.
     Probe(u8, Answer),
-    /// A decision's timer fires.
+    /// A slot's decision timer fires.
     Timer(u8),
+    /// A slot's decision takes its next lock section.
+    Resume(u8),
     /// The running agent heartbeats.
     Heartbeat,
-    /// The restart cycle returns.
-    CycleReturns,
-    /// The new container/instance starts reporting running.
+    /// The booting agent registers.
+    Register,
+    /// The pending instance starts reporting running.
     ReportsRunning,
-    /// The new agent registers (first heartbeat, URL set).
-    AgentRegisters,
     /// The container crashes.
     Crash,
-    /// A config PUT asks for a restart (file-write path).
+    /// Docker restarts the crashed container.
+    DockerRestarts,
+    /// A config PUT.
     ConfigPut,
+    /// A manual restart (Restart, Resume, provider switch).
+    ManualRestart,
+    /// The health sweep looks at the workspace (its probe answered so).
+    Sweep(Answer),
+    /// The reconciler looks at the workspace (its probe answered so).
+    Reconcile(Answer),
+    /// The liveness key expires (the TTL monitor acts if switched on).
+    KeyExpires,
+    /// The URL cache's entry expires.
+    CacheExpires,
+    /// A `RestartByID` goroutine of this class takes its debounce check.
+    Check(Class),
+    /// A `RestartByID` goroutine of this class coalesces.
+    Coalesce(Class),
+    /// The drain loop's top.
+    LoopTop,
+    /// The drain loop's exit.
+    LoopExit,
+    /// The restart job moves on (starts, wakes, its stop or provision returns).
+    JobStep,
 }
 
 /// A policy checked against an environment: the stateright [`Model`].
@@ -182,66 +369,151 @@ pub struct World {
     pub policy: Policy,
     /// The environment it runs in.
     pub env: Environment,
+    /// The preflight's rule, as a policy for the decision machine.
+    preflight: Policy,
+    /// The health sweep's rule, as a policy for the decision machine.
+    sweep: Policy,
     caps: AgeCaps,
-    /// Crash ages saturate here (just above the detection bound).
+    /// Crash ages saturate here: the latency horizon.
     pub crash_cap: Ms,
-    /// Detection-latency marks used to find the worst case (see
-    /// [`properties`]).
-    pub latency_marks: Vec<Ms>,
-    /// The policy reads heartbeats (recent window or fresh wait): only then
-    /// are periodic heartbeats modelled.
+    /// Field widths of packed states.
+    layout: pack::Layout,
+    /// Heartbeat timing can change an outcome: the policy reads heartbeats
+    /// or the TTL monitor counts from them. Otherwise periodic heartbeats
+    /// are not modelled.
     heartbeats_matter: bool,
+    /// External events wait while an internal step of the instant is due
+    /// (see [`World::internal_due`]); `false` interleaves them everywhere.
+    pub settle_instants: bool,
+    /// Outside a crash, the longest a container can go from any moment of a
+    /// restart to its agent's registration (`None`: no bound; see
+    /// [`World::new`]). A liveness key younger than the TTL minus this
+    /// cannot expire before the registration renews it.
+    outage_left_max: Option<Ms>,
+}
+
+/// The V0-style rule of the preflight and the health sweep as a policy for
+/// the decision machine: one probe, an error lets the request through, a
+/// not-running answer declares; the sweep has no `isRestarting` guard.
+fn one_probe_rule(base: &Policy, name: &str, skip_while_restarting: bool) -> Policy {
+    let mut p = base.clone();
+    p.name = format!("{}:{name}", base.name);
+    p.decision = crate::policy::DecisionPolicy {
+        probe_error: ProbeErrorMeaning::AssumeAlive,
+        recent_heartbeat: None,
+        strikes: None,
+        settle: None,
+        reprobe_delay: None,
+        reprobe_always: false,
+        recheck_restarting: false,
+        skip_while_restarting,
+    };
+    p
 }
 
 impl World {
     /// The model of `policy` in `env`.
+    ///
+    /// # Panics
+    ///
+    /// When a state of this model does not fit the explorer's words (only
+    /// with windows of days: the layout needs more than 512 bits).
     pub fn new(policy: Policy, env: Environment) -> World {
-        let caps = policy.age_caps_for(env.restart_cycle.max);
-        let crash_cap = env.detection_bound + env.tick;
+        let mut caps = policy.age_caps_for(env.restart_cycle.max + env.stop.max);
+        caps.liveness_key = if env.actors.ttl_monitor {
+            env.liveness_ttl
+        } else {
+            0
+        };
+        let crash_cap = env.latency_horizon;
         let d = &policy.decision;
-        let delays = [
-            d.reprobe_delay,
-            d.settle.and_then(|s| s.fresh_wait).map(|w| w.poll),
-            d.settle.and_then(|s| s.fresh_wait).map(|w| w.wait),
-        ];
-        let grain = delays
-            .into_iter()
-            .flatten()
-            .filter(|&v| v > 0)
-            .fold(env.tick, gcd);
-        let latency_marks = properties::latency_marks(grain, crash_cap);
-        let heartbeats_matter =
-            d.recent_heartbeat.is_some() || d.settle.is_some_and(|s| s.fresh_wait.is_some());
-        World {
+        let heartbeats_matter = d.recent_heartbeat.is_some()
+            || d.settle.is_some_and(|s| s.fresh_wait.is_some())
+            || env.actors.ttl_monitor;
+        // Restart jobs chain at most: two coordinator iterations (a second
+        // only through requests that passed the debounce before the first's
+        // stamp: once stamped, every request within the debounce is dropped,
+        // and a job ends before the debounce does) and the manual restarts.
+        // A detector exempt from the debounce can chain without end.
+        let job_max = env.provisioning_sleep + env.stop.max + env.restart_cycle.max;
+        let outage_left_max = (!policy.restart.detector_bypasses_debounce
+            && job_max < policy.restart.debounce)
+            .then(|| {
+                (2 + Ms::from(env.manual_restarts)) * job_max
+                    + env.boot_not_running.max
+                    + env.boot_to_heartbeat.max
+            });
+        let mut world = World {
+            settle_instants: false,
+            outage_left_max,
+            preflight: one_probe_rule(&policy, "preflight", true),
+            sweep: one_probe_rule(&policy, "health-sweep", false),
             heartbeats_matter,
             policy,
             env,
             caps,
             crash_cap,
-            latency_marks,
-        }
+            layout: pack::Layout::empty(),
+        };
+        world.layout = pack::Layout::of(&world);
+        assert!(
+            world.layout.bits() as usize <= crate::engine::pack::MAX_WORDS * 64,
+            "a state of {} × {} needs {} bits",
+            world.policy.name,
+            world.env.name,
+            world.layout.bits()
+        );
+        world
     }
 
-    /// The single initial state: the agent is up and has just heartbeated, no
+    /// Bits a packed state of this model takes.
+    pub fn packed_bits(&self) -> u32 {
+        self.layout.bits()
+    }
+
+    /// The single initial state: the agent is up and has just registered, no
     /// restart ever happened, budgets are full.
     pub fn initial(&self) -> WorldState {
         let mut ws = Workspace::new(Facts::default());
-        ws.heartbeat(NOW);
+        ws.register(NOW);
         WorldState {
             ws,
             slots: [None; MAX_SLOTS],
             truth: Truth::Up,
+            job: None,
+            queued: None,
+            coord: Coord::Idle,
+            inflight: InFlight::default(),
             hb_timer: 0,
             req_timer: 0,
             spurious_left: self.env.spurious_not_running,
             errors_left: self.env.transport_errors,
             config_left: self.env.config_puts,
+            manual_left: self.env.manual_restarts,
             settle: None,
             cycle_by_detector: false,
             crash: None,
             offset: 0,
             events: 0,
         }
+    }
+
+    /// The age caps the model uses for the proxy's stamps.
+    pub fn caps(&self) -> &AgeCaps {
+        &self.caps
+    }
+
+    /// The policy a slot's machine runs.
+    pub fn slot_policy(&self, slot: &Slot) -> &Policy {
+        match slot {
+            Slot::Preflight(_) => &self.preflight,
+            _ => &self.policy,
+        }
+    }
+
+    /// The health sweep's rule as a policy.
+    pub fn sweep_policy(&self) -> &Policy {
+        &self.sweep
     }
 
     fn slots(&self) -> usize {
@@ -252,188 +524,141 @@ impl World {
         s.slots[..self.slots()].iter().position(Option::is_none)
     }
 
-    /// Something must happen at `now` before time may pass.
-    pub fn urgent(&self, s: &WorldState) -> bool {
-        let e = &self.env;
-        let decision_due = s.slots.iter().flatten().any(|d| match d.awaiting() {
-            crate::decision::Awaiting::Probe => true,
-            crate::decision::Awaiting::Timer(at) => at <= NOW,
-            _ => false,
-        });
-        decision_due
-            || match s.truth {
-                Truth::Up => self.heartbeats_matter && s.hb_timer >= e.heartbeat_interval,
-                Truth::Crashed => s.req_timer >= e.request_interval && self.free_slot(s).is_some(),
-                Truth::Cycling { elapsed } => elapsed >= e.restart_cycle.max,
-                Truth::Pending { elapsed } => elapsed >= e.boot_not_running.max,
-                Truth::Starting { elapsed } => elapsed >= e.boot_to_heartbeat.max,
-            }
-    }
-
-    /// How far the next tick goes: the clock tick, shortened to the next
-    /// decision wake-up or world threshold.
-    pub fn tick_len(&self, s: &WorldState) -> Ms {
-        let e = &self.env;
-        let mut dt = e.tick - s.offset;
-        let mut upto = |elapsed: Ms, mark: Ms| {
-            if mark > elapsed {
-                dt = dt.min(mark - elapsed);
-            }
-        };
-        match s.truth {
-            Truth::Up if self.heartbeats_matter => upto(s.hb_timer, e.heartbeat_interval),
-            Truth::Up => {}
-            Truth::Crashed => {}
-            Truth::Cycling { elapsed } => {
-                upto(elapsed, e.restart_cycle.min);
-                upto(elapsed, e.restart_cycle.max);
-            }
-            Truth::Pending { elapsed } => {
-                upto(elapsed, e.boot_not_running.min);
-                upto(elapsed, e.boot_not_running.max);
-            }
-            Truth::Starting { elapsed } => {
-                upto(elapsed, e.boot_to_heartbeat.min);
-                upto(elapsed, e.boot_to_heartbeat.max);
-            }
-        }
-        if s.truth == Truth::Crashed {
-            upto(s.req_timer, e.request_interval);
-        }
-        for d in s.slots.iter().flatten() {
-            if let crate::decision::Awaiting::Timer(at) = d.awaiting() {
-                if at > NOW {
-                    dt = dt.min(at - NOW);
-                }
-            }
-        }
-        dt
-    }
-
-    /// The age caps the model uses for the proxy's stamps.
-    pub fn caps(&self) -> &AgeCaps {
-        &self.caps
-    }
-
-    fn age(&self, s: &mut WorldState, dt: Ms) {
-        let e = &self.env;
-        s.ws.age(NOW, dt, &self.caps);
-        for d in s.slots.iter_mut().flatten() {
-            d.age(NOW, dt, self.caps.restart_stamp);
-        }
-        s.offset = (s.offset + dt) % e.tick;
-        let add = |v: Ms, cap: Ms| v.saturating_add(dt).min(cap);
-        s.hb_timer = add(s.hb_timer, e.heartbeat_interval);
-        s.req_timer = add(s.req_timer, e.request_interval);
-        s.truth = match s.truth {
-            Truth::Cycling { elapsed } => Truth::Cycling {
-                elapsed: add(elapsed, e.restart_cycle.max),
-            },
-            Truth::Pending { elapsed } => Truth::Pending {
-                elapsed: add(elapsed, e.boot_not_running.max),
-            },
-            Truth::Starting { elapsed } => Truth::Starting {
-                elapsed: add(elapsed, e.boot_to_heartbeat.max),
-            },
-            t => t,
-        };
-        if let Some(c) = &mut s.crash {
-            c.age = add(c.age, self.crash_cap);
-        }
-        if s.truth != Truth::Up {
-            s.hb_timer = 0;
-        }
-    }
-
-    /// Erases what no future transition can read, so states that differ
-    /// only there are one state: the request timer outside a crash (requests
-    /// arrive freely then), the world's heartbeat timer when the policy never
-    /// reads heartbeats, the file-write stamp once no config PUT is left, and
-    /// who started the last cycle once its settle period is over.
-    fn normalize(&self, s: &mut WorldState) {
-        if s.truth != Truth::Crashed {
-            s.req_timer = 0;
-        }
-        // Decisions are interchangeable: keep them sorted so that two states
-        // differing only in which slot holds which decision are one.
-        if s.slots[1..].iter().any(Option::is_some) {
-            s.slots.sort_unstable_by_key(slot_key);
-        }
-        if !self.heartbeats_matter || s.truth != Truth::Up {
-            s.hb_timer = 0;
-        }
-        if s.config_left == 0 {
-            s.ws.restart.forget_file_write();
-        }
-        if s.settle.is_none() {
-            s.cycle_by_detector = false;
-        }
-    }
-
-    fn begin_cycle(&self, s: &mut WorldState, by_detector: bool) {
-        s.truth = Truth::Cycling { elapsed: 0 };
-        s.settle = Some(0);
-        s.crash = None;
-        s.cycle_by_detector = by_detector;
-    }
-
-    /// Applies a decision's step; a finished decision frees its slot and its
-    /// verdict acts on the world.
-    fn after_step(&self, s: &mut WorldState, slot: usize, step: Step) {
-        let Step::Done(verdict) = step else { return };
-        s.slots[slot] = None;
-        let Verdict::Dead(restart) = verdict else {
-            return;
-        };
-        s.events |= event::DECLARED;
-        if s.truth == Truth::Crashed {
-            s.events |= event::DEAD_CRASHED;
+    /// What a crashed container reads as, under this policy's probe: Docker's
+    /// `restarting` state is running upstream; a policy may read it as not
+    /// running (a proposed `IsRunning` change).
+    pub fn crash_reads(&self) -> CrashReads {
+        if self.policy.probe.restarting_is_not_running && self.env.platform == Platform::Docker {
+            CrashReads::NotRunning
         } else {
-            s.events |= event::FALSE_DEAD;
+            self.env.crash_reads
         }
-        if s.settle.is_some_and(|n| n < 2) {
-            s.events |= event::LONE_FALSE;
+    }
+
+    /// The answers a probe may get in `s`.
+    pub fn answers(&self, s: &WorldState) -> impl Iterator<Item = Answer> {
+        let runs = truthful(s.truth, self.crash_reads()) == ProbeResult::Running;
+        let spurious = runs && s.spurious_left > 0;
+        let error = s.errors_left > 0;
+        [
+            Some(Answer::Truthful),
+            spurious.then_some(Answer::Spurious),
+            error.then_some(Answer::TransportError),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The result of a probe answered `answer` in `s`.
+    pub fn probe_result(&self, s: &WorldState, answer: Answer) -> ProbeResult {
+        match answer {
+            Answer::Truthful => truthful(s.truth, self.crash_reads()),
+            Answer::Spurious => ProbeResult::NotRunning,
+            Answer::TransportError => ProbeResult::Error,
         }
-        if restart.accepted() && s.settle.is_some() {
-            s.events |= event::LOOP;
-        }
-        if let Some(c) = &mut s.crash {
-            c.declared = true;
-        }
-        match restart {
-            RestartOutcome::Started => self.begin_cycle(s, true),
-            RestartOutcome::Coalesced => s.cycle_by_detector = true,
-            RestartOutcome::Dropped(_) => {
-                if !s.ws.restart.is_running() {
-                    s.events |= event::ORPHAN;
+    }
+
+    /// The transition function, telling what it does to `narrator` (the
+    /// checker passes `()`; [`crate::trace`] collects the notes). `None`:
+    /// the action changes nothing or is not possible.
+    pub fn transition(
+        &self,
+        last: &WorldState,
+        action: Action,
+        narrator: &mut impl Narrate,
+    ) -> Option<WorldState> {
+        let mut s = *last;
+        s.events = 0;
+        step::apply(self, &mut s, action, narrator)?;
+        let before = s.slots;
+        self.normalize(&mut s);
+        if narrator.listening() {
+            let mut from = [0; MAX_SLOTS];
+            let mut used = [false; MAX_SLOTS];
+            for (j, slot) in s.slots.iter().enumerate() {
+                if let Some(i) = (0..MAX_SLOTS).find(|&i| !used[i] && before[i] == *slot) {
+                    used[i] = true;
+                    from[j] = i;
                 }
             }
+            narrator.note(note::Note::Slots { from });
+        }
+        let mut unchanged = *last;
+        unchanged.events = 0;
+        (s != unchanged).then_some(s)
+    }
+
+    /// Requests may arrive now (the container is not crashed: on a clock
+    /// tick; crashed: every request interval), a URL resolves and a slot is
+    /// free. Without a preflight only failing requests matter.
+    ///
+    /// Nothing that launches a `RestartByID` (a request, a config PUT, the
+    /// sweep, the reconciler) starts while such a goroutine is in flight:
+    /// the goroutines of an instant run before its next launch. This loses
+    /// no behaviour: launches in one instant commute with each other's
+    /// sections (their order of launch changes nothing their sections read),
+    /// and what a request, the sweep or the reconciler reads when it starts
+    /// (the restart state, the heartbeat, the row's status for the sweep and
+    /// reconciler) is the same just before a declaration as just after it,
+    /// except that a declaration can take the row out of their view
+    /// (offline, URL cache gone), which only removes what they would do.
+    /// Without this rule one instant could launch requests without end.
+    /// An internal step of this instant is due: a goroutine's next section
+    /// (`RestartByID`'s check or coalescing, the drain loop's top or exit, a
+    /// restart job taking the gate), a decision's next lock section, or a
+    /// forward after a preflight.
+    pub fn internal_due(&self, s: &WorldState) -> bool {
+        !s.inflight.is_empty()
+            || matches!(s.coord, Coord::Top | Coord::Exit)
+            || s.job.is_some_and(|j| j.phase == JobPhase::Start)
+            || s.slots.iter().flatten().any(|slot| match slot {
+                Slot::Forwarding => true,
+                Slot::Preflight(d) | Slot::Decision(d) => d.awaiting() == Awaiting::Resume,
+            })
+    }
+
+    /// External events (a request arriving, a config PUT, a manual restart,
+    /// a crash, Docker restarting a crashed container, the sweep, the
+    /// reconciler, the URL cache expiring) may happen now.
+    ///
+    /// They never start while an internal step of the instant is due: the
+    /// goroutines and lock sections an event sets off run to their next
+    /// wait before the next external event of the same instant. That is a
+    /// timing assumption (goroutine steps take microseconds; two external
+    /// events within one clock tick are still apart), not a reduction;
+    /// `tests/model_check.rs` checks on the smaller pairs that no verdict
+    /// depends on it by exploring the full interleaving as well. Probe
+    /// answers, timers, heartbeats and the container's own transitions
+    /// interleave with internal steps freely. Without it, too, one instant
+    /// could launch `RestartByID` goroutines without end (each request
+    /// declaring and freeing its slot at once); the full interleaving keeps
+    /// the one rule needed against that: nothing that launches a goroutine
+    /// starts while one is in flight.
+    fn external_allowed(&self, s: &WorldState) -> bool {
+        if self.settle_instants {
+            !self.internal_due(s)
+        } else {
+            s.inflight.is_empty()
         }
     }
 
-    fn step_slot(&self, s: &mut WorldState, slot: usize, input: Input) -> Option<()> {
-        let mut d = s.slots.get(slot).copied().flatten()?;
-        let step = d.step(&self.policy, &mut s.ws, NOW, input).ok()?;
-        s.slots[slot] = Some(d);
-        self.after_step(s, slot, step);
-        Some(())
+    fn request_enabled(&self, s: &WorldState) -> Option<usize> {
+        if !self.external_allowed(s) {
+            return None;
+        }
+        let slot = self.free_slot(s)?;
+        if !(s.ws.url_cached || s.ws.url_registered) {
+            return None;
+        }
+        let arrives = match s.truth {
+            Truth::Crashed => s.req_timer >= self.env.request_interval,
+            Truth::Up => {
+                s.offset == 0 && (self.env.failures_while_running || self.env.actors.preflight)
+            }
+            _ => s.offset == 0,
+        };
+        arrives.then_some(slot)
     }
-}
-
-fn gcd(a: Ms, b: Ms) -> Ms {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
-}
-
-/// Sort key for decision slots: empty slots last, then by content.
-fn slot_key(d: &Option<Decision>) -> (bool, u64) {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    d.hash(&mut h);
-    (d.is_none(), h.finish())
 }
 
 impl Model for World {
@@ -446,50 +671,64 @@ impl Model for World {
 
     fn actions(&self, s: &WorldState, actions: &mut Vec<Action>) {
         let e = &self.env;
-        for (i, d) in s.slots.iter().enumerate() {
-            let Some(d) = d else { continue };
-            match d.awaiting() {
-                crate::decision::Awaiting::Probe => {
-                    actions.push(Action::Probe(i as u8, Answer::Truthful));
-                    if s.truth.reports_running() && s.spurious_left > 0 {
-                        actions.push(Action::Probe(i as u8, Answer::Spurious));
+        for (i, slot) in s.slots.iter().enumerate() {
+            let i = i as u8;
+            match slot {
+                None => {}
+                Some(Slot::Forwarding) => {
+                    if s.truth != Truth::Up || e.failures_while_running {
+                        actions.push(Action::Forward(i, true));
                     }
-                    if s.errors_left > 0 {
-                        actions.push(Action::Probe(i as u8, Answer::TransportError));
+                    if s.truth == Truth::Up {
+                        actions.push(Action::Forward(i, false));
                     }
                 }
-                crate::decision::Awaiting::Timer(at) if at <= NOW => {
-                    actions.push(Action::Timer(i as u8))
-                }
-                _ => {}
+                Some(Slot::Preflight(d) | Slot::Decision(d)) => match d.awaiting() {
+                    Awaiting::Probe => {
+                        actions.extend(self.answers(s).map(|a| Action::Probe(i, a)));
+                    }
+                    Awaiting::Timer(at) if at <= NOW => actions.push(Action::Timer(i)),
+                    Awaiting::Resume => actions.push(Action::Resume(i)),
+                    _ => {}
+                },
             }
+        }
+        for c in Class::ALL {
+            if s.inflight.launched[c as usize] > 0 {
+                actions.push(Action::Check(c));
+            }
+            if s.inflight.passed[c as usize] > 0 {
+                actions.push(Action::Coalesce(c));
+            }
+        }
+        match s.coord {
+            Coord::Top => actions.push(Action::LoopTop),
+            Coord::Exit => actions.push(Action::LoopExit),
+            _ => {}
+        }
+        if let Some(j) = s.job {
+            if self.job_step_enabled(j) {
+                actions.push(Action::JobStep);
+            }
+        }
+        if let Some(slot) = self.request_enabled(s) {
+            actions.push(Action::Request(slot as u8));
         }
         // The world's optional events happen on clock ticks.
         let on_tick = s.offset == 0;
-        if let Some(i) = self.free_slot(s) {
-            let arrives = match s.truth {
-                // While crashed, failed requests arrive every interval.
-                Truth::Crashed => s.req_timer >= e.request_interval,
-                Truth::Up => on_tick && e.failures_while_running,
-                _ => on_tick,
-            };
-            if arrives {
-                actions.push(Action::RequestFails(i as u8));
-            }
-        }
+        let external = on_tick && self.external_allowed(s);
         match s.truth {
             Truth::Up => {
                 if self.heartbeats_matter && s.hb_timer >= e.heartbeat_interval {
                     actions.push(Action::Heartbeat);
                 }
-                if e.may_crash && on_tick {
+                if e.may_crash && external {
                     actions.push(Action::Crash);
                 }
             }
-            Truth::Crashed => {}
-            Truth::Cycling { elapsed } => {
-                if elapsed >= e.restart_cycle.min {
-                    actions.push(Action::CycleReturns);
+            Truth::Crashed => {
+                if e.restarted_by_docker && external {
+                    actions.push(Action::DockerRestarts);
                 }
             }
             Truth::Pending { elapsed } => {
@@ -497,14 +736,31 @@ impl Model for World {
                     actions.push(Action::ReportsRunning);
                 }
             }
-            Truth::Starting { elapsed } => {
+            Truth::Booting { elapsed } => {
                 if elapsed >= e.boot_to_heartbeat.min {
-                    actions.push(Action::AgentRegisters);
+                    actions.push(Action::Register);
                 }
             }
+            Truth::Down => {}
         }
-        if s.config_left > 0 && on_tick {
+        if external && s.config_left > 0 {
             actions.push(Action::ConfigPut);
+        }
+        if external && s.manual_left > 0 {
+            actions.push(Action::ManualRestart);
+        }
+        let online = s.ws.status == crate::workspace::Status::Online;
+        if external && e.actors.health_sweep && online {
+            actions.extend(self.answers(s).map(Action::Sweep));
+        }
+        if external && e.actors.reconciler && online {
+            actions.extend(self.answers(s).map(Action::Reconcile));
+        }
+        if self.key_expired(s) {
+            actions.push(Action::KeyExpires);
+        }
+        if external && s.ws.url_cached && !s.ws.url_registered {
+            actions.push(Action::CacheExpires);
         }
         if !self.urgent(s) {
             actions.push(Action::Tick);
@@ -512,90 +768,7 @@ impl Model for World {
     }
 
     fn next_state(&self, last: &WorldState, action: Action) -> Option<WorldState> {
-        let mut s = last.clone();
-        s.events = 0;
-        match action {
-            Action::Tick => {
-                let dt = self.tick_len(&s);
-                self.age(&mut s, dt);
-            }
-            Action::RequestFails(slot) => {
-                let slot = usize::from(slot);
-                if s.slots.get(slot)?.is_some() {
-                    return None;
-                }
-                s.req_timer = 0;
-                s.slots[slot] = Some(Decision::new());
-                self.step_slot(&mut s, slot, Input::Start)?;
-            }
-            Action::Probe(slot, answer) => {
-                let result = match answer {
-                    Answer::Truthful if s.truth.reports_running() => ProbeResult::Running,
-                    Answer::Truthful => ProbeResult::NotRunning,
-                    Answer::Spurious => {
-                        s.spurious_left = s.spurious_left.checked_sub(1)?;
-                        ProbeResult::NotRunning
-                    }
-                    Answer::TransportError => {
-                        s.errors_left = s.errors_left.checked_sub(1)?;
-                        ProbeResult::Error
-                    }
-                };
-                if result == ProbeResult::NotRunning {
-                    if let Some(n) = &mut s.settle {
-                        *n = (*n + 1).min(2);
-                    }
-                }
-                self.step_slot(&mut s, usize::from(slot), Input::Probe(result))?;
-            }
-            Action::Timer(slot) => self.step_slot(&mut s, usize::from(slot), Input::Timer)?,
-            Action::Heartbeat => {
-                s.ws.heartbeat(NOW);
-                s.hb_timer = 0;
-            }
-            Action::CycleReturns => match s.ws.restart_cycle_finished(NOW) {
-                CycleEnd::Idle => s.truth = Truth::Pending { elapsed: 0 },
-                CycleEnd::Looped => {
-                    let by_detector = s.cycle_by_detector;
-                    self.begin_cycle(&mut s, by_detector);
-                }
-            },
-            Action::ReportsRunning => s.truth = Truth::Starting { elapsed: 0 },
-            Action::AgentRegisters => {
-                s.truth = Truth::Up;
-                s.ws.heartbeat(NOW);
-                s.hb_timer = 0;
-                if s.settle.take().is_some() && s.cycle_by_detector {
-                    s.events |= event::RECOVERED;
-                }
-            }
-            Action::Crash => {
-                s.truth = Truth::Crashed;
-                s.req_timer = 0;
-                s.crash = Some(Crash {
-                    age: 0,
-                    declared: false,
-                });
-            }
-            Action::ConfigPut => {
-                s.config_left = s.config_left.checked_sub(1)?;
-                match s
-                    .ws
-                    .request_restart(&self.policy.restart, NOW, RestartSource::FileWrite)
-                {
-                    RestartOutcome::Started => self.begin_cycle(&mut s, false),
-                    RestartOutcome::Coalesced => s.cycle_by_detector = false,
-                    RestartOutcome::Dropped(_) => {}
-                }
-            }
-        }
-        self.normalize(&mut s);
-        let mut unchanged = last.clone();
-        unchanged.events = 0;
-        if s == unchanged {
-            return None;
-        }
-        Some(s)
+        self.transition(last, action, &mut ())
     }
 
     fn properties(&self) -> Vec<stateright::Property<Self>> {
@@ -604,5 +777,36 @@ impl Model for World {
 
     fn format_action(&self, action: &Action) -> String {
         format!("{action:?}")
+    }
+}
+
+impl crate::engine::Packable for World {
+    fn words(&self) -> usize {
+        crate::engine::pack::words_for(self.layout.bits())
+    }
+
+    fn pack(&self, s: &WorldState, out: &mut [u64]) {
+        self.pack_state(s, out)
+    }
+
+    fn unpack(&self, words: &[u64]) -> WorldState {
+        self.unpack_state(words)
+    }
+
+    /// The age of an undeclared crash: its largest value is the worst-case
+    /// detection latency (up to the latency horizon).
+    fn measure(&self, s: &WorldState) -> Option<u64> {
+        s.crash.filter(|c| !c.declared).map(|c| c.age)
+    }
+
+    /// The same state with more budget left (spurious answers, transport
+    /// errors, config PUTs, manual restarts). Exact: a budget is read only
+    /// to allow one more choice (an answer, a PUT, a restart), and the one
+    /// normalisation that looks at a budget (the file-write stamp forgotten
+    /// once no config PUT is left) only removes what a config PUT would
+    /// read; so the richer state can do every step the poorer one can, with
+    /// the same events, into a state that again has at least its budgets.
+    fn dominators(&self, words: &[u64], f: &mut dyn FnMut(&[u64])) {
+        self.layout.budget_dominators(words, f)
     }
 }

@@ -1,13 +1,13 @@
 //! The contract's properties, written against the world's truth (never
-//! against what the proxy believes), plus the hidden `latency_ge_*` marks
-//! that find the worst-case detection latency.
+//! against what the proxy believes). The worst-case detection latency is the
+//! explorer's measure (the largest age an undeclared crash reaches), not a
+//! property.
 //!
 //! Liveness is checked as bounded safety: "a crash is declared within the
 //! detection bound" is an `always` property over a capped crash age, because
 //! stateright's `eventually` misses violations on cycles.
 
 use super::{event, World, WorldState};
-use crate::duration::Ms;
 use stateright::Property;
 
 /// The seven contract properties, in contract order.
@@ -77,56 +77,9 @@ fn reachable_recovery(_: &World, s: &WorldState) -> bool {
     has(s, event::RECOVERED)
 }
 
-/// The undeclared crash of `s` has lasted at least mark `k`.
-fn latency_reaches(m: &World, s: &WorldState, k: usize) -> bool {
-    match (s.crash, m.latency_marks.get(k)) {
-        (Some(c), Some(&mark)) => !c.declared && c.age >= mark,
-        _ => false,
-    }
-}
-
-/// Most latency marks a model carries.
-pub const MAX_MARKS: usize = 48;
-
-/// Marks at multiples of `grain` (coarser when there would be more than
-/// [`MAX_MARKS`]) up to `cap`. A crash's age only ever takes values that are
-/// sums of the clock tick and the policy's delays, so their greatest common
-/// divisor is the finest grain worth marking.
-pub fn latency_marks(grain: Ms, cap: Ms) -> Vec<Ms> {
-    let grain = grain.max(1);
-    let steps = cap.div_ceil(grain).max(1);
-    let stride = steps.div_ceil(MAX_MARKS as u64).max(1) * grain;
-    (1..=MAX_MARKS as u64)
-        .map(|k| k * stride)
-        .take_while(|&m| m <= cap)
-        .collect()
-}
-
-macro_rules! marks {
-    ($($k:literal),* $(,)?) => {
-        /// Names and conditions of the latency marks, by index.
-        const MARKS: &[(&str, fn(&World, &WorldState) -> bool)] = &[
-            $((concat!("latency_ge_", $k), {
-                fn f(m: &World, s: &WorldState) -> bool { latency_reaches(m, s, $k) }
-                f
-            })),*
-        ];
-    };
-}
-marks!(
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
-    26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
-);
-
-/// Name of latency mark `k` (`latency_ge_K`).
-pub fn mark_name(k: usize) -> &'static str {
-    MARKS[k].0
-}
-
-/// Every property of `world`: the contract's seven, then one hidden
-/// `sometimes` per latency mark.
-pub fn all(world: &World) -> Vec<Property<World>> {
-    let mut v = vec![
+/// Every property of a world: the contract's seven, in contract order.
+pub fn all(_: &World) -> Vec<Property<World>> {
+    vec![
         Property::always("no_self_fire_on_lone_false", no_self_fire_on_lone_false),
         Property::always("no_false_dead", no_false_dead),
         Property::always("dead_detected_within", dead_detected_within),
@@ -134,14 +87,10 @@ pub fn all(world: &World) -> Vec<Property<World>> {
         Property::always("no_restart_loop", no_restart_loop),
         Property::sometimes("reachable_dead", reachable_dead),
         Property::sometimes("reachable_recovery", reachable_recovery),
-    ];
-    for &(name, f) in MARKS.iter().take(world.latency_marks.len()) {
-        v.push(Property::sometimes(name, f));
-    }
-    v
+    ]
 }
 
-/// The condition of the named property (contract or mark), for searches
+/// The condition of the named contract property, for searches
 /// outside stateright (shortest counterexamples). For `always` properties it
 /// returns the *violation* predicate; for `sometimes`, the example predicate.
 pub fn target(name: &str) -> Option<fn(&World, &WorldState) -> bool> {
@@ -163,6 +112,6 @@ pub fn target(name: &str) -> Option<fn(&World, &WorldState) -> bool> {
         "no_restart_loop" => neg::<4>,
         "reachable_dead" => reachable_dead,
         "reachable_recovery" => reachable_recovery,
-        _ => return MARKS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f),
+        _ => return None,
     })
 }

@@ -119,23 +119,14 @@ pub struct Base {
     pub env_table: toml::Table,
 }
 
-fn stem(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 impl Base {
     /// Reads both files and validates them as they are (a broken base file is
     /// an error naming its file, line and key, before any sweep key is
     /// looked at).
     pub fn load(policy: &Path, env: &Path) -> Result<Base, InputError> {
-        let policy_source = std::fs::read_to_string(policy).map_err(|e| {
-            InputError::new(format!("cannot read policy file: {e}")).in_file(policy)
-        })?;
-        let env_source = std::fs::read_to_string(env).map_err(|e| {
-            InputError::new(format!("cannot read environment file: {e}")).in_file(env)
-        })?;
+        let max = crate::limits::MAX_MODEL_FILE_BYTES;
+        let policy_source = crate::input::read_text_file(policy, "policy file", max)?;
+        let env_source = crate::input::read_text_file(env, "environment file", max)?;
         Base::from_sources(policy, &policy_source, env, &env_source)
     }
 
@@ -147,8 +138,8 @@ impl Base {
         env_path: &Path,
         env_source: &str,
     ) -> Result<Base, InputError> {
-        let policy_name = stem(policy_path);
-        let env_name = stem(env_path);
+        let policy_name = crate::input::model_name(policy_path)?;
+        let env_name = crate::input::model_name(env_path)?;
         Policy::parse(&policy_name, policy_path, policy_source)?;
         Environment::parse(&env_name, env_path, env_source)?;
         let policy_table: toml::Table = policy_source
@@ -393,9 +384,12 @@ impl Vary {
             .collect()
     }
 
-    /// How many values (at least 1).
+    /// How many values (at least 1). Computed wide: `to - from` of two
+    /// `i64`s does not fit an `i64` (parse_vary refuses counts over
+    /// [`MAX_POINTS`]).
     pub fn len(&self) -> usize {
-        ((self.to - self.from) / self.step + 1) as usize
+        let n = (i128::from(self.to) - i128::from(self.from)) / i128::from(self.step.max(1)) + 1;
+        usize::try_from(n.max(1)).unwrap_or(usize::MAX)
     }
 
     /// Never true: a vary has at least one value (kept for clippy's
@@ -484,8 +478,21 @@ pub fn parse_vary(base: &Base, text: &str) -> Result<Vary, InputError> {
             kind.label(to)
         )));
     }
-    if (to - from) % step != 0 {
-        let last = from + (to - from) / step * step;
+    // Wide arithmetic: `to - from` overflows an i64 for ranges such as
+    // i64::MIN..i64::MAX (which once made a sweep of no points).
+    let span = i128::from(to) - i128::from(from);
+    let count = span / i128::from(step) + 1;
+    if count as u128 > MAX_POINTS {
+        return Err(fail(format!(
+            "the range {} .. {} in steps of {} has {count} values: more than {MAX_POINTS} is refused",
+            kind.label(from),
+            kind.label(to),
+            kind.label(step)
+        )));
+    }
+    if span % i128::from(step) != 0 {
+        // Fits: from <= last <= to.
+        let last = (i128::from(from) + span / i128::from(step) * i128::from(step)) as i64;
         return Err(fail(format!(
             "TO {} is not FROM {} plus whole steps of {}: the last point would be {}; write ..{}/{} or change the step",
             kind.label(to),
@@ -601,14 +608,14 @@ impl Shard {
         let (i, n) = text
             .split_once('/')
             .ok_or_else(|| bad("write I/N, e.g. 2/4 for the second of four parts"))?;
-        let index: usize = i
-            .trim()
-            .parse()
-            .map_err(|_| bad("I is not a whole number"))?;
-        let count: usize = n
-            .trim()
-            .parse()
-            .map_err(|_| bad("N is not a whole number"))?;
+        let number = |t: &str, which: &str| -> Result<usize, InputError> {
+            t.trim().parse::<usize>().map_err(|e| match e.kind() {
+                std::num::IntErrorKind::PosOverflow => bad(&format!("{which} is far too large")),
+                _ => bad(&format!("{which} is not a whole number")),
+            })
+        };
+        let index = number(i, "I")?;
+        let count = number(n, "N")?;
         if count == 0 {
             return Err(bad("N must be at least 1"));
         }

@@ -99,15 +99,19 @@ pub fn plan(args: &SweepArgs) -> Result<Plan, InputError> {
     let grid = Grid::new(varies, args.yes)?;
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     let threads = match args.threads {
-        Some(0) => return Err(InputError::new("--threads must be at least 1")),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(n) => crate::limits::check_threads("--threads", n as u64)?,
+        None => std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(crate::limits::MAX_THREADS),
     };
+    if let Some(t) = args.timeout {
+        crate::limits::check_timeout(t)?;
+    }
     if let Some(path) = &args.plot {
         plot::preflight(path, grid.varies.len())?;
     }
-    if args.max_states == Some(0) {
-        return Err(InputError::new("--max-states must be at least 1"));
+    if let Some(m) = args.max_states {
+        crate::limits::check_max_states(m)?;
     }
     Ok(Plan {
         base,

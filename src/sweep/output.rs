@@ -386,7 +386,7 @@ pub fn render_text(out: &SweepOutput) -> String {
     }
     let _ = writeln!(
         s,
-        "\n✓ holds   ✗ violated   ? inconclusive   worst-detect: worst-case detection latency (≥: dead_detected_within is violated, the worst case is at least that)\ncolumns: {}",
+        "\n✓ holds   ✗ violated   ? inconclusive   worst-detect: worst-case detection latency (≥: dead_detected_within is violated or the search stopped early, the worst case is at least that)\ncolumns: {}",
         CONTRACT.join(", ")
     );
     let _ = writeln!(s, "{}", Counts::of(&out.points));
@@ -472,8 +472,8 @@ pub fn render_json(out: &SweepOutput) -> String {
 
 /// Reads a sweep JSON output.
 pub fn read_json(path: &Path) -> Result<SweepOutput, InputError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError::new(format!("cannot read sweep output: {e}")).in_file(path))?;
+    let text =
+        crate::input::read_text_file(path, "sweep output", crate::limits::MAX_SWEEP_JSON_BYTES)?;
     let out: SweepOutput = serde_json::from_str(&text).map_err(|e| {
         let mut err = InputError::new(format!("not a `livecheck sweep --format json` output: {e}"))
             .in_file(path);

@@ -104,7 +104,8 @@ pub fn run_point(base: &Base, grid: &Grid, index: usize, opts: &RunOptions) -> P
         });
         if p.name == "dead_detected_within" {
             point.worst_case_ms = p.worst_case_ms;
-            point.worst_case_at_least = p.worst_case_ms.is_some() && p.verdict == Verdict::Violated;
+            // Violated, or a search stopped by a bound: the mark is a lower bound.
+            point.worst_case_at_least = p.worst_case_ms.is_some() && p.verdict != Verdict::Holds;
         }
     }
     point

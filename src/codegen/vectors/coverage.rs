@@ -4,16 +4,16 @@
 //! step after it, and replays the same input on a copy of the state a
 //! millisecond (or one strike) across a boundary.
 
-use super::{restart_outcome_word, run_observed, Answer, Observer, Vector};
+use super::{run_observed, Vector};
 use crate::decision::{
     Awaiting, Basis, Decision, Input, Phase, ProbeNo, SkipReason, Step, UnexpectedInput, Verdict,
 };
 use crate::duration::Ms;
 use crate::error::InputError;
 use crate::policy::{Policy, SettleFrom};
-use crate::replay::describe;
+use crate::replay::{restart_requested_now, CoordinatorCall, DecisionInput, Observer, RestartCall};
 use crate::restart::{RestartCoordinator, RestartSource};
-use crate::workspace::{StrikeRecord, Workspace};
+use crate::workspace::StrikeRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -54,6 +54,7 @@ fn rel(result: &Result<Step, UnexpectedInput>, after: &Decision, now: Ms) -> Rel
         Err(_) => None,
         Ok(Step::Probe) => Some((0, 0, None)),
         Ok(Step::Wake(at)) => Some((1, *at as i128 - n, None)),
+        Ok(Step::Yield) => Some((3, 0, None)),
         Ok(Step::Done(v)) => Some((2, 0, Some(*v))),
     };
     let mut r = Rel {
@@ -91,6 +92,10 @@ fn rel(result: &Result<Step, UnexpectedInput>, after: &Decision, now: Ms) -> Rel
             r.basis = b(basis);
             r.wake = Some(wake as i128 - n);
         }
+        Phase::Declaring { basis } => {
+            r.tag = 5;
+            r.basis = b(basis);
+        }
         Phase::Done(v) => {
             r.tag = 4;
             r.verdict = Some(v);
@@ -112,6 +117,7 @@ fn phase_word(d: &Decision) -> &'static str {
             ..
         } => "probing_second",
         Phase::Sleeping { .. } => "sleeping",
+        Phase::Declaring { .. } => "declaring",
         Phase::Done(_) => "done",
     }
 }
@@ -125,8 +131,9 @@ fn coordinator_word(c: &RestartCoordinator) -> &'static str {
 }
 
 /// Counts, per vector set, the transitions and boundary sides exercised.
-#[derive(Debug, Clone, Default)]
-struct Counter {
+#[derive(Debug, Clone)]
+struct Counter<'p> {
+    policy: &'p Policy,
     vectors: usize,
     events: usize,
     inputs: usize,
@@ -134,36 +141,36 @@ struct Counter {
     sides: BTreeMap<(&'static str, Side), u64>,
 }
 
-impl Counter {
+impl Counter<'_> {
     fn hit(&mut self, name: &'static str, side: Side) {
         *self.sides.entry((name, side)).or_insert(0) += 1;
     }
+
+    fn transition(&mut self, name: String) {
+        *self.transitions.entry(name).or_insert(0) += 1;
+    }
 }
 
-impl Observer for Counter {
-    fn decision(
-        &mut self,
-        policy: &Policy,
-        before: &Decision,
-        ws: &Workspace,
-        now: Ms,
-        input: Input,
-        result: &Result<Step, UnexpectedInput>,
-        after: &Decision,
-    ) {
+impl Observer for Counter<'_> {
+    fn decision(&mut self, d: &DecisionInput<'_>) {
+        let policy = self.policy;
+        let (before, ws, now, input) = (&d.before, &d.ws_before, d.now, d.input);
+        let (result, after) = (&d.result, &d.after);
         self.inputs += 1;
         let awaiting = before.awaiting();
         let input_word = match input {
-            Input::Start => "start".to_owned(),
             Input::Timer => match awaiting {
                 Awaiting::Timer(at) if now < at => "timer_early".to_owned(),
                 _ => "timer".to_owned(),
             },
-            Input::Probe(p) => format!("probe_{}", Answer::from(p).word()),
+            Input::Probe(p) => format!("probe_{p}"),
+            Input::Start => "start".to_owned(),
+            Input::Resume => "resume".to_owned(),
         };
         // Steps that only a v3 knob explains are told apart: a re-probe with
-        // no heartbeat or settle reason (reprobe.always), and a skip at the
-        // declaration with no cycle running (the restart stamp moved).
+        // no heartbeat or settle reason (reprobe.always), and the
+        // declaration's re-check with no cycle running (the restart stamp
+        // moved).
         let probing = match before.phase() {
             Phase::Probing { basis, .. } => Some(basis),
             _ => None,
@@ -175,44 +182,24 @@ impl Observer for Counter {
                 Some(b) if !(b.recent || b.fresh || b.settling) => "wake_reprobe_always".to_owned(),
                 _ => "wake".to_owned(),
             },
-            Ok(Step::Done(Verdict::Skipped(SkipReason::Restarting)))
-                if probing.is_some() && !ws.restart.is_running() =>
-            {
-                "done_restarting_stamp_moved".to_owned()
+            Ok(Step::Yield) => "yield".to_owned(),
+            // A declaration's restart fate is the coordinator's transition.
+            Ok(Step::Done(Verdict::Dead)) => "done_dead".to_owned(),
+            Ok(Step::Done(v)) => {
+                let reason = d
+                    .finished
+                    .map_or_else(|| v.outcome().to_owned(), |f| f.reason.clone());
+                if *v == Verdict::Skipped(SkipReason::RestartRecheck) && !ws.restart.is_running() {
+                    format!("done_{reason}_stamp_moved")
+                } else {
+                    format!("done_{reason}")
+                }
             }
-            Ok(Step::Done(v)) => format!("done_{}", describe(*v).2),
         };
-        *self
-            .transitions
-            .entry(format!(
-                "decision:{}:{input_word}->{result_word}",
-                phase_word(before)
-            ))
-            .or_insert(0) += 1;
-        if let Ok(Step::Done(Verdict::Dead(o))) = result {
-            // The detector's restart request, as the coordinator saw it
-            // (after a recheck the state is the one `ws` had); one inside the
-            // debounce that the policy exempts is told apart.
-            let exempt = policy.restart.detector_bypasses_debounce
-                && ws
-                    .restart
-                    .started_at()
-                    .is_some_and(|t| now.saturating_sub(t) < policy.restart.debounce);
-            *self
-                .transitions
-                .entry(format!(
-                    "restart:{}:{}->{}",
-                    coordinator_word(&ws.restart),
-                    if exempt {
-                        "detector_inside_debounce"
-                    } else {
-                        "detector"
-                    },
-                    restart_outcome_word(*o)
-                ))
-                .or_insert(0) += 1;
-        }
-
+        self.transition(format!(
+            "decision:{}:{input_word}->{result_word}",
+            phase_word(before)
+        ));
         // Boundary sides: the compared quantity sits at the boundary and the
         // same step a millisecond across it gives a different result.
         let d = &policy.decision;
@@ -333,34 +320,33 @@ impl Observer for Counter {
         }
     }
 
-    fn coordinator(
-        &mut self,
-        policy: &Policy,
-        before: &RestartCoordinator,
-        now: Ms,
-        call: Option<RestartSource>,
-        outcome: &'static str,
-    ) {
+    fn restart(&mut self, c: &RestartCall<'_>) {
+        let policy = self.policy;
+        let before = &c.ws_before.restart;
         let state = coordinator_word(before);
-        let Some(source) = call else {
-            *self
-                .transitions
-                .entry(format!("cycle:{state}->{outcome}"))
-                .or_insert(0) += 1;
-            return;
+        let (source, outcome) = match c.call {
+            CoordinatorCall::CycleFinished { looped } => {
+                let end = if looped { "looped" } else { "idle" };
+                self.transition(format!("cycle:{state}->{end}"));
+                return;
+            }
+            CoordinatorCall::Request { source, outcome } => (source, outcome),
         };
-        let sname = match source {
-            RestartSource::FileWrite => "file_write",
-            RestartSource::Other => "other",
-            RestartSource::Detector => "detector",
-        };
-        *self
-            .transitions
-            .entry(format!("restart:{state}:{sname}->{outcome}"))
-            .or_insert(0) += 1;
         let rp = &policy.restart;
-        let mut cands: Vec<(&'static str, Side, Ms)> = Vec::new();
+        let now = c.now;
         let age = |t: Ms| now.saturating_sub(t);
+        // A detector request the policy exempts from the debounce, made
+        // inside it, is named apart.
+        let exempt_inside = source == RestartSource::Detector
+            && rp.detector_bypasses_debounce
+            && before.started_at().is_some_and(|t| age(t) < rp.debounce);
+        let sname = if exempt_inside {
+            "detector_inside_debounce".to_owned()
+        } else {
+            source.to_string()
+        };
+        self.transition(format!("restart:{state}:{sname}->{outcome}"));
+        let mut cands: Vec<(&'static str, Side, Ms)> = Vec::new();
         if source == RestartSource::FileWrite {
             if let Some(t) = before.last_file_write() {
                 if rp.file_write_drop > 0 && age(t) == rp.file_write_drop - 1 {
@@ -380,8 +366,8 @@ impl Observer for Counter {
             }
         }
         for (name, side, n) in cands {
-            let mut c = *before;
-            if restart_outcome_word(c.request(rp, n, source)) != outcome {
+            let mut w = c.ws_before;
+            if restart_requested_now(policy, &mut w, n, source) != outcome {
                 self.hit(name, side);
             }
         }
@@ -439,13 +425,15 @@ pub struct SetCoverage {
 ///
 /// A *transition* is `decision:PHASE:INPUT->RESULT` (the decision's phase
 /// before the input, the input, and the step it returned, with the verdict's
-/// reason), `restart:STATE:SOURCE->OUTCOME` (a restart request, including the
-/// detector's) or `cycle:STATE->END`. Three results only a v3 knob explains
-/// are named apart: `wake_reprobe_always` (a re-probe with no recent or fresh
-/// heartbeat and no settle window), `done_restarting_stamp_moved` (a skip at
-/// the declaration with no cycle running: `restartStartedAt` moved since the
+/// reason word; a declaration is `done_dead`), `restart:STATE:SOURCE->OUTCOME`
+/// (a restart request, including the detector's after a declaration) or
+/// `cycle:STATE->END`. Three results only a v3 knob explains are named apart:
+/// `wake_reprobe_always` (a re-probe with no recent or fresh heartbeat and no
+/// settle window), `done_restart_recheck_stamp_moved` (a skip at the
+/// declaration with no cycle running: `restartStartedAt` moved since the
 /// decision started) and the source `detector_inside_debounce` (a detector
-/// request the policy exempts from the debounce, made inside it). A *boundary side* of a comparison is
+/// request the policy exempts from the debounce, made inside it). A
+/// *boundary side* of a comparison is
 /// exercised when some input was fed with the compared quantity exactly at
 /// the boundary on that side (for `now - t <= W`: age `W` inside, `W + 1`
 /// outside; for `< W`: `W - 1` and `W`; for the threshold, the strike that
@@ -476,8 +464,15 @@ pub struct BoundaryCount {
     pub outside: u64,
 }
 
-fn count(policy: &Policy, vectors: &[&Vector]) -> Result<Counter, InputError> {
-    let mut c = Counter::default();
+fn count<'p>(policy: &'p Policy, vectors: &[&Vector]) -> Result<Counter<'p>, InputError> {
+    let mut c = Counter {
+        policy,
+        vectors: 0,
+        events: 0,
+        inputs: 0,
+        transitions: BTreeMap::new(),
+        sides: BTreeMap::new(),
+    };
     for v in vectors {
         c.vectors += 1;
         c.events += v.events.len();
@@ -498,7 +493,7 @@ pub fn coverage(policy: &Policy, vectors: &[Vector]) -> Result<CoverageReport, I
             set_names.push(&v.set);
         }
     }
-    let summarize = |name: &str, c: &Counter| SetCoverage {
+    let summarize = |name: &str, c: &Counter<'_>| SetCoverage {
         set: name.to_owned(),
         vectors: c.vectors,
         events: c.events,
@@ -531,7 +526,7 @@ pub fn coverage(policy: &Policy, vectors: &[Vector]) -> Result<CoverageReport, I
                  A transition is decision:PHASE:INPUT->RESULT, restart:STATE:SOURCE->OUTCOME \
                  or cycle:STATE->END (a re-probe only reprobe.always explains is \
                  wake_reprobe_always, a declaration skipped because restartStartedAt moved \
-                 is done_restarting_stamp_moved, an exempt detector request inside the \
+                 is done_restart_recheck_stamp_moved, an exempt detector request inside the \
                  debounce has source detector_inside_debounce). A boundary side counts when \
                  an input was fed with the compared quantity exactly at the boundary on that \
                  side and the same input, \

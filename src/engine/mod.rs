@@ -1,0 +1,675 @@
+//! livecheck's explorer: a parallel, level-by-level breadth-first search over
+//! any stateright [`Model`] whose states pack into a few machine words.
+//!
+//! # Why not stateright's own checker
+//!
+//! The model stays a stateright [`Model`] (its `actions`, `next_state` and
+//! `properties`; stateright's Explorer serves it, and its `BfsChecker` gives
+//! the same verdicts, which a test checks). What this module replaces is the
+//! search loop, for four measured reasons (`README`, "Performance"):
+//! stateright 0.31's BFS clones the whole action path into every queued state,
+//! looks every property up by name in a concurrent map at every state, only
+//! notices `--timeout` between job batches (never with one thread), and can
+//! overwrite a discovery with a longer path, so a second search was needed
+//! for shortest counterexamples.
+//!
+//! # What it guarantees
+//!
+//! - **Exact visited set**: states are stored as their packed words
+//!   ([`Packable`]), compared in full, never by fingerprint alone.
+//! - **Shortest paths in one pass**: levels are expanded in order, so the
+//!   first level at which a target is hit gives a shortest path to it.
+//! - **Deterministic results whatever the thread count**: each level is
+//!   sorted before it is expanded, and when several states of a level reach
+//!   the same new state (or hit the same target), the one that comes first in
+//!   that order (then the lowest action index) is recorded. Counts, verdicts
+//!   and paths are the same with 1 or N threads.
+//! - **Bounds honoured**: `max_states` and the deadline are checked after
+//!   every small chunk of work, by every thread; a stopped search is never
+//!   `complete`.
+//! - **Targets on transitions**: a target is evaluated on every generated
+//!   state, including states already seen, so a property that looks at what
+//!   the last transition did (an "event" the packed key leaves out) is never
+//!   missed; the path to it is the parent's path plus that action.
+
+pub mod pack;
+pub mod table;
+
+use stateright::{Expectation, Model};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use table::{hash, Insert, Link, Visited, ROOT};
+
+/// A model whose states pack into a few words and back.
+///
+/// `unpack(pack(s))` must equal `s` except for fields no transition reads
+/// and no target looks at once the state is expanded (for instance, what the
+/// last transition did: targets see it on the generated state).
+pub trait Packable: Model<State: Clone + std::fmt::Debug, Action: Clone + std::fmt::Debug> {
+    /// Words every packed state of this model takes (1 to
+    /// [`pack::MAX_WORDS`]).
+    fn words(&self) -> usize;
+    /// Packs a state into `out` (`words()` long).
+    fn pack(&self, state: &Self::State, out: &mut [u64]);
+    /// Unpacks a state.
+    fn unpack(&self, words: &[u64]) -> Self::State;
+    /// A quantity whose largest reachable value the search reports, with a
+    /// shortest path to it (livecheck: an undeclared crash's age). `None`
+    /// where it does not apply.
+    fn measure(&self, _state: &Self::State) -> Option<u64> {
+        None
+    }
+
+    /// Calls `f` with packed states that *simulate* `words`: from each, every
+    /// action sequence possible from `words` is possible too, hits the same
+    /// targets and reaches states with the same measure (livecheck: the same
+    /// state with more of a budget left — a budget only ever adds choices).
+    /// A state one of these dominates, seen on an earlier level, need not be
+    /// expanded: whatever it leads to, its dominator leads to, as soon or
+    /// sooner. The default is none.
+    fn dominators(&self, _words: &[u64], _f: &mut dyn FnMut(&[u64])) {}
+}
+
+/// What a target asks of the state space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The condition holds in every reachable state; a hit is a violation.
+    Always,
+    /// The condition holds in some reachable state; a hit is an example.
+    Sometimes,
+}
+
+/// A condition the search looks for.
+pub struct Target<M: Model> {
+    /// Its name.
+    pub name: &'static str,
+    /// Always or sometimes.
+    pub expect: Expect,
+    /// The condition.
+    pub condition: fn(&M, &M::State) -> bool,
+}
+
+impl<M: Model> Clone for Target<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M: Model> Copy for Target<M> {}
+
+impl<M: Model> Target<M> {
+    /// True when `state` is a hit: a violation of an `always` condition or an
+    /// example of a `sometimes` one.
+    #[inline]
+    pub fn hit(&self, model: &M, state: &M::State) -> bool {
+        match self.expect {
+            Expect::Always => !(self.condition)(model, state),
+            Expect::Sometimes => (self.condition)(model, state),
+        }
+    }
+
+    /// The model's own properties as targets. `eventually` properties are
+    /// not supported (stateright's `eventually` is unsound on cycles;
+    /// livecheck states liveness as bounded safety instead).
+    ///
+    /// # Panics
+    ///
+    /// On an `eventually` property: a bug in the model.
+    pub fn of_model(model: &M) -> Vec<Target<M>> {
+        model
+            .properties()
+            .into_iter()
+            .map(|p| Target {
+                name: p.name,
+                expect: match p.expectation {
+                    Expectation::Always => Expect::Always,
+                    Expectation::Sometimes => Expect::Sometimes,
+                    Expectation::Eventually => {
+                        panic!("property {}: eventually is not supported", p.name)
+                    }
+                },
+                condition: p.condition,
+            })
+            .collect()
+    }
+}
+
+/// A path: an initial state, then each action with the state it leads to.
+#[derive(Debug, Clone)]
+pub struct Path<M: Model>
+where
+    M::State: Clone + std::fmt::Debug,
+    M::Action: Clone + std::fmt::Debug,
+{
+    /// The initial state.
+    pub init: M::State,
+    /// Each step's action and resulting state.
+    pub steps: Vec<(M::Action, M::State)>,
+}
+
+impl<M: Model> Path<M>
+where
+    M::State: Clone + std::fmt::Debug,
+    M::Action: Clone + std::fmt::Debug,
+{
+    /// The last state of the path.
+    pub fn last(&self) -> &M::State {
+        self.steps.last().map_or(&self.init, |(_, s)| s)
+    }
+}
+
+/// Why a search stopped before visiting every reachable state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// `max_states` generated states were reached.
+    MaxStates,
+    /// The deadline passed.
+    Timeout,
+    /// Every target was hit and the caller asked to stop then.
+    AllHit,
+    /// The visited set is full ([`table::MAX_STATES`]).
+    Capacity,
+}
+
+/// A snapshot for progress reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Distinct states so far.
+    pub unique: usize,
+    /// Generated states so far (with repeats).
+    pub generated: usize,
+    /// The level being expanded.
+    pub depth: usize,
+    /// States in that level.
+    pub level_size: usize,
+    /// Of them, expanded so far.
+    pub level_done: usize,
+    /// Time since the search began.
+    pub elapsed: Duration,
+}
+
+/// Limits and knobs of a search.
+pub struct Options<'a> {
+    /// Threads (at least 1).
+    pub threads: usize,
+    /// Stop once this many states were generated.
+    pub max_states: Option<usize>,
+    /// Stop at this instant.
+    pub deadline: Option<Instant>,
+    /// Stop as soon as every target is hit (the measure is then a lower bound).
+    pub stop_when_all_hit: bool,
+    /// Called about once a second from one search thread.
+    pub progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            threads: 1,
+            max_states: None,
+            deadline: None,
+            stop_when_all_hit: false,
+            progress: None,
+        }
+    }
+}
+
+/// What a search found.
+#[derive(Debug, Clone)]
+pub struct Outcome<M: Model>
+where
+    M::State: Clone + std::fmt::Debug,
+    M::Action: Clone + std::fmt::Debug,
+{
+    /// Every reachable state was visited.
+    pub complete: bool,
+    /// Why it stopped early, if it did.
+    pub stopped: Option<Stop>,
+    /// Distinct states visited (including [`Outcome::subsumed`] ones).
+    pub unique: usize,
+    /// Of them, states not expanded because a state seen earlier dominates
+    /// them ([`Packable::dominators`]).
+    pub subsumed: usize,
+    /// States generated, with repeats (initial states not counted).
+    pub generated: usize,
+    /// Levels expanded (the depth of the deepest state, plus one).
+    pub depth: usize,
+    /// Per target, in the order given: a shortest path to a hit, if any.
+    pub hits: Vec<Option<Path<M>>>,
+    /// The largest measure seen and a shortest path to a state with it.
+    pub worst: Option<(u64, Path<M>)>,
+    /// Heap bytes of the visited set at the end.
+    pub visited_bytes: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Where a hit was seen during a level: on the state reached from the
+/// level's state of this rank by the action of this index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Loc {
+    rank: u32,
+    action: u16,
+}
+
+/// Where a hit was seen once its level is over: the parent's id.
+#[derive(Debug, Clone, Copy)]
+enum Found {
+    Init(u32),
+    Edge { parent: u32, action: u16 },
+}
+
+/// Work a thread did on one level.
+struct Local<const W: usize> {
+    next: Vec<([u64; W], u32)>,
+    hits: Vec<Option<Loc>>,
+    worst: Option<(u64, Loc)>,
+    generated: usize,
+}
+
+impl<const W: usize> Local<W> {
+    fn new(targets: usize) -> Self {
+        Local {
+            next: Vec::new(),
+            hits: vec![None; targets],
+            worst: None,
+            generated: 0,
+        }
+    }
+
+    fn see(&mut self, i: usize, loc: Loc) {
+        if self.hits[i].is_none_or(|h| loc < h) {
+            self.hits[i] = Some(loc);
+        }
+    }
+
+    fn measure(&mut self, v: u64, loc: Loc) {
+        let better = match self.worst {
+            None => true,
+            Some((w, l)) => v > w || (v == w && loc < l),
+        };
+        if better {
+            self.worst = Some((v, loc));
+        }
+    }
+}
+
+/// States expanded between two looks at the bounds.
+const CHUNK: usize = 256;
+
+/// Generated states in flight between their prefetch and their insertion.
+const PIPELINE: usize = 16;
+
+struct Shared<'a, M: Model, const W: usize> {
+    model: &'a M,
+    targets: &'a [Target<M>],
+    open: &'a [bool],
+    visited: &'a Visited<W>,
+    level: &'a [([u64; W], u32)],
+    cursor: AtomicUsize,
+    generated: &'a AtomicUsize,
+    unique: &'a AtomicUsize,
+    stop: &'a AtomicBool,
+    stop_why: &'a std::sync::Mutex<Option<Stop>>,
+    opts: &'a Options<'a>,
+    start: Instant,
+    depth: usize,
+}
+
+impl<M, const W: usize> Shared<'_, M, W>
+where
+    M: Packable + Sync,
+    M::State: Send,
+{
+    fn halt(&self, why: Stop) {
+        let mut w = self.stop_why.lock().unwrap_or_else(|e| e.into_inner());
+        w.get_or_insert(why);
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Inserts the oldest state of the pipeline.
+    #[inline]
+    fn settle(
+        &self,
+        pipe: &mut std::collections::VecDeque<([u64; W], u64, Link)>,
+        local: &mut Local<W>,
+    ) -> usize {
+        let Some((words, h, link)) = pipe.pop_front() else {
+            return 0;
+        };
+        match self.visited.insert(&words, h, link) {
+            Insert::New(id) => {
+                local.next.push((words, id));
+                1
+            }
+            Insert::Seen => 0,
+        }
+    }
+
+    fn work(&self, reporter: bool) -> Local<W> {
+        let mut local = Local::new(self.targets.len());
+        let mut actions = Vec::new();
+        let mut pipe = std::collections::VecDeque::with_capacity(PIPELINE + 1);
+        let mut last_report = Instant::now();
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let from = self.cursor.fetch_add(CHUNK, Ordering::Relaxed);
+            if from >= self.level.len() {
+                break;
+            }
+            let to = (from + CHUNK).min(self.level.len());
+            let gen_before = local.generated;
+            let mut new_here = 0usize;
+            for rank in from..to {
+                let state = self.model.unpack(&self.level[rank].0[..]);
+                actions.clear();
+                self.model.actions(&state, &mut actions);
+                for (ai, action) in actions.drain(..).enumerate() {
+                    let Some(next) = self.model.next_state(&state, action) else {
+                        continue;
+                    };
+                    if !self.model.within_boundary(&next) {
+                        continue;
+                    }
+                    local.generated += 1;
+                    let loc = Loc {
+                        rank: rank as u32,
+                        action: ai as u16,
+                    };
+                    for (i, t) in self.targets.iter().enumerate() {
+                        if self.open[i] && t.hit(self.model, &next) {
+                            local.see(i, loc);
+                        }
+                    }
+                    if let Some(v) = self.model.measure(&next) {
+                        local.measure(v, loc);
+                    }
+                    let mut words = [0u64; W];
+                    self.model.pack(&next, &mut words);
+                    let h = hash(&words);
+                    self.visited.prefetch(h);
+                    let link = Link {
+                        parent: rank as u32,
+                        action: ai as u16,
+                    };
+                    pipe.push_back((words, h, link));
+                    if pipe.len() > PIPELINE {
+                        new_here += self.settle(&mut pipe, &mut local);
+                    }
+                }
+            }
+            while !pipe.is_empty() {
+                new_here += self.settle(&mut pipe, &mut local);
+            }
+            let generated = self
+                .generated
+                .fetch_add(local.generated - gen_before, Ordering::Relaxed)
+                + (local.generated - gen_before);
+            let unique = self.unique.fetch_add(new_here, Ordering::Relaxed) + new_here;
+            if self.opts.max_states.is_some_and(|m| generated >= m) {
+                self.halt(Stop::MaxStates);
+            }
+            if self.opts.deadline.is_some_and(|d| Instant::now() >= d) {
+                self.halt(Stop::Timeout);
+            }
+            if unique >= table::MAX_STATES {
+                self.halt(Stop::Capacity);
+            }
+            if reporter && last_report.elapsed() >= Duration::from_secs(1) {
+                last_report = Instant::now();
+                if let Some(p) = self.opts.progress {
+                    p(&Progress {
+                        unique,
+                        generated,
+                        depth: self.depth,
+                        level_size: self.level.len(),
+                        level_done: to,
+                        elapsed: self.start.elapsed(),
+                    });
+                }
+            }
+        }
+        local
+    }
+}
+
+/// Explores `model` from its initial states, looking for every target.
+///
+/// # Panics
+///
+/// When the model's states take more than [`pack::MAX_WORDS`] words (a
+/// model checks that when it is built), or a search thread panics.
+pub fn explore<M>(model: &M, targets: &[Target<M>], opts: &Options<'_>) -> Outcome<M>
+where
+    M: Packable + Sync,
+    M::State: Send,
+{
+    match model.words() {
+        0..=2 => explore_in::<M, 2>(model, targets, opts),
+        3 => explore_in::<M, 3>(model, targets, opts),
+        4 => explore_in::<M, 4>(model, targets, opts),
+        5 => explore_in::<M, 5>(model, targets, opts),
+        6 => explore_in::<M, 6>(model, targets, opts),
+        7 | 8 => explore_in::<M, 8>(model, targets, opts),
+        n => panic!("a packed state of {n} words is more than the explorer stores"),
+    }
+}
+
+fn explore_in<M, const W: usize>(model: &M, targets: &[Target<M>], opts: &Options<'_>) -> Outcome<M>
+where
+    M: Packable + Sync,
+    M::State: Send,
+{
+    let start = Instant::now();
+    let mut visited = Visited::<W>::new();
+    let inits: Vec<M::State> = model
+        .init_states()
+        .into_iter()
+        .filter(|s| model.within_boundary(s))
+        .collect();
+    let mut found: Vec<Option<Found>> = vec![None; targets.len()];
+    let mut worst: Option<(u64, Found)> = None;
+    let mut level: Vec<([u64; W], u32)> = Vec::new();
+    for (i, s) in inits.iter().enumerate() {
+        for (t, f) in targets.iter().zip(found.iter_mut()) {
+            if f.is_none() && t.hit(model, s) {
+                *f = Some(Found::Init(i as u32));
+            }
+        }
+        if let Some(v) = model.measure(s) {
+            if worst.as_ref().is_none_or(|(w, _)| v > *w) {
+                worst = Some((v, Found::Init(i as u32)));
+            }
+        }
+        let link = Link {
+            parent: ROOT,
+            action: i as u16,
+        };
+        let mut words = [0u64; W];
+        model.pack(s, &mut words);
+        if let Insert::New(id) = visited.insert(&words, hash(&words), link) {
+            level.push((words, id));
+        }
+    }
+    level.sort_unstable();
+    let generated = AtomicUsize::new(0);
+    let unique = AtomicUsize::new(level.len());
+    let stop = AtomicBool::new(false);
+    let stop_why = std::sync::Mutex::new(None);
+    let mut depth = 0;
+    let mut subsumed = 0;
+    let threads = opts.threads.max(1);
+    while !level.is_empty() {
+        if opts.stop_when_all_hit && found.iter().all(Option::is_some) {
+            let mut w = stop_why.lock().unwrap_or_else(|e| e.into_inner());
+            w.get_or_insert(Stop::AllHit);
+            stop.store(true, Ordering::Relaxed);
+        }
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        visited.next_level();
+        depth += 1;
+        let open: Vec<bool> = found.iter().map(Option::is_none).collect();
+        let shared = Shared {
+            model,
+            targets,
+            open: &open,
+            visited: &visited,
+            level: &level,
+            cursor: AtomicUsize::new(0),
+            generated: &generated,
+            unique: &unique,
+            stop: &stop,
+            stop_why: &stop_why,
+            opts,
+            start,
+            depth,
+        };
+        let locals: Vec<Local<W>> = if threads == 1 {
+            vec![shared.work(true)]
+        } else {
+            std::thread::scope(|scope| {
+                let helpers: Vec<_> = (1..threads)
+                    .map(|_| scope.spawn(|| shared.work(false)))
+                    .collect();
+                let mut all = vec![shared.work(true)];
+                for h in helpers {
+                    match h.join() {
+                        Ok(l) => all.push(l),
+                        Err(p) => std::panic::resume_unwind(p),
+                    }
+                }
+                all
+            })
+        };
+        // Merge: the smallest location wins, whichever thread saw it.
+        let mut hits: Vec<Option<Loc>> = vec![None; targets.len()];
+        let mut level_worst: Option<(u64, Loc)> = None;
+        let mut next: Vec<([u64; W], u32)> =
+            Vec::with_capacity(locals.iter().map(|l| l.next.len()).sum());
+        for mut l in locals {
+            for (h, lh) in hits.iter_mut().zip(&l.hits) {
+                if let Some(x) = lh {
+                    if h.is_none_or(|y| *x < y) {
+                        *h = Some(*x);
+                    }
+                }
+            }
+            if let Some((v, loc)) = l.worst {
+                let better = match level_worst {
+                    None => true,
+                    Some((w, wl)) => v > w || (v == w && loc < wl),
+                };
+                if better {
+                    level_worst = Some((v, loc));
+                }
+            }
+            next.append(&mut l.next);
+        }
+        let to_found = |loc: Loc| Found::Edge {
+            parent: level[loc.rank as usize].1,
+            action: loc.action,
+        };
+        for (f, h) in found.iter_mut().zip(hits) {
+            if f.is_none() {
+                *f = h.map(to_found);
+            }
+        }
+        if let Some((v, loc)) = level_worst {
+            if worst.as_ref().is_none_or(|(w, _)| v > *w) {
+                worst = Some((v, to_found(loc)));
+            }
+        }
+        // The next level, in a fixed order; its links now name parent ids.
+        next.sort_unstable();
+        for &(_, id) in &next {
+            let mut link = visited.link(id);
+            link.parent = level[link.parent as usize].1;
+            visited.set_link(id, link);
+        }
+        // States another seen state dominates (on this level or an earlier
+        // one) stay in the visited set but are not expanded. The whole level
+        // is known by now, so which are dropped does not depend on threads.
+        let before = next.len();
+        next.retain(|(w, _)| {
+            let mut dominated = false;
+            model.dominators(w, &mut |d| {
+                if !dominated {
+                    let mut k = [0u64; W];
+                    k.copy_from_slice(d);
+                    dominated = visited.contains(&k, hash(&k));
+                }
+            });
+            !dominated
+        });
+        subsumed += before - next.len();
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        level = next;
+    }
+    let stopped = *stop_why.lock().unwrap_or_else(|e| e.into_inner());
+    let rebuild = |visited: &mut Visited<W>, f: Found| path(model, &inits, visited, f);
+    let hits = found
+        .iter()
+        .map(|f| f.map(|f| rebuild(&mut visited, f)))
+        .collect();
+    let worst = worst.map(|(v, f)| (v, rebuild(&mut visited, f)));
+    Outcome {
+        complete: stopped.is_none(),
+        stopped,
+        unique: unique.load(Ordering::Relaxed),
+        subsumed,
+        generated: generated.load(Ordering::Relaxed),
+        depth,
+        hits,
+        worst,
+        visited_bytes: visited.heap_bytes(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Rebuilds the path to a hit by following links back to an initial state
+/// and replaying the recorded action indices forward.
+fn path<M: Packable, const W: usize>(
+    model: &M,
+    inits: &[M::State],
+    visited: &mut Visited<W>,
+    f: Found,
+) -> Path<M> {
+    let mut indices = Vec::new();
+    let mut init = match f {
+        Found::Init(i) => i,
+        Found::Edge { parent, action } => {
+            indices.push(action);
+            let mut id = parent;
+            loop {
+                let link = visited.link(id);
+                if link.parent == ROOT {
+                    break u32::from(link.action);
+                }
+                indices.push(link.action);
+                id = link.parent;
+            }
+        }
+    } as usize;
+    init = init.min(inits.len().saturating_sub(1));
+    indices.reverse();
+    let mut state = inits[init].clone();
+    let start = state.clone();
+    let mut steps = Vec::with_capacity(indices.len());
+    let mut actions = Vec::new();
+    for ai in indices {
+        actions.clear();
+        model.actions(&state, &mut actions);
+        let action = actions.swap_remove(usize::from(ai));
+        let next = model
+            .next_state(&state, action.clone())
+            .expect("a recorded step replays: the model is deterministic");
+        steps.push((action, next.clone()));
+        state = next;
+    }
+    Path { init: start, steps }
+}

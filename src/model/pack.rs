@@ -1,0 +1,552 @@
+//! How a [`WorldState`] packs into the explorer's words: every field at the
+//! width its largest value in this model needs (ages are capped, budgets are
+//! small), so a state of the shipped models takes a few dozen bytes instead
+//! of the ~280 of the unpacked value.
+//!
+//! Instants are stored relative to [`NOW`]: past stamps as ages (at most
+//! their cap, see [`crate::policy::AgeCaps`]), future wake-ups as offsets.
+//! What the last transition did ([`WorldState::events`]) is not stored: the
+//! explorer looks at it on the generated state, and no transition reads it.
+
+use super::{
+    Coord, Crash, InFlight, Job, JobPhase, Owner, Slot, Truth, World, WorldState, MAX_SLOTS, NOW,
+};
+use crate::decision::{Basis, Decision, Phase, ProbeNo};
+use crate::duration::Ms;
+use crate::engine::pack::{bits_for, Reader, Writer};
+use crate::restart::RestartCoordinator;
+use crate::workspace::{Facts, Status, StrikeRecord, Workspace};
+
+/// Field widths of one model's packed states.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    heartbeat: u32,
+    stamp: u32,
+    finished: u32,
+    file_write: u32,
+    key: u32,
+    strike_count: u32,
+    strike_age: u32,
+    wake: u32,
+    deadline_bias: Ms,
+    deadline: u32,
+    elapsed: u32,
+    job_elapsed: u32,
+    hb_timer: u32,
+    req_timer: u32,
+    spurious: u32,
+    errors: u32,
+    config: u32,
+    manual: u32,
+    crash_age: u32,
+    offset: u32,
+    /// Where the budgets (spurious, errors, config PUTs, manual restarts)
+    /// start, and each one's full value.
+    budgets_at: u32,
+    budgets_full: [u64; 4],
+}
+
+/// Width of each in-flight request counter (at most 3 of one class and
+/// phase at one instant).
+const INFLIGHT_BITS: u32 = 2;
+
+impl Layout {
+    /// A layout with every width 0 (a placeholder until [`Layout::of`]).
+    pub fn empty() -> Layout {
+        Layout::default()
+    }
+
+    /// The widths for `world`'s policy, environment and caps.
+    pub fn of(world: &World) -> Layout {
+        let caps = world.caps();
+        let d = &world.policy.decision;
+        let e = &world.env;
+        let fresh = d.settle.and_then(|s| s.fresh_wait);
+        let poll = fresh.map_or(0, |w| w.poll);
+        let wait = fresh.map_or(0, |w| w.wait);
+        let wake = d.reprobe_delay.unwrap_or(0).max(poll);
+        Layout {
+            heartbeat: bits_for(caps.heartbeat),
+            stamp: bits_for(caps.restart_stamp),
+            finished: bits_for(caps.restart_finished),
+            file_write: bits_for(caps.file_write),
+            key: bits_for(caps.liveness_key),
+            strike_count: bits_for(u64::from(d.strikes.map_or(0, |s| s.threshold))),
+            strike_age: bits_for(caps.strike_first),
+            wake: bits_for(wake),
+            deadline_bias: poll,
+            deadline: bits_for(wait + poll),
+            elapsed: bits_for(e.boot_not_running.max.max(e.boot_to_heartbeat.max)),
+            job_elapsed: bits_for(
+                e.provisioning_sleep
+                    .max(e.stop.max)
+                    .max(e.restart_cycle.max),
+            ),
+            hb_timer: bits_for(e.heartbeat_interval_max),
+            req_timer: bits_for(e.request_interval),
+            spurious: bits_for(u64::from(e.spurious_not_running)),
+            errors: bits_for(u64::from(e.transport_errors)),
+            config: bits_for(u64::from(e.config_puts)),
+            manual: bits_for(u64::from(e.manual_restarts)),
+            crash_age: bits_for(world.crash_cap),
+            offset: bits_for(e.tick),
+            budgets_at: 0,
+            budgets_full: [
+                u64::from(e.spurious_not_running),
+                u64::from(e.transport_errors),
+                u64::from(e.config_puts),
+                u64::from(e.manual_restarts),
+            ],
+        }
+        .with_budget_offset()
+    }
+
+    fn with_budget_offset(mut self) -> Layout {
+        let slot = 2 + self.decision_bits();
+        self.budgets_at = slot * MAX_SLOTS as u32
+            + self.workspace_bits()
+            + (3 + self.elapsed)
+            + (1 + 1 + 2 + self.job_elapsed)
+            + 2
+            + 2
+            + 6 * INFLIGHT_BITS
+            + self.hb_timer
+            + self.req_timer;
+        self
+    }
+
+    fn budget_widths(&self) -> [u32; 4] {
+        [self.spurious, self.errors, self.config, self.manual]
+    }
+
+    fn workspace_bits(&self) -> u32 {
+        (1 + self.heartbeat)
+            + 1
+            + 2
+            + 1
+            + (1 + self.key)
+            + (1 + self.strike_count + self.strike_age)
+            + 3
+            + (1 + self.stamp)
+            + (1 + self.finished)
+            + (1 + self.file_write)
+    }
+
+    fn decision_bits(&self) -> u32 {
+        3 + 1 + 3 + 1 + self.stamp + self.stamp + self.deadline + self.wake + 2
+    }
+
+    /// Bits a packed state of this layout takes.
+    pub fn bits(&self) -> u32 {
+        let slot = 2 + self.decision_bits();
+        let ws = self.workspace_bits();
+        let world = (3 + self.elapsed)
+            + (1 + 1 + 2 + self.job_elapsed)
+            + 2
+            + 2
+            + 6 * INFLIGHT_BITS
+            + self.hb_timer
+            + self.req_timer
+            + self.spurious
+            + self.errors
+            + self.config
+            + self.manual
+            + 2
+            + 1
+            + (2 + self.crash_age)
+            + self.offset;
+        slot * MAX_SLOTS as u32 + ws + world
+    }
+}
+
+fn get_bits(words: &[u64], at: u32, bits: u32) -> u64 {
+    let mut r = Reader::new(words);
+    r.skip(at);
+    r.get(bits)
+}
+
+fn set_bits(words: &mut [u64], at: u32, bits: u32, v: u64) {
+    for b in 0..bits {
+        let pos = at + b;
+        let (w, i) = ((pos / 64) as usize, pos % 64);
+        if v >> b & 1 == 1 {
+            words[w] |= 1 << i;
+        } else {
+            words[w] &= !(1 << i);
+        }
+    }
+}
+
+impl Layout {
+    /// Calls `f` with every packed state equal to `words` but with at least
+    /// as much of each budget left and more of one (see
+    /// [`crate::engine::Packable::dominators`]).
+    pub fn budget_dominators(&self, words: &[u64], f: &mut dyn FnMut(&[u64])) {
+        let widths = self.budget_widths();
+        let mut at = [0u32; 4];
+        let mut cur = [0u64; 4];
+        let mut pos = self.budgets_at;
+        for i in 0..4 {
+            at[i] = pos;
+            cur[i] = get_bits(words, pos, widths[i]);
+            pos += widths[i];
+        }
+        let mut buf = [0u64; crate::engine::pack::MAX_WORDS];
+        let n = words.len();
+        // Every combination of raised values, in a mixed-radix count.
+        let mut v = cur;
+        loop {
+            let mut i = 0;
+            loop {
+                if i == 4 {
+                    return;
+                }
+                if v[i] < self.budgets_full[i] {
+                    v[i] += 1;
+                    break;
+                }
+                v[i] = cur[i];
+                i += 1;
+            }
+            buf[..n].copy_from_slice(words);
+            for i in 0..4 {
+                set_bits(&mut buf[..n], at[i], widths[i], v[i]);
+            }
+            f(&buf[..n]);
+        }
+    }
+}
+
+fn age(t: Ms) -> u64 {
+    NOW - t
+}
+
+fn at_age(a: u64) -> Ms {
+    NOW - a
+}
+
+fn put_decision(l: &Layout, w: &mut Writer, d: &Decision) {
+    let (tag, basis, since, deadline, wake, second) = match d.phase() {
+        Phase::WaitFresh {
+            basis,
+            since,
+            deadline,
+            wake,
+        } => (1, basis, since, deadline, wake, false),
+        Phase::Probing { basis, which } => (2, basis, NOW, NOW, NOW, which == ProbeNo::Second),
+        Phase::Sleeping { basis, wake } => (3, basis, NOW, NOW, wake, false),
+        Phase::Declaring { basis } => (4, basis, NOW, NOW, NOW, false),
+        p => panic!("a decision in {p:?} is never kept in a slot"),
+    };
+    w.put(tag, 3);
+    w.flag(second);
+    w.flag(basis.settling);
+    w.flag(basis.recent);
+    w.flag(basis.fresh);
+    w.opt(basis.restart_seen.map(age), l.stamp);
+    w.put(age(since), l.stamp);
+    w.put(deadline + l.deadline_bias - NOW, l.deadline);
+    w.put(wake - NOW, l.wake);
+    w.put(u64::from(d.probes()), 2);
+}
+
+fn get_decision(l: &Layout, r: &mut Reader) -> Decision {
+    let tag = r.get(3);
+    let second = r.flag();
+    let basis = Basis {
+        settling: r.flag(),
+        recent: r.flag(),
+        fresh: r.flag(),
+        restart_seen: r.opt(l.stamp).map(at_age),
+    };
+    let since = at_age(r.get(l.stamp));
+    let deadline = NOW + r.get(l.deadline) - l.deadline_bias;
+    let wake = NOW + r.get(l.wake);
+    let probes = r.get(2) as u8;
+    let phase = match tag {
+        1 => Phase::WaitFresh {
+            basis,
+            since,
+            deadline,
+            wake,
+        },
+        2 => Phase::Probing {
+            basis,
+            which: if second {
+                ProbeNo::Second
+            } else {
+                ProbeNo::First
+            },
+        },
+        3 => Phase::Sleeping { basis, wake },
+        _ => Phase::Declaring { basis },
+    };
+    Decision::from_parts(phase, probes)
+}
+
+fn put_slot(l: &Layout, w: &mut Writer, slot: &Option<Slot>) {
+    match slot {
+        None => {
+            w.put(0, 2);
+            w.put(0, l.decision_bits());
+        }
+        Some(Slot::Preflight(d)) => {
+            w.put(1, 2);
+            put_decision(l, w, d);
+        }
+        Some(Slot::Forwarding) => {
+            w.put(2, 2);
+            w.put(0, l.decision_bits());
+        }
+        Some(Slot::Decision(d)) => {
+            w.put(3, 2);
+            put_decision(l, w, d);
+        }
+    }
+}
+
+fn get_slot(l: &Layout, r: &mut Reader) -> Option<Slot> {
+    match r.get(2) {
+        0 => {
+            r.get(l.decision_bits());
+            None
+        }
+        1 => Some(Slot::Preflight(get_decision(l, r))),
+        2 => {
+            r.get(l.decision_bits());
+            Some(Slot::Forwarding)
+        }
+        _ => Some(Slot::Decision(get_decision(l, r))),
+    }
+}
+
+fn put_workspace(l: &Layout, w: &mut Writer, ws: &Workspace) {
+    assert_eq!(ws.facts, Facts::default(), "the model never changes facts");
+    w.opt(ws.last_heartbeat.map(age), l.heartbeat);
+    w.flag(ws.url_registered);
+    w.put(
+        match ws.status {
+            Status::Online => 0,
+            Status::Offline => 1,
+            Status::Provisioning => 2,
+        },
+        2,
+    );
+    w.flag(ws.url_cached);
+    w.opt(ws.liveness_key.map(age), l.key);
+    w.flag(ws.strikes.is_some());
+    let strikes = ws.strikes.unwrap_or(StrikeRecord {
+        count: 0,
+        first: NOW,
+    });
+    w.put(u64::from(strikes.count), l.strike_count);
+    w.put(age(strikes.first), l.strike_age);
+    let c = &ws.restart;
+    w.flag(c.is_running());
+    w.flag(c.is_pending());
+    w.flag(c.is_first_iteration());
+    w.opt(c.started_at().map(age), l.stamp);
+    w.opt(c.finished_at().map(age), l.finished);
+    w.opt(c.last_file_write().map(age), l.file_write);
+}
+
+fn get_workspace(l: &Layout, r: &mut Reader) -> Workspace {
+    let last_heartbeat = r.opt(l.heartbeat).map(at_age);
+    let url_registered = r.flag();
+    let status = match r.get(2) {
+        0 => Status::Online,
+        1 => Status::Offline,
+        _ => Status::Provisioning,
+    };
+    let url_cached = r.flag();
+    let liveness_key = r.opt(l.key).map(at_age);
+    let has_strikes = r.flag();
+    let count = r.get(l.strike_count) as u8;
+    let first = at_age(r.get(l.strike_age));
+    let flags = (r.flag(), r.flag(), r.flag());
+    let started_at = r.opt(l.stamp).map(at_age);
+    let finished_at = r.opt(l.finished).map(at_age);
+    let last_file_write = r.opt(l.file_write).map(at_age);
+    Workspace {
+        facts: Facts::default(),
+        last_heartbeat,
+        url_registered,
+        status,
+        url_cached,
+        liveness_key,
+        strikes: has_strikes.then_some(StrikeRecord { count, first }),
+        restart: RestartCoordinator::from_parts(flags, started_at, finished_at, last_file_write),
+    }
+}
+
+fn owner_code(o: Option<Owner>) -> u64 {
+    match o {
+        None => 0,
+        Some(Owner::Coordinator) => 1,
+        Some(Owner::Manual) => 2,
+    }
+}
+
+fn owner_of(code: u64) -> Option<Owner> {
+    match code {
+        0 => None,
+        1 => Some(Owner::Coordinator),
+        _ => Some(Owner::Manual),
+    }
+}
+
+impl World {
+    /// Packs a state into `out` ([`crate::engine::Packable::words`] long;
+    /// see the module docs).
+    pub fn pack_state(&self, s: &WorldState, out: &mut [u64]) {
+        let l = &self.layout;
+        let mut w = Writer::new();
+        for slot in &s.slots {
+            put_slot(l, &mut w, slot);
+        }
+        put_workspace(l, &mut w, &s.ws);
+        let (tag, elapsed) = match s.truth {
+            Truth::Up => (0, 0),
+            Truth::Down => (1, 0),
+            Truth::Pending { elapsed } => (2, elapsed),
+            Truth::Booting { elapsed } => (3, elapsed),
+            Truth::Crashed => (4, 0),
+        };
+        w.put(tag, 3);
+        w.put(elapsed, l.elapsed);
+        w.flag(s.job.is_some());
+        let job = s.job.unwrap_or(Job {
+            owner: Owner::Coordinator,
+            phase: JobPhase::Start,
+            elapsed: 0,
+        });
+        w.flag(job.owner == Owner::Manual);
+        w.put(
+            match job.phase {
+                JobPhase::Start => 0,
+                JobPhase::Sleep => 1,
+                JobPhase::Stop => 2,
+                JobPhase::Provision => 3,
+            },
+            2,
+        );
+        w.put(job.elapsed, l.job_elapsed);
+        w.put(owner_code(s.queued), 2);
+        w.put(
+            match s.coord {
+                Coord::Idle => 0,
+                Coord::Top => 1,
+                Coord::Cycle => 2,
+                Coord::Exit => 3,
+            },
+            2,
+        );
+        for n in s.inflight.launched.iter().chain(&s.inflight.passed) {
+            w.put(u64::from(*n), INFLIGHT_BITS);
+        }
+        w.put(s.hb_timer, l.hb_timer);
+        w.put(s.req_timer, l.req_timer);
+        w.put(u64::from(s.spurious_left), l.spurious);
+        w.put(u64::from(s.errors_left), l.errors);
+        w.put(u64::from(s.config_left), l.config);
+        w.put(u64::from(s.manual_left), l.manual);
+        w.put(s.settle.map_or(0, |n| u64::from(n) + 1), 2);
+        w.flag(s.cycle_by_detector);
+        w.flag(s.crash.is_some());
+        let crash = s.crash.unwrap_or(Crash {
+            age: 0,
+            declared: false,
+        });
+        w.flag(crash.declared);
+        w.put(crash.age, l.crash_age);
+        w.put(s.offset, l.offset);
+        w.finish_into(out);
+    }
+
+    /// Unpacks a state packed by [`World::pack_state`]; `events` is 0.
+    pub fn unpack_state(&self, words: &[u64]) -> WorldState {
+        let l = &self.layout;
+        let mut r = Reader::new(words);
+        let mut slots = [None; MAX_SLOTS];
+        for slot in &mut slots {
+            *slot = get_slot(l, &mut r);
+        }
+        let ws = get_workspace(l, &mut r);
+        let tag = r.get(3);
+        let elapsed = r.get(l.elapsed);
+        let truth = match tag {
+            0 => Truth::Up,
+            1 => Truth::Down,
+            2 => Truth::Pending { elapsed },
+            3 => Truth::Booting { elapsed },
+            _ => Truth::Crashed,
+        };
+        let has_job = r.flag();
+        let manual = r.flag();
+        let phase = match r.get(2) {
+            0 => JobPhase::Start,
+            1 => JobPhase::Sleep,
+            2 => JobPhase::Stop,
+            _ => JobPhase::Provision,
+        };
+        let job_elapsed = r.get(l.job_elapsed);
+        let job = has_job.then_some(Job {
+            owner: if manual {
+                Owner::Manual
+            } else {
+                Owner::Coordinator
+            },
+            phase,
+            elapsed: job_elapsed,
+        });
+        let queued = owner_of(r.get(2));
+        let coord = match r.get(2) {
+            0 => Coord::Idle,
+            1 => Coord::Top,
+            2 => Coord::Cycle,
+            _ => Coord::Exit,
+        };
+        let mut inflight = InFlight::default();
+        for n in inflight.launched.iter_mut().chain(inflight.passed.iter_mut()) {
+            *n = r.get(INFLIGHT_BITS) as u8;
+        }
+        let hb_timer = r.get(l.hb_timer);
+        let req_timer = r.get(l.req_timer);
+        let spurious_left = r.get(l.spurious) as u8;
+        let errors_left = r.get(l.errors) as u8;
+        let config_left = r.get(l.config) as u8;
+        let manual_left = r.get(l.manual) as u8;
+        let settle = match r.get(2) {
+            0 => None,
+            n => Some(n as u8 - 1),
+        };
+        let cycle_by_detector = r.flag();
+        let crashed = r.flag();
+        let declared = r.flag();
+        let crash_age = r.get(l.crash_age);
+        let offset = r.get(l.offset);
+        WorldState {
+            ws,
+            slots,
+            truth,
+            job,
+            queued,
+            coord,
+            inflight,
+            hb_timer,
+            req_timer,
+            spurious_left,
+            errors_left,
+            config_left,
+            manual_left,
+            settle,
+            cycle_by_detector,
+            crash: crashed.then_some(Crash {
+                age: crash_age,
+                declared,
+            }),
+            offset,
+            events: 0,
+        }
+    }
+}
