@@ -67,7 +67,7 @@ func lines(t *testing.T, b *bytes.Buffer) []map[string]interface{} {
 func TestRunningProbeIsNotDead(t *testing.T) {
 	fp := &fakePlatform{probe: running}
 	a, l := newAdapter(fp)
-	a.Heartbeat("w1")
+	a.Register("w1")
 	v := a.FailedRequest(context.Background(), "w1", "r1")
 	if v.Outcome != "not_dead" || v.Reason != "running" || v.Probes != 1 || v.Restart != "none" {
 		t.Fatalf("verdict %+v, want not_dead/running after 1 probe", v)
@@ -83,14 +83,14 @@ func TestRunningProbeIsNotDead(t *testing.T) {
 	for _, e := range lines(t, &l.probes) {
 		events = append(events, e["event"].(string))
 	}
-	if fmt.Sprint(events) != "[heartbeat a2a_failed probe]" {
+	if fmt.Sprint(events) != "[register a2a_failed probe]" {
 		t.Fatalf("probe log events %v", events)
 	}
 	truth := []string{}
 	for _, e := range lines(t, &l.truth) {
 		truth = append(truth, e["event"].(string))
 	}
-	if fmt.Sprint(truth) != "[heartbeat a2a_failed container]" {
+	if fmt.Sprint(truth) != "[register a2a_failed container]" {
 		t.Fatalf("truth log events %v", truth)
 	}
 }
@@ -98,11 +98,11 @@ func TestRunningProbeIsNotDead(t *testing.T) {
 func TestConfigRestartRunsOneCycleAndLogsIt(t *testing.T) {
 	fp := &fakePlatform{probe: running, cycle: 20 * time.Millisecond}
 	a, l := newAdapter(fp)
-	a.Heartbeat("w1")
+	a.Register("w1")
 	if o := a.RequestRestart("w1", decide.FileWrite); o != decide.RestartStarted {
 		t.Fatalf("first config restart: %s", o)
 	}
-	if v := a.View("w1"); !v.Restarting || v.URLRegistered {
+	if v := a.View("w1"); !v.Restarting || v.URLRegistered || v.Status != "provisioning" {
 		t.Fatalf("during the cycle: %+v", v)
 	}
 	// A second PUT right away is dropped (file-write drop or debounce).
@@ -123,7 +123,41 @@ func TestConfigRestartRunsOneCycleAndLogsIt(t *testing.T) {
 	for _, e := range lines(t, &l.probes) {
 		events = append(events, e["event"].(string))
 	}
-	if fmt.Sprint(events) != "[heartbeat restart_started a2a_failed restart_finished]" {
+	if fmt.Sprint(events) != "[register restart_requested restart_requested a2a_failed cycle_finished]" {
+		t.Fatalf("probe log events %v", events)
+	}
+}
+
+func TestDeclarationRestartsThroughTheCoordinator(t *testing.T) {
+	// No heartbeat ever, every probe not running: every shipped policy
+	// declares at its last probe, and the declaration's RestartByID
+	// (detector) starts a cycle on a workspace that never restarted.
+	fp := &fakePlatform{cycle: 10 * time.Millisecond, probe: func() decide.ProbeAnswer {
+		return decide.ProbeAnswer{State: "not_running"}
+	}}
+	a, l := newAdapter(fp)
+	v := a.FailedRequest(context.Background(), "w1", "r1")
+	if v.Outcome != "dead" || v.Restart != "started" || v.Reason != "started" {
+		t.Fatalf("verdict %+v, want dead, restart started", v)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fp.declared != 1 || fp.cycles != 1 {
+		t.Fatalf("%d declarations, %d cycles; want 1 and 1", fp.declared, fp.cycles)
+	}
+	w := a.View("w1")
+	if w.Restarting || w.Status != "provisioning" || w.URLCached || w.LivenessKey || w.RestartStarted == nil {
+		t.Fatalf("after the cycle: %+v", w)
+	}
+	var events []string
+	for _, e := range lines(t, &l.probes) {
+		if e["event"] != "probe" {
+			events = append(events, e["event"].(string))
+		}
+	}
+	// The declaration's own RestartByID is not a line: replay runs it.
+	if fmt.Sprint(events) != "[a2a_failed cycle_finished]" {
 		t.Fatalf("probe log events %v", events)
 	}
 }
@@ -205,7 +239,11 @@ func TestReplayReproducesConcurrentDecisions(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				a.Heartbeat(ws)
+				if intn(4) == 0 {
+					a.Register(ws)
+				} else {
+					a.Heartbeat(ws)
+				}
 				if intn(8) == 0 {
 					a.RequestRestart(ws, decide.FileWrite)
 				}

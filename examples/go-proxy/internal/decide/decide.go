@@ -107,6 +107,9 @@ type Platform interface {
 type WorkspaceView struct {
 	LastHeartbeatMs *int64 `json:"last_heartbeat_ms"`
 	URLRegistered   bool   `json:"url_registered"`
+	Status          string `json:"status"`
+	URLCached       bool   `json:"url_cached"`
+	LivenessKey     bool   `json:"liveness_key"`
 	Strikes         int    `json:"strikes"`
 	Restarting      bool   `json:"restarting"`
 	RestartPending  bool   `json:"restart_pending"`
@@ -127,7 +130,11 @@ type Liveness interface {
 	// and heartbeat waits), as upstream's maybeMarkContainerDead does on the
 	// request's goroutine.
 	FailedRequest(ctx context.Context, ws, req string) Verdict
-	// Heartbeat records an agent heartbeat (registration is one too).
+	// Register records the agent's registration (URL set, row online, a
+	// heartbeat, the liveness key and the URL cache).
+	Register(ws string)
+	// Heartbeat records an agent heartbeat (one while the workspace has no
+	// URL stands for its registration, as in a replay).
 	Heartbeat(ws string)
 	// RequestRestart is RestartByID from src. When a cycle starts, the
 	// Liveness runs it through Platform.RunCycle.

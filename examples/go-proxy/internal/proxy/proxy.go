@@ -332,8 +332,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown workspace"})
 		return
 	}
-	// Register sets last_heartbeat_at: a heartbeat for the decision.
-	s.live.Heartbeat(reg.WorkspaceID)
+	s.live.Register(reg.WorkspaceID)
 	writeJSON(w, http.StatusOK, map[string]string{"status": "online"})
 }
 

@@ -83,6 +83,7 @@ func (f *fakeLive) FailedRequest(_ context.Context, ws, req string) decide.Verdi
 	}
 	return v
 }
+func (f *fakeLive) Register(ws string)  { f.log("register " + ws) }
 func (f *fakeLive) Heartbeat(ws string) { f.log("heartbeat " + ws) }
 func (f *fakeLive) RequestRestart(ws string, src decide.Source) string {
 	f.log("restart " + ws + " " + src.String())
@@ -199,7 +200,7 @@ func TestForwardDecideAndURLCaches(t *testing.T) {
 	if got := fmt.Sprint(fd.calls); !strings.Contains(got, "LC_CONFIG=model=y") {
 		t.Fatalf("the new container does not get the new config: %s", got)
 	}
-	want := "heartbeat w1; failed w1 r1; failed w1 r2; heartbeat w1; restart w1 file_write"
+	want := "register w1; failed w1 r1; failed w1 r2; heartbeat w1; restart w1 file_write"
 	if fl.String() != want {
 		t.Fatalf("liveness calls\n %s\nwant\n %s", fl, want)
 	}

@@ -1,9 +1,9 @@
 // Package replaylog writes the proxy's decisions as `livecheck replay` logs
 // (CONTRACT.md, "Replay log"), JSON Lines, one event per line:
 //
-//   - the probe log (events.jsonl): heartbeats, restart_started,
-//     restart_finished, a2a_failed and probe lines carrying exactly what each
-//     probe answered and when. `livecheck replay --policy P events.jsonl`
+//   - the probe log (events.jsonl): register, heartbeat, restart_requested
+//     (with its source), cycle_finished, a2a_failed and probe lines carrying
+//     exactly what each probe answered and when. `livecheck replay --policy P events.jsonl`
 //     reproduces the proxy's decisions from it.
 //   - the truth log (truth.jsonl): the same events, with container lines
 //     (what Docker reported, at each probe and on each Docker event) instead
@@ -36,6 +36,7 @@ type Event struct {
 	Req    string `json:"req,omitempty"`
 	Result string `json:"result,omitempty"`
 	State  string `json:"state,omitempty"`
+	Source string `json:"source,omitempty"`
 }
 
 // Recorder writes the three logs. The zero value is not usable; a nil
@@ -106,7 +107,7 @@ func (r *Recorder) line(w *bufio.Writer, v interface{}) {
 }
 
 // Both writes an event that belongs in the probe log and the truth log
-// (heartbeat, restart_started, restart_finished, a2a_failed).
+// (register, heartbeat, restart_requested, cycle_finished, a2a_failed).
 func (r *Recorder) Both(e Event) {
 	if r == nil {
 		return
