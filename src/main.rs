@@ -164,8 +164,10 @@ enum Command {
 
 #[derive(Subcommand)]
 enum CalibrateTarget {
-    /// The local Docker daemon: restart-cycle duration, how long a restarted
-    /// container reports not-running, time to the agent's first heartbeat.
+    /// The local Docker daemon: the restart cycle's stop and provision, how
+    /// long a restarted container reports not-running, time to the agent's
+    /// first heartbeat, what a crash under unless-stopped reads as. Writes
+    /// every key of the environment format on the base's clock tick.
     Docker {
         /// Restart cycles to measure.
         #[arg(long, default_value_t = 10)]
