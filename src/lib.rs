@@ -9,6 +9,7 @@
 //! driver feeds it inputs carrying `now` and acts on the steps it returns.
 #![warn(missing_docs)]
 
+pub mod calibrate;
 pub mod check;
 pub mod cli;
 pub mod codegen;

@@ -145,6 +145,14 @@ enum Command {
         /// The log (JSON Lines; `-` for standard input).
         log: PathBuf,
     },
+    /// Measure an environment on this machine and write it as an environment file.
+    ///
+    /// Exit status: 0 written; 2 bad input (no Docker daemon reachable, no agent
+    /// image, a file that cannot be written).
+    Calibrate {
+        #[command(subcommand)]
+        target: CalibrateTarget,
+    },
     /// Generate the decision as source code for another language.
     Codegen {
         #[command(subcommand)]
@@ -155,6 +163,36 @@ enum Command {
         /// The policy file.
         #[arg(long)]
         policy: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalibrateTarget {
+    /// The local Docker daemon: the restart cycle's stop and provision, how
+    /// long a restarted container reports not-running, time to the agent's
+    /// first heartbeat, what a crash under unless-stopped reads as. Writes
+    /// every key of the environment format on the base's clock tick.
+    Docker {
+        /// Restart cycles to measure.
+        #[arg(long, default_value_t = 10)]
+        samples: usize,
+        /// The environment file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The agent image (scripts/e2e-docker --preflight builds it).
+        #[arg(long, default_value = "livecheck-agent:e2e")]
+        image: String,
+        /// The Docker daemon's unix socket (default: DOCKER_HOST's unix:// path,
+        /// else /var/run/docker.sock).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// The environment whose unmeasured keys are kept (default: the shipped
+        /// docker.toml, built in).
+        #[arg(long)]
+        base: Option<PathBuf>,
+        /// The agent's boot time before it listens and registers.
+        #[arg(long, default_value = "0s")]
+        agent_boot_delay: String,
     },
 }
 
@@ -271,6 +309,29 @@ fn main() -> ExitCode {
         })
         .map(ExitCode::from),
         Command::Replay { policy, log } => replay(&policy, &log),
+        Command::Calibrate {
+            target:
+                CalibrateTarget::Docker {
+                    samples,
+                    out,
+                    image,
+                    socket,
+                    base,
+                    agent_boot_delay,
+                },
+        } => livecheck::duration::parse(&agent_boot_delay)
+            .map_err(|e| InputError::new(e).at_key("--agent-boot-delay"))
+            .and_then(|agent_boot_delay| {
+                livecheck::calibrate::docker(&livecheck::calibrate::DockerArgs {
+                    samples,
+                    out,
+                    image,
+                    socket: socket.unwrap_or_else(livecheck::calibrate::default_socket),
+                    base,
+                    agent_boot_delay,
+                })
+            })
+            .map(|()| ExitCode::SUCCESS),
         Command::Codegen {
             lang:
                 CodegenLang::Go {

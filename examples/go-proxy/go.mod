@@ -1,0 +1,3 @@
+module livecheck.local/goproxy
+
+go 1.19
