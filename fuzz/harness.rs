@@ -375,7 +375,10 @@ fn step_checked(policy: &Policy, ws: &mut Workspace, d: &mut Decision, now: u64,
             assert_eq!(d.awaiting(), Awaiting::Nothing);
             if v == Verdict::Dead {
                 assert!(!ws.url_cached, "a declaration deletes the URL cache");
-                assert!(ws.liveness_key.is_none(), "a declaration deletes the liveness key");
+                assert!(
+                    ws.liveness_key.is_none(),
+                    "a declaration deletes the liveness key"
+                );
                 assert!(
                     ws.status != livecheck::workspace::Status::Online,
                     "a declaration marks the row offline (or leaves it provisioning)"
@@ -412,7 +415,11 @@ pub fn decision(data: &[u8]) {
                 step_checked(&policy, &mut ws, &mut ds[k], now, Input::Probe(r));
             }
             3 => {
-                let input = if op & 64 != 0 { Input::Resume } else { Input::Timer };
+                let input = if op & 64 != 0 {
+                    Input::Resume
+                } else {
+                    Input::Timer
+                };
                 step_checked(&policy, &mut ws, &mut ds[k], now, input)
             }
             4 => now = now.saturating_add(u64::from(b.u8()) * 100),
