@@ -138,12 +138,23 @@ enum Command {
         timeout: Option<u64>,
     },
     /// Replay a JSON Lines event log through a policy's decision machine.
+    ///
+    /// With --what-if-old OLD: replay a log that carries the container's truth
+    /// (`container` lines) under OLD and under --policy (the new one) and list
+    /// every decision whose outcome or restart differs. Exit status: 0 replayed
+    /// (whatever differs); 2 bad input.
     Replay {
-        /// The policy file (models/policies/NAME.toml).
+        /// The policy file (models/policies/NAME.toml); with --what-if-old, the new policy.
         #[arg(long)]
         policy: PathBuf,
         /// The log (JSON Lines; `-` for standard input).
         log: PathBuf,
+        /// What-if replay: the old policy file to compare --policy with on this log.
+        #[arg(long, value_name = "OLD_POLICY")]
+        what_if_old: Option<PathBuf>,
+        /// Output format of a what-if replay.
+        #[arg(long, value_enum, default_value = "text", requires = "what_if_old")]
+        format: livecheck::replay::compare::Format,
     },
     /// Measure an environment on this machine and write it as an environment file.
     ///
@@ -308,7 +319,18 @@ fn main() -> ExitCode {
             timeout,
         })
         .map(ExitCode::from),
-        Command::Replay { policy, log } => replay(&policy, &log),
+        Command::Replay {
+            policy,
+            log,
+            what_if_old: None,
+            format: _,
+        } => replay(&policy, &log),
+        Command::Replay {
+            policy,
+            log,
+            what_if_old: Some(old),
+            format,
+        } => what_if(&old, &policy, &log, format),
         Command::Calibrate {
             target:
                 CalibrateTarget::Docker {
@@ -364,6 +386,22 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn what_if(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    log: &std::path::Path,
+    format: livecheck::replay::compare::Format,
+) -> Result<ExitCode, InputError> {
+    let old = Policy::load(old)?;
+    let new = Policy::load(new)?;
+    let report = livecheck::replay::what_if_file(&old, &new, log)?;
+    let text = report.render(format, &log.display().to_string());
+    use std::io::Write;
+    // A closed pipe is not bad input: ignore write errors on stdout.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn replay(policy: &std::path::Path, log: &std::path::Path) -> Result<ExitCode, InputError> {

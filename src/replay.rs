@@ -48,6 +48,23 @@
 //! A driver may also ask for inputs a decision cannot take (a `probe` line
 //! while it sleeps, a `timer` while it probes) to be recorded instead of
 //! refused ([`Replayer::recording_unexpected`]): they change nothing.
+//!
+//! # The container's truth (what-if replay)
+//!
+//! A `container` line (`{"t_ms": …, "ws": …, "event": "container", "state":
+//! "running"|"not_running"|"crashed"}`) says what the container really was
+//! from then on. Once a workspace has one, every probe its decisions ask for
+//! is answered at once, at the probe's instant, from the last `container`
+//! line applied (lines apply in log order, and the timers due by a line's
+//! `t_ms` fire before it): `running` answers running, `not_running` and
+//! `crashed` answer not-running. A workspace holds `probe` lines or
+//! `container` lines, never both (an error naming the line). Such a log can
+//! be replayed under any policy; [`what_if`] replays it under two and lists
+//! every decision whose outcome or restart differs (`livecheck replay
+//! --policy NEW --what-if-old OLD LOG`).
+//!
+//! Fields a logger adds to a line ([`LOGGER_FIELDS`]: `level`, `msg`,
+//! `time`, …) are ignored on any line; any other unknown field is an error.
 
 use crate::decision::{Awaiting, Decision, Input, ProbeResult, Step, UnexpectedInput, Verdict};
 use crate::duration::Ms;
@@ -62,6 +79,9 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 pub use crate::workspace::EXTERNAL_LIKE_RUNTIMES;
+
+pub mod compare;
+pub use compare::{what_if, what_if_file, Difference, Side, WhatIf};
 
 /// What a log line says happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -89,7 +109,53 @@ pub enum EventKind {
     /// A timer input for `req`'s decision, fed now (not in the contract's
     /// vocabulary).
     Timer,
+    /// What the container really was from now on (`state`): the
+    /// workspace's probes are answered from it (CONTRACT.md, "Logs with the
+    /// container's truth").
+    Container,
 }
+
+/// What the container really was, as a `container` line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerState {
+    /// Running (a probe answers running).
+    Running,
+    /// Not running: stopped, or booting and not yet reported running (a
+    /// probe answers not-running).
+    NotRunning,
+    /// Crashed (a probe answers not-running).
+    Crashed,
+}
+
+impl ContainerState {
+    /// What a probe of a container in this state answers: `crashed` and
+    /// `not_running` answer not-running.
+    pub fn probe_answer(self) -> ProbeResult {
+        match self {
+            ContainerState::Running => ProbeResult::Running,
+            ContainerState::NotRunning | ContainerState::Crashed => ProbeResult::NotRunning,
+        }
+    }
+}
+
+/// Fields a logger adds to a line (`level`, `msg`, a timestamp, …): a line
+/// may carry them and they are ignored (CONTRACT.md, "Logs with the
+/// container's truth"). Any other field the replay does not know is still an
+/// error, so a misspelt field is not silently dropped.
+pub const LOGGER_FIELDS: &[&str] = &[
+    "level",
+    "lvl",
+    "severity",
+    "msg",
+    "message",
+    "time",
+    "ts",
+    "timestamp",
+    "@timestamp",
+    "caller",
+    "logger",
+];
 
 /// One line of a replay log, and one event of a conformance vector.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -118,6 +184,9 @@ pub struct LogLine<'a> {
     /// Whether a provisioner is configured (`workspace`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioner: Option<bool>,
+    /// What the container really was (`container`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<ContainerState>,
 }
 
 impl<'a> LogLine<'a> {
@@ -132,6 +201,7 @@ impl<'a> LogLine<'a> {
             source: None,
             runtime: None,
             provisioner: None,
+            state: None,
         }
     }
 
@@ -146,6 +216,7 @@ impl<'a> LogLine<'a> {
             source: self.source,
             runtime: self.runtime.map(|r| Cow::Owned(r.into_owned())),
             provisioner: self.provisioner,
+            state: self.state,
         }
     }
 }
@@ -372,6 +443,12 @@ struct WsState {
     ws: Workspace,
     last_t: Ms,
     live: Vec<Live>,
+    /// The container's state from the last `container` line, if any.
+    truth: Option<ContainerState>,
+    /// The workspace's first `container` line.
+    first_container: Option<usize>,
+    /// The workspace's first `probe` line.
+    first_probe: Option<usize>,
 }
 
 /// An error about one line: its number and the reason.
@@ -382,6 +459,7 @@ struct Engine<'a> {
     policy: &'a Policy,
     delay: Ms,
     record_unexpected: bool,
+    truth_only: bool,
     id: &'a str,
 }
 
@@ -448,7 +526,32 @@ impl Engine<'_> {
         match result {
             Err(_) => false,
             Ok(Step::Yield) => self.feed(st, idx, now, Input::Resume, obs),
+            // A workspace with the container's truth answers its probes
+            // itself, at once, from the last `container` line.
+            Ok(Step::Probe) => match st.truth {
+                Some(state) => self.feed(st, idx, now, Input::Probe(state.probe_answer()), obs),
+                None => true,
+            },
             Ok(_) => true,
+        }
+    }
+
+    /// In a replay that answers every probe from the container's truth: an
+    /// error naming the line that started a decision waiting for a probe
+    /// answer no `container` line can give yet.
+    fn unanswered(&self, st: &WsState) -> Result<(), LineError> {
+        if !self.truth_only || st.truth.is_some() {
+            return Ok(());
+        }
+        match st.live.iter().find(|l| l.decision.awaiting() == Awaiting::Probe) {
+            Some(l) => Err((
+                l.line,
+                format!(
+                    "the decision for request {:?} of workspace {:?} probes the container at t_ms {}, but no container line for the workspace comes before it (a what-if replay answers every probe from the container's truth)",
+                    l.req, self.id, st.last_t
+                ),
+            )),
+            None => Ok(()),
         }
     }
 
@@ -483,6 +586,7 @@ impl Engine<'_> {
                 // A decision awaiting a timer always takes one.
                 return Err((st.live[idx].line, "a due timer was refused".into()));
             }
+            self.unanswered(st)?;
         }
         Ok(())
     }
@@ -539,6 +643,9 @@ impl Engine<'_> {
         }
         if line.source.is_some() && ev != EventKind::RestartRequested {
             return Err(misplaced("\"source\" belongs on restart_requested lines"));
+        }
+        if line.state.is_some() && ev != EventKind::Container {
+            return Err(misplaced("\"state\" belongs on container lines"));
         }
         // Timers due by this line fire first, each at its own instant (so
         // `last_t` moves to the line's time only after them).
@@ -610,9 +717,48 @@ impl Engine<'_> {
                 });
                 let idx = st.live.len() - 1;
                 self.feed(st, idx, t, Input::Start, obs);
+                self.unanswered(st)?;
+            }
+            EventKind::Container => {
+                let state = line.state.ok_or_else(|| {
+                    at_line(
+                        "a container line needs a \"state\": running, not_running or crashed"
+                            .into(),
+                    )
+                })?;
+                if let Some(p) = st.first_probe {
+                    return Err(at_line(format!(
+                        "workspace {ws_id:?} has both probe lines (the first at line {p}) and container lines: a workspace's probes are either recorded (probe lines) or answered from the container's truth (container lines), not both"
+                    )));
+                }
+                if st.truth.is_none() {
+                    if let Some(l) = st
+                        .live
+                        .iter()
+                        .find(|l| l.decision.awaiting() == Awaiting::Probe)
+                    {
+                        return Err(at_line(format!(
+                            "the decision for request {:?} (line {}) of workspace {ws_id:?} waits for a probe answer from before the workspace's first container line: put a container line before the request's failure",
+                            l.req, l.line
+                        )));
+                    }
+                }
+                st.first_container.get_or_insert(line_no);
+                st.truth = Some(state);
             }
             EventKind::Probe => {
                 let req = need_req("probe")?;
+                if let Some(c) = st.first_container {
+                    return Err(at_line(format!(
+                        "a probe line for workspace {ws_id:?}, which has container lines (the first at line {c}): a workspace's probes are either recorded (probe lines) or answered from the container's truth (container lines), not both"
+                    )));
+                }
+                if self.truth_only {
+                    return Err(at_line(format!(
+                        "a probe line for workspace {ws_id:?}: a what-if replay answers every probe from the container's truth (container lines), since recorded answers fit only the policy that asked for them"
+                    )));
+                }
+                st.first_probe.get_or_insert(line_no);
                 let result = line.result.ok_or_else(|| {
                     at_line("a probe line needs a \"result\": running, not_running, error or error_not_running".into())
                 })?;
@@ -657,6 +803,7 @@ pub struct Replayer<'p> {
     file: String,
     delay: Ms,
     record_unexpected: bool,
+    truth_only: bool,
     workspaces: HashMap<String, WsState>,
     /// Workspace ids in order of first appearance (deterministic end of log).
     order: Vec<String>,
@@ -672,6 +819,7 @@ impl<'p> Replayer<'p> {
             file: file.display().to_string(),
             delay: 0,
             record_unexpected: false,
+            truth_only: false,
             workspaces: HashMap::new(),
             order: Vec::new(),
         }
@@ -688,6 +836,14 @@ impl<'p> Replayer<'p> {
     /// and nothing changes (instead of an error).
     pub fn recording_unexpected(mut self) -> Self {
         self.record_unexpected = true;
+        self
+    }
+
+    /// Every probe must be answered from the container's truth: a `probe`
+    /// line is an error, and so is a decision that probes a workspace before
+    /// its first `container` line (what-if replay, [`what_if`]).
+    pub fn truth_only(mut self) -> Self {
+        self.truth_only = true;
         self
     }
 
@@ -711,6 +867,7 @@ impl<'p> Replayer<'p> {
             policy: self.policy,
             delay: self.delay,
             record_unexpected: self.record_unexpected,
+            truth_only: self.truth_only,
             id,
         }
     }
@@ -724,6 +881,9 @@ impl<'p> Replayer<'p> {
                     ws: Workspace::default(),
                     last_t: 0,
                     live: Vec::new(),
+                    truth: None,
+                    first_container: None,
+                    first_probe: None,
                 },
             );
         }
@@ -751,9 +911,17 @@ impl<'p> Replayer<'p> {
         if text.trim().is_empty() {
             return Ok(());
         }
-        let line: LogLine<'_> = serde_json::from_str(text)
-            .map_err(|e| self.err((line_no, format!("malformed line: {e}"))))?;
-        self.apply(line_no, &line, obs)
+        match serde_json::from_str::<LogLine<'_>>(text) {
+            Ok(line) => self.apply(line_no, &line, obs),
+            Err(e) => match without_logger_fields(text, &e) {
+                Some(clean) => {
+                    let line: LogLine<'_> = serde_json::from_str(&clean)
+                        .map_err(|e| self.err((line_no, format!("malformed line: {e}"))))?;
+                    self.apply(line_no, &line, obs)
+                }
+                None => Err(self.err((line_no, format!("malformed line: {e}")))),
+            },
+        }
     }
 
     /// Applies one parsed line (1-based `line_no`), showing everything to `obs`.
@@ -836,6 +1004,20 @@ impl<'p> Replayer<'p> {
         let st = self.workspaces.get(id)?;
         self.engine(id).next_timer(st, None).map(|(due, _)| due)
     }
+}
+
+/// The line without the [`LOGGER_FIELDS`] it carries, when `err` (from
+/// parsing it) is about one of them; `None` when it is not (the error
+/// stands).
+fn without_logger_fields(text: &str, err: &serde_json::Error) -> Option<String> {
+    let msg = err.to_string();
+    let field = msg.strip_prefix("unknown field `")?.split('`').next()?;
+    if !LOGGER_FIELDS.contains(&field) {
+        return None;
+    }
+    let mut map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).ok()?;
+    map.retain(|k, _| !LOGGER_FIELDS.contains(&k.as_str()));
+    serde_json::to_string(&map).ok()
 }
 
 /// Replays `log` (named `file` in errors) under `policy`, writing one JSON
