@@ -773,6 +773,7 @@ impl Engine<'_> {
                     .target(st, req, "timer", |a| matches!(a, Awaiting::Timer(_)))
                     .map_err(at_line)?;
                 self.feed(st, idx, t, Input::Timer, obs);
+                self.unanswered(st)?;
             }
         }
         Ok(())

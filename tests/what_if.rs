@@ -666,3 +666,189 @@ fn what_if_flags_and_usage() {
             .expect("json");
     assert_eq!(from_stdin, from_file);
 }
+
+/// `python3` when this machine has it (the converter's tests are skipped,
+/// saying so, when it does not).
+fn python() -> Option<&'static str> {
+    let ok = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("python3 not found: skipping the converter's test");
+    }
+    ok.then_some("python3")
+}
+
+const CONVERTER: &str = "docs/what-if/to-truth-log.py";
+
+fn convert(args: &[&str]) -> Output {
+    Command::new(python().expect("checked by the caller"))
+        .current_dir(root())
+        .arg(CONVERTER)
+        .args(args)
+        .output()
+        .expect("run the converter")
+}
+
+#[test]
+fn converter_turns_the_example_proxys_logs_into_the_committed_truth_log() {
+    if python().is_none() {
+        return;
+    }
+    let args = [
+        "--docker-events",
+        "docs/what-if/example-proxy/docker-events.jsonl",
+        "--ws-label",
+        "livecheck.workspace",
+        "--t0",
+        "2026-11-30T14:00:00Z",
+        "docs/what-if/example-proxy/events.jsonl",
+    ];
+    let out = convert(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The failed probe is left out, and said so.
+    assert!(text(&out.stderr).contains("1 probe answer(s)"));
+    let committed = std::fs::read_to_string(root().join("docs/what-if/example-proxy/truth.jsonl"))
+        .expect("committed truth log");
+    assert_eq!(
+        text(&out.stdout),
+        committed,
+        "docs/what-if/example-proxy/truth.jsonl is stale; regenerate it with\n  python3 {CONVERTER} {} > docs/what-if/example-proxy/truth.jsonl",
+        args.join(" ")
+    );
+    // Replayed under the policy that ran (v2-2950), the truth log gives the
+    // recorded decisions (outcome and restart), but for the failed probe,
+    // which the truth answers from the container's state instead.
+    let decisions = |log: &str| -> Vec<(String, String, String)> {
+        let out = livecheck(&["replay", "--policy", &policy_path("v2-2950"), log]);
+        assert_eq!(out.status.code(), Some(0), "{log}: {}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("json");
+                let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+                (s("req"), s("outcome"), s("reason"))
+            })
+            .collect()
+    };
+    let recorded = decisions("docs/what-if/example-proxy/events.jsonl");
+    let truth = decisions("docs/what-if/example-proxy/truth.jsonl");
+    assert_eq!(recorded.len(), truth.len());
+    for (r, t) in recorded.iter().zip(&truth) {
+        if r.2 == "probe_error" {
+            assert_eq!((r.1.as_str(), t.2.as_str()), ("not_dead", "running"));
+        } else {
+            assert_eq!(r, t);
+        }
+    }
+}
+
+#[test]
+fn converted_upstream_scenarios_replay_to_the_recorded_decisions() {
+    if python().is_none() {
+        return;
+    }
+    // Every probe log of tests/replay/ whose probes a single container state
+    // can answer: converted to a truth log, it must replay to the same
+    // outcomes and restarts under each policy it was recorded for. (Left
+    // out: a transport-error probe, which no container state answers, and a
+    // log whose concurrent probes saw different states at once.)
+    let skip = ["probe_error_hb_null", "v2_heartbeat_during_fresh_wait"];
+    let dir = root().join("tests/replay");
+    let mut checked = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/replay")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "out"))
+        .collect();
+    entries.sort();
+    for out_file in entries {
+        let name = out_file
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let (base, rest) = name.split_once('.').expect("NAME.POLICY.out");
+        let pol = rest.trim_end_matches(".out");
+        if skip.contains(&base) {
+            continue;
+        }
+        let log = format!("tests/replay/{base}.jsonl");
+        let conv = convert(&[&log]);
+        assert_eq!(conv.status.code(), Some(0), "{log}: {}", text(&conv.stderr));
+        let truth = log_file(&format!("conv_{base}"), &[text(&conv.stdout).trim_end()]);
+        let out = livecheck(&[
+            "replay",
+            "--policy",
+            &policy_path(pol),
+            &truth.display().to_string(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{base} under {pol}: {}",
+            text(&out.stderr)
+        );
+        let key = |s: &str| -> Vec<String> {
+            let mut v: Vec<String> = s
+                .lines()
+                .map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).expect("json");
+                    format!("{} {} {} {}", v["ws"], v["req"], v["outcome"], v["restart"])
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let expected = std::fs::read_to_string(&out_file).expect("expected output");
+        assert_eq!(
+            key(&text(&out.stdout)),
+            key(&expected),
+            "{base} under {pol}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} scenarios checked");
+}
+
+#[test]
+fn converter_maps_a_structured_loggers_words() {
+    if python().is_none() {
+        return;
+    }
+    // A proxy logging with Go's slog in its own words and field names.
+    let log = log_file(
+        "slog",
+        &[
+            r#"{"time":"2026-11-30T14:00:00.000Z","level":"INFO","msg":"proxy started","addr":":8080"}"#,
+            r#"{"time":"2026-11-30T14:00:01.500Z","level":"INFO","msg":"agent registered","workspace_id":"w1"}"#,
+            r#"{"time":"2026-11-30T14:00:40.000Z","level":"WARN","msg":"container state changed","workspace_id":"w1","running":false}"#,
+            r#"{"time":"2026-11-30T14:00:41.250Z","level":"WARN","msg":"a2a forward failed","workspace_id":"w1","request_id":"q7","err":"EOF"}"#,
+        ],
+    );
+    let out = convert(&[
+        "--map",
+        "register=agent registered",
+        "--map",
+        "container=container state changed",
+        "--map",
+        "a2a_failed=a2a forward failed",
+        "--ws-field",
+        "workspace_id",
+        "--req-field",
+        "request_id",
+        "--state-field",
+        "running",
+        &log.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        concat!(
+            "{\"t_ms\": 1500, \"ws\": \"w1\", \"event\": \"register\"}\n",
+            "{\"t_ms\": 40000, \"ws\": \"w1\", \"event\": \"container\", \"state\": \"not_running\"}\n",
+            "{\"t_ms\": 41250, \"ws\": \"w1\", \"event\": \"a2a_failed\", \"req\": \"q7\"}\n",
+        )
+    );
+}
