@@ -142,7 +142,8 @@ impl ContainerState {
 /// Fields a logger adds to a line (`level`, `msg`, a timestamp, …): a line
 /// may carry them and they are ignored (CONTRACT.md, "Logs with the
 /// container's truth"). Any other field the replay does not know is still an
-/// error, so a misspelt field is not silently dropped.
+/// error, so a misspelt field is not silently dropped. (A `source` that is
+/// an object, the caller Go's slog writes with `AddSource`, is ignored too.)
 pub const LOGGER_FIELDS: &[&str] = &[
     "level",
     "lvl",
@@ -1007,18 +1008,26 @@ impl<'p> Replayer<'p> {
     }
 }
 
-/// The line without the [`LOGGER_FIELDS`] it carries, when `err` (from
-/// parsing it) is about one of them; `None` when it is not (the error
-/// stands).
+/// The line without what a logger added to it, when `err` (from parsing
+/// it) is about that: the [`LOGGER_FIELDS`], and a `source` that is an
+/// object (Go's slog with `AddSource` writes the caller there), not one of
+/// `restart_requested`'s words. `None` when the error is about something
+/// else (it stands).
 fn without_logger_fields(text: &str, err: &serde_json::Error) -> Option<String> {
     let msg = err.to_string();
-    let field = msg.strip_prefix("unknown field `")?.split('`').next()?;
-    if !LOGGER_FIELDS.contains(&field) {
+    let about_logger = match msg.strip_prefix("unknown field `") {
+        Some(rest) => LOGGER_FIELDS.contains(&rest.split('`').next()?),
+        None => msg.starts_with("invalid type: map"),
+    };
+    if !about_logger {
         return None;
     }
     let mut map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).ok()?;
-    map.retain(|k, _| !LOGGER_FIELDS.contains(&k.as_str()));
-    serde_json::to_string(&map).ok()
+    let before = map.len();
+    map.retain(|k, v| {
+        !(LOGGER_FIELDS.contains(&k.as_str()) || (k.as_str() == "source" && v.is_object()))
+    });
+    (map.len() < before).then(|| serde_json::to_string(&map).ok())?
 }
 
 /// Replays `log` (named `file` in errors) under `policy`, writing one JSON

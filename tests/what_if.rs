@@ -78,7 +78,7 @@ fn run_what_if(old: &str, new: &str, format: &str, log: &str) -> Output {
 fn sample_what_if_outputs_are_up_to_date() {
     let mut stale = Vec::new();
     for (old, new) in PAIRS {
-        for (format, ext) in [("text", "txt"), ("json", "json")] {
+        for (format, ext) in [("text", "txt"), ("json", "json"), ("markdown", "md")] {
             let out = run_what_if(old, new, format, SAMPLE);
             assert_eq!(
                 out.status.code(),
@@ -528,6 +528,26 @@ fn logger_fields_are_ignored_other_unknown_fields_are_not() {
     };
     assert_eq!(run(&pa), run(&pb));
     assert!(!run(&pa).is_empty());
+    // Go's slog with AddSource writes the caller as an object under
+    // `source`; restart_requested's `source` still reads.
+    let slog = [
+        r#"{"time":"2026-11-30T14:00:00Z","level":"INFO","source":{"function":"main.log","file":"proxy.go","line":42},"msg":"x","t_ms":0,"ws":"w1","event":"container","state":"running"}"#,
+        r#"{"time":"2026-11-30T14:00:00Z","level":"INFO","source":{"function":"main.log","file":"proxy.go","line":42},"msg":"x","t_ms":0,"ws":"w1","event":"register"}"#,
+        r#"{"time":"2026-11-30T14:00:40Z","level":"INFO","msg":"x","t_ms":40000,"ws":"w1","event":"container","state":"crashed"}"#,
+        r#"{"time":"2026-11-30T14:00:41Z","level":"INFO","msg":"x","t_ms":41000,"ws":"w1","event":"a2a_failed","req":"r1"}"#,
+    ];
+    let c = what_if_lines("v1-2931", "v3-proposed", &slog).expect("slog with AddSource");
+    assert_eq!(a, c);
+    let err = what_if_lines(
+        "v1-2931",
+        "v2-2950",
+        &[
+            UP,
+            r#"{"t_ms": 1, "ws": "w1", "event": "restart_requested", "source": "cron", "level": "INFO"}"#,
+        ],
+    )
+    .expect_err("a bad source word");
+    assert!(err.reason.contains("malformed"), "{}", err.reason);
     // A field no logger writes is still a mistake worth an error.
     let err = what_if_lines(
         "v1-2931",

@@ -101,13 +101,15 @@ pub struct WhatIf {
     pub differ: Vec<Difference>,
 }
 
-/// Output of `livecheck replay --what-if-old`.
+/// Output of `livecheck replay --what-if-old` ([`WhatIf::render`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// One block per differing decision, for people.
     Text,
     /// The [`WhatIf`] as JSON.
     Json,
+    /// A markdown table, for a pull-request comment or a CI job summary.
+    Markdown,
 }
 
 /// Collects one replay's finished decisions, each named by its starting line.
@@ -343,6 +345,61 @@ impl WhatIf {
         out
     }
 
+    /// The report as markdown: a summary line, then a table with one row
+    /// per differing decision (for a pull-request comment or a CI job
+    /// summary; `diff --log` can embed it).
+    pub fn render_markdown(&self, log: &str) -> String {
+        use std::fmt::Write;
+        // Text from the log in a cell: no pipe, backtick or newline may
+        // break the table.
+        let cell = |s: &str| {
+            crate::input::printable(s)
+                .replace('|', "\\|")
+                .replace('`', "'")
+        };
+        let when = |ms: Ms| secs(ms).replace(' ', "\u{a0}");
+        let side = |s: &Side| {
+            let restart = match s.restart.as_str() {
+                "none" => String::new(),
+                r => format!(", restart {r}"),
+            };
+            format!(
+                "{}{restart} ({}; ended {})",
+                s.outcome,
+                s.reason,
+                when(s.t_ms)
+            )
+        };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "**What-if replay** of `{}`: `{}` → `{}`, {} decisions, {} differ.",
+            cell(log),
+            cell(&self.old),
+            cell(&self.new),
+            self.decisions,
+            self.differ.len()
+        );
+        if self.differ.is_empty() {
+            return out;
+        }
+        out.push_str("\n| line | workspace | request | failed at | old | new |\n");
+        out.push_str("|---:|---|---|---:|---|---|\n");
+        for d in &self.differ {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                d.line,
+                cell(&d.ws),
+                cell(&d.req),
+                when(d.t_ms),
+                side(&d.old),
+                side(&d.new)
+            );
+        }
+        out
+    }
+
     /// The report as pretty-printed JSON (with a final newline).
     pub fn render_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
@@ -353,6 +410,7 @@ impl WhatIf {
         match format {
             Format::Text => self.render_text(log),
             Format::Json => self.render_json(),
+            Format::Markdown => self.render_markdown(log),
         }
     }
 }
