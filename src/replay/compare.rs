@@ -2,7 +2,7 @@
 //! lines, CONTRACT.md "Logs with the container's truth") replayed under two
 //! policies, and every decision whose outcome or restart differs.
 //!
-//! Both replays run the one engine ([`Replayer`](super::Replayer), in its
+//! Both replays run the one engine ([`Replayer`], in its
 //! [`truth_only`](super::Replayer::truth_only) mode: every probe is answered
 //! from the last `container` line, a `probe` line is an error), fed the same
 //! lines in the same order. A decision is named by the `a2a_failed` line that
