@@ -30,6 +30,7 @@ pub mod sweep;
 pub mod sync;
 pub mod trace;
 pub mod tracker;
+pub mod validate;
 pub mod workspace;
 
 pub use decision::{Decision, Input, ProbeResult, Step, Verdict};
