@@ -69,6 +69,7 @@ pub mod sync;
 #[cfg(feature = "checker")]
 pub mod trace;
 pub mod tracker;
+pub mod validate;
 pub mod workspace;
 
 pub use decision::{Decision, Input, ProbeResult, Step, Verdict};
