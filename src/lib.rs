@@ -69,6 +69,7 @@ pub mod sync;
 #[cfg(feature = "checker")]
 pub mod trace;
 pub mod tracker;
+#[cfg(feature = "checker")]
 pub mod validate;
 pub mod workspace;
 
