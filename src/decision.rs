@@ -38,7 +38,7 @@
 //! 6. `fresh` = settling and, polling every [fresh poll] for up to [fresh
 //!    wait], a heartbeat newer than `restartStartedAt` with a URL registered.
 //! 7. probe; an error → not dead [probe.on_error = assume_alive] or its
-//!    running flag is used [use_running_flag].
+//!    running flag is used (`use_running_flag`).
 //! 8. running → reset strikes, not dead.
 //! 9. if recent ∨ fresh ∨ settling (or always, with [reprobe.always]) and
 //!    [reprobe.delay]: wait, probe again;
@@ -373,6 +373,7 @@ impl Decision {
     /// A decision in `phase` after `probes` probes (drivers that store
     /// decisions in another form, like the model checker's packed states,
     /// rebuild them with this).
+    #[cfg_attr(not(feature = "checker"), allow(dead_code))]
     pub(crate) fn from_parts(phase: Phase, probes: u8) -> Self {
         Decision { phase, probes }
     }

@@ -101,7 +101,7 @@ pub fn format(ms: Ms) -> String {
     Human(ms).to_string()
 }
 
-/// Display adapter for [`format`].
+/// Display adapter for [`format()`].
 #[derive(Debug, Clone, Copy)]
 pub struct Human(pub Ms);
 

@@ -156,6 +156,27 @@ enum Command {
         #[arg(long, value_enum, default_value = "text", requires = "what_if_old")]
         format: livecheck::replay::compare::Format,
     },
+    /// Check that a recorded run (a replay log) is a behaviour the model allows.
+    ///
+    /// Prints `ok: N events followed` per workspace, or the first line the
+    /// model could not follow, what it could have done instead and the lines
+    /// before it. Exit status: 0 every workspace followed; 1 a gap; 2 bad input.
+    ValidateTrace {
+        /// The policy file the run used.
+        #[arg(long)]
+        policy: PathBuf,
+        /// The environment whose model the run must fit.
+        #[arg(long)]
+        env: PathBuf,
+        /// How far a line's model time may be from its real time (default: one clock tick).
+        #[arg(long)]
+        tolerance: Option<String>,
+        /// Most model states consistent with a prefix of the log.
+        #[arg(long, default_value_t = 200_000)]
+        max_frontier: usize,
+        /// The log (JSON Lines: the proxy's events.jsonl, or explain --format replay).
+        log: PathBuf,
+    },
     /// Measure an environment on this machine and write it as an environment file.
     ///
     /// Exit status: 0 written; 2 bad input (no Docker daemon reachable, no agent
@@ -331,6 +352,13 @@ fn main() -> ExitCode {
             what_if_old: Some(old),
             format,
         } => what_if(&old, &policy, &log, format),
+        Command::ValidateTrace {
+            policy,
+            env,
+            tolerance,
+            max_frontier,
+            log,
+        } => validate_trace(&policy, &env, tolerance.as_deref(), max_frontier, &log),
         Command::Calibrate {
             target:
                 CalibrateTarget::Docker {
@@ -425,4 +453,35 @@ fn replay(policy: &std::path::Path, log: &std::path::Path) -> Result<ExitCode, I
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn validate_trace(
+    policy: &std::path::Path,
+    env: &std::path::Path,
+    tolerance: Option<&str>,
+    max_frontier: usize,
+    log: &std::path::Path,
+) -> Result<ExitCode, InputError> {
+    let policy = Policy::load(policy)?;
+    let env = livecheck::environment::Environment::load(env)?;
+    let tolerance = tolerance
+        .map(|t| {
+            livecheck::duration::parse(t).map_err(|e| InputError::new(e).at_key("--tolerance"))
+        })
+        .transpose()?;
+    let opts = livecheck::validate::Options {
+        tolerance,
+        max_frontier: max_frontier.max(1),
+        ..Default::default()
+    };
+    let results = livecheck::validate::validate_file(&policy, &env, log, &opts)?;
+    print!(
+        "{}",
+        livecheck::validate::render(&results, &log.display().to_string())
+    );
+    Ok(if results.iter().all(|r| r.gap.is_none()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

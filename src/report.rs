@@ -7,9 +7,12 @@ use crate::trace;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 
-/// Bytes one state of the model takes in memory (its Rust size).
-pub fn bytes_per_state() -> usize {
-    std::mem::size_of::<crate::model::WorldState>()
+/// Bytes the checker holds per distinct state at the end of a search: the
+/// visited set (packed states, parent links and the table's free slots)
+/// divided by the unique states. The unpacked `WorldState` is larger, but
+/// only a level's worth of them exists at a time.
+pub fn stored_bytes_per_state(pair: &PairResult) -> usize {
+    pair.visited_bytes / pair.unique_states.max(1)
 }
 
 fn property_json(pair: &PairResult, p: &PropertyResult) -> Value {
@@ -55,7 +58,8 @@ pub fn pair_json(pair: &PairResult, with_time: bool) -> Value {
     });
     if with_time {
         v["elapsed_ms"] = json!(pair.elapsed.as_millis() as u64);
-        v["bytes_per_state"] = json!(bytes_per_state());
+        v["bytes_per_state"] = json!(stored_bytes_per_state(pair));
+        v["packed_words"] = json!(crate::engine::Packable::words(&pair.world));
     }
     if let Some(why) = pair.stopped_by {
         v["stopped_by"] = json!(why);

@@ -136,6 +136,7 @@ impl RestartCoordinator {
     /// A coordinator with exactly these fields (drivers that store it in
     /// another form, like the model checker's packed states, rebuild it with
     /// this).
+    #[cfg_attr(not(feature = "checker"), allow(dead_code))]
     pub(crate) fn from_parts(
         (running, pending, first): (bool, bool, bool),
         started_at: Option<Ms>,
@@ -259,6 +260,7 @@ impl RestartCoordinator {
 
     /// Forgets the last file-write restart (a driver that knows no further
     /// file-write request can come uses this to merge equivalent states).
+    #[cfg_attr(not(feature = "checker"), allow(dead_code))]
     pub(crate) fn forget_file_write(&mut self) {
         self.last_file_write = None;
     }

@@ -259,6 +259,7 @@ fn generate(policy: &Path, dir: &Path) {
 }
 
 #[test]
+#[ignore = "full tier: scripts/test-all runs it (cargo test -- --include-ignored)"]
 fn generated_go_is_gofmt_and_vet_clean_and_passes_its_vectors() {
     let base = scratch("all-policies");
     for policy in shipped_policies()
@@ -596,6 +597,7 @@ fn apply(src: &str, m: &Mutant) -> String {
 }
 
 #[test]
+#[ignore = "full tier: scripts/test-all runs it (cargo test -- --include-ignored)"]
 fn flipping_a_comparison_or_a_constant_makes_go_test_fail() {
     let base = scratch("mutants");
     // The shipped policies, and the synthetic one that takes v3's knobs in

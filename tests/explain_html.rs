@@ -144,6 +144,7 @@ fn assert_page_holds_every_step(e: &Explanation, tag: &str) {
 }
 
 #[test]
+#[ignore = "full tier: scripts/test-all runs it (cargo test -- --include-ignored)"]
 fn incident_page_renders_every_step_in_chromium() {
     let e = explain::incident().expect("incident");
     assert_eq!(e.entries().iter().filter(|x| x.violation).count(), 1);
@@ -151,6 +152,7 @@ fn incident_page_renders_every_step_in_chromium() {
 }
 
 #[test]
+#[ignore = "full tier: scripts/test-all runs it (cargo test -- --include-ignored)"]
 fn worst_case_page_renders_every_step_in_chromium() {
     // A longer run with timers, a crash and the clock: the v2 detection
     // counterexample.

@@ -312,6 +312,7 @@ fn issue_2929_is_found_on_v0_and_v1_in_docker() {
 /// it does rule out the #2929 shape: no run in which a lone not-running
 /// answer after a restart makes a request's decision fire another restart.
 #[test]
+#[ignore = "full tier: scripts/test-all runs it (cargo test -- --include-ignored)"]
 fn the_proposal_rules_out_the_2929_shape() {
     let (p, e) = load("v3-proposed", "docker");
     let world = World::new(p, livecheck::explain::only_restart_answers(&e));
@@ -325,6 +326,7 @@ fn the_proposal_rules_out_the_2929_shape() {
 /// (the same ranges, every instant between them too) every verdict of every
 /// shipped pair is the same: no verdict depends on the coarser tick.
 #[test]
+#[ignore = "full tier: scripts/test-all runs it (cargo test -- --include-ignored)"]
 fn no_verdict_depends_on_the_two_second_tick() {
     let policies: Vec<Policy> = toml_files(Path::new("models/policies"))
         .unwrap()
@@ -456,6 +458,7 @@ fn counterexamples_are_shortest() {
 /// keeps what the last transition did in the state, the explorer looks at
 /// that on the transition instead).
 #[test]
+#[ignore = "full tier: scripts/test-all runs it (cargo test -- --include-ignored)"]
 fn stateright_agrees_on_the_smaller_pairs() {
     use stateright::Checker;
     for (p, e) in [

@@ -475,6 +475,12 @@ impl World {
         world
     }
 
+    /// Periodic heartbeats are modelled ([`Action::Heartbeat`]): the policy
+    /// reads heartbeats or the TTL monitor counts from them.
+    pub fn heartbeats_modelled(&self) -> bool {
+        self.heartbeats_matter
+    }
+
     /// Bits a packed state of this model takes.
     pub fn packed_bits(&self) -> u32 {
         self.layout.bits()

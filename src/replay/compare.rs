@@ -102,7 +102,8 @@ pub struct WhatIf {
 }
 
 /// Output of `livecheck replay --what-if-old` ([`WhatIf::render`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "checker", derive(clap::ValueEnum))]
 pub enum Format {
     /// One block per differing decision, for people.
     Text,
