@@ -9,11 +9,13 @@
 //! driver feeds it inputs carrying `now` and acts on the steps it returns.
 #![warn(missing_docs)]
 
+pub mod baseline;
 pub mod calibrate;
 pub mod check;
 pub mod cli;
 pub mod codegen;
 pub mod decision;
+pub mod diff;
 pub mod duration;
 pub mod engine;
 pub mod environment;
@@ -23,6 +25,7 @@ pub mod input;
 pub mod limits;
 pub mod model;
 pub mod policy;
+pub mod provenance;
 pub mod replay;
 pub mod report;
 pub mod restart;
