@@ -546,3 +546,54 @@ fn check_baseline_fails_only_on_a_regression() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn a_fix_read_from_a_proof_shows_the_same_timeline_as_a_fresh_check() {
+    let dir = scratch("proof-timeline");
+    let env = small_env(&dir);
+    let slow = v1_with_strikes(&dir, "pslow", 5);
+    let proofs = dir.join("proofs");
+    std::fs::create_dir_all(&proofs).unwrap();
+    let out = run(&[
+        "check",
+        p(&slow),
+        "--env",
+        p(&env),
+        "--write-proofs",
+        p(&proofs),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let diff = |extra: &str| {
+        let mut args = vec![
+            "diff",
+            p(&slow),
+            V1,
+            "--env",
+            p(&env),
+            "--proofs",
+            p(&proofs),
+        ];
+        if !extra.is_empty() {
+            args.push(extra);
+        }
+        run(&args)
+    };
+    let from_proof = diff("");
+    assert!(
+        stderr(&from_proof).contains("reusing"),
+        "{}",
+        stderr(&from_proof)
+    );
+    let fresh = diff("--no-proofs");
+    assert_eq!(from_proof.status.code(), Some(0));
+    // Only the sources line differs.
+    let strip = |o: &Output| {
+        stdout(o)
+            .lines()
+            .filter(|l| !l.contains("bound 20s; old"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(stdout(&fresh).contains("FIXED small × dead_detected_within"));
+    assert_eq!(strip(&from_proof), strip(&fresh));
+}
