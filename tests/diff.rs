@@ -597,3 +597,67 @@ fn a_fix_read_from_a_proof_shows_the_same_timeline_as_a_fresh_check() {
     assert!(stdout(&fresh).contains("FIXED small × dead_detected_within"));
     assert_eq!(strip(&from_proof), strip(&fresh));
 }
+
+/// `git` in `dir`, with an identity of its own.
+fn git(dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .output()
+        .expect("run git")
+}
+
+#[test]
+fn the_pre_commit_hook_refuses_only_a_regression() {
+    if Command::new("git").arg("--version").output().is_err() {
+        eprintln!("git is not installed: skipped");
+        return;
+    }
+    let dir = scratch("pre-commit");
+    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci/pre-commit");
+    for d in ["models/policies", "models/environments", "proofs"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    small_env(&dir.join("models/environments"));
+    let policy = v1_with_strikes(&dir.join("models/policies"), "gate", 2);
+    assert!(git(&dir, &["init", "-q"]).status.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_livecheck"))
+        .current_dir(&dir)
+        .args(["check", "--write-proofs", "proofs"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(git(&dir, &["add", "."]).status.success());
+    assert!(git(&dir, &["commit", "-qm", "baseline"]).status.success());
+    let hook_run = || {
+        Command::new("sh")
+            .arg(&hook)
+            .current_dir(&dir)
+            .env("LIVECHECK", env!("CARGO_BIN_EXE_livecheck"))
+            .output()
+            .unwrap()
+    };
+    // A comment: verdicts unchanged, the commit goes through.
+    let text = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(&policy, format!("{text}# a comment\n")).unwrap();
+    assert!(git(&dir, &["add", "."]).status.success());
+    let out = hook_run();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // 5 strikes: dead_detected_within regresses, even with the proofs
+    // regenerated in the same commit.
+    v1_with_strikes(&dir.join("models/policies"), "gate", 5);
+    Command::new(env!("CARGO_BIN_EXE_livecheck"))
+        .current_dir(&dir)
+        .args(["check", "--write-proofs", "proofs"])
+        .output()
+        .unwrap();
+    assert!(git(&dir, &["add", "."]).status.success());
+    let out = hook_run();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("gate × small: dead_detected_within holds → violated (regressed)"),
+        "{err}"
+    );
+}
