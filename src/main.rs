@@ -64,8 +64,9 @@ enum Command {
         old: String,
         /// The new policy (a file, or a shipped name).
         new: String,
-        /// Environments (files or shipped names; default: every shipped one).
-        #[arg(long = "env", num_args = 1..)]
+        /// An environment (a file or a shipped name; one per flag, repeatable;
+        /// default: every shipped one).
+        #[arg(long = "env", value_name = "ENV")]
         envs: Vec<String>,
         /// Output format (markdown: a PR comment or a CI job summary).
         #[arg(long, value_enum, default_value = "text")]
