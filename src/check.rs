@@ -86,6 +86,8 @@ pub struct PairResult {
     pub properties: Vec<PropertyResult>,
     /// Heap bytes of the explorer's visited set at the end.
     pub visited_bytes: usize,
+    /// The bounds the search ran under.
+    pub options: CheckOptions,
 }
 
 impl PairResult {
@@ -207,6 +209,7 @@ pub fn check_pair(policy: &Policy, env: &Environment, opts: &CheckOptions) -> Pa
         stopped_by,
         properties: results,
         visited_bytes: out.visited_bytes,
+        options: *opts,
         world,
     }
 }

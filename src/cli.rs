@@ -18,6 +18,8 @@ pub enum Format {
     Text,
     /// The contract's JSON.
     Json,
+    /// The matrix as a markdown table (a CI job summary, a PR comment).
+    Markdown,
 }
 
 /// Arguments of `livecheck check`.
@@ -41,6 +43,9 @@ pub struct CheckArgs {
     pub write_proofs: Option<PathBuf>,
     /// Search every reachable state even once every verdict is decided.
     pub exhaustive: bool,
+    /// Compare with the proofs recorded in this directory and exit
+    /// non-zero only on a regression (see [`crate::baseline`]).
+    pub baseline: Option<PathBuf>,
 }
 
 /// Every `*.toml` in `dir`, sorted; an error naming the directory when it is
@@ -128,7 +133,9 @@ pub fn check_pairs(
 
 /// Loads every file first (so bad input fails before any work), checks every
 /// pair, prints the report on stdout and returns the exit status: 0 all hold,
-/// 1 something violated, 3 inconclusive and nothing violated.
+/// 1 something violated, 3 inconclusive and nothing violated. With
+/// `--baseline DIR` the status is the gate's ([`crate::baseline::Gate::exit_code`]):
+/// 1 only when a recorded verdict regressed.
 pub fn check(args: &CheckArgs) -> Result<u8, InputError> {
     limits::check_threads("--threads", args.threads as u64)?;
     limits::check_threads("--jobs", args.jobs as u64)?;
@@ -156,6 +163,11 @@ pub fn check(args: &CheckArgs) -> Result<u8, InputError> {
         .iter()
         .map(|e| Environment::load(e))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(dir) = &args.baseline {
+        if !dir.is_dir() {
+            return Err(InputError::new("--baseline: not a directory").in_file(dir));
+        }
+    }
     if let Some(dir) = &args.write_proofs {
         if !dir.is_dir() {
             return Err(InputError::new(format!(
@@ -178,6 +190,12 @@ pub fn check(args: &CheckArgs) -> Result<u8, InputError> {
         .flat_map(|p| envs.iter().map(move |e| (p, e)))
         .collect();
     let results = check_pairs(&pairs, &opts, args.jobs);
+    // Read before the proofs of this run are written: `--baseline proofs
+    // --write-proofs proofs` compares with what was there.
+    let gate = match &args.baseline {
+        Some(dir) => Some(crate::baseline::compare(dir, &results)?),
+        None => None,
+    };
     if let Some(dir) = &args.write_proofs {
         for r in &results {
             let path = dir.join(format!("{}.{}.json", r.world.policy.name, r.world.env.name));
@@ -189,14 +207,28 @@ pub fn check(args: &CheckArgs) -> Result<u8, InputError> {
     }
     let out = match args.format {
         Format::Json => {
-            serde_json::to_string_pretty(&report::results_json(&results)).unwrap_or_default() + "\n"
+            let mut v = report::results_json(&results);
+            if let Some(g) = &gate {
+                v["baseline"] = g.json();
+            }
+            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
         }
-        Format::Text => report::render_text(&results, std::io::stdout().is_terminal()),
+        Format::Text => {
+            report::render_text(&results, std::io::stdout().is_terminal())
+                + &gate.as_ref().map(|g| g.text()).unwrap_or_default()
+        }
+        Format::Markdown => {
+            report::render_markdown(&results)
+                + &gate.as_ref().map(|g| g.markdown()).unwrap_or_default()
+        }
     };
     let mut stdout = std::io::stdout().lock();
     // A closed pipe is not bad input: ignore write errors on stdout.
     let _ = stdout.write_all(out.as_bytes());
     let _ = stdout.flush();
+    if let Some(g) = &gate {
+        return Ok(g.exit_code());
+    }
     let verdicts = results
         .iter()
         .flat_map(|r| r.properties.iter().map(|p| p.verdict));

@@ -134,6 +134,9 @@ pub struct Environment {
     /// How far past the crash the worst-case detection latency is measured:
     /// a crash undeclared this long is reported as "at least" this.
     pub latency_horizon: Ms,
+    /// SHA-256 of the text the environment was parsed from (provenance
+    /// only: it takes no part in equality).
+    pub source_sha256: crate::sha256::SourceHash,
 }
 
 #[derive(Deserialize)]
@@ -504,6 +507,7 @@ impl Environment {
             failures_while_running: f.requests.failures_while_running,
             detection_bound,
             latency_horizon,
+            source_sha256: crate::sha256::SourceHash::of(source.as_bytes()),
         })
     }
 }

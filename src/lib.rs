@@ -39,6 +39,8 @@
 #![warn(missing_docs)]
 
 #[cfg(feature = "checker")]
+pub mod baseline;
+#[cfg(feature = "checker")]
 pub mod calibrate;
 #[cfg(feature = "checker")]
 pub mod check;
@@ -47,6 +49,8 @@ pub mod cli;
 #[cfg(feature = "checker")]
 pub mod codegen;
 pub mod decision;
+#[cfg(feature = "checker")]
+pub mod diff;
 pub mod duration;
 #[cfg(feature = "checker")]
 pub mod engine;
@@ -59,10 +63,13 @@ pub mod limits;
 #[cfg(feature = "checker")]
 pub mod model;
 pub mod policy;
+#[cfg(feature = "checker")]
+pub mod provenance;
 pub mod replay;
 #[cfg(feature = "checker")]
 pub mod report;
 pub mod restart;
+pub mod sha256;
 #[cfg(feature = "checker")]
 pub mod sweep;
 pub mod sync;

@@ -50,6 +50,43 @@ enum Command {
         /// the exact worst-case detection latency instead of a lower bound.
         #[arg(long)]
         exhaustive: bool,
+        /// Compare with the proofs recorded in DIR (e.g. the base branch's
+        /// proofs/): exit 1 only when a recorded verdict regresses.
+        #[arg(long, value_name = "DIR")]
+        baseline: Option<PathBuf>,
+    },
+    /// What a policy change did: knobs, verdict changes, latency, counterexamples.
+    ///
+    /// Exit status: 1 some property regressed; 3 nothing regressed but a
+    /// verdict is inconclusive; 0 otherwise; 2 bad input.
+    Diff {
+        /// The old policy (a file, or a shipped name such as v2-2950).
+        old: String,
+        /// The new policy (a file, or a shipped name).
+        new: String,
+        /// An environment (a file or a shipped name; one per flag, repeatable;
+        /// default: every shipped one).
+        #[arg(long = "env", value_name = "ENV")]
+        envs: Vec<String>,
+        /// Output format (markdown: a PR comment or a CI job summary).
+        #[arg(long, value_enum, default_value = "text")]
+        format: livecheck::diff::Format,
+        /// Where recorded proofs are reused from (default: ./proofs and the
+        /// proofs/ beside models/).
+        #[arg(long, value_name = "DIR")]
+        proofs: Option<PathBuf>,
+        /// Re-check both policies even when a proof of the same inputs exists.
+        #[arg(long)]
+        no_proofs: bool,
+        /// Pairs checked at once (default: the machine's cores; 1 to 256).
+        #[arg(long, value_parser = limits::parse_jobs)]
+        jobs: Option<usize>,
+        /// Stop each check after this many generated states (no proof is reused).
+        #[arg(long, value_parser = limits::parse_max_states)]
+        max_states: Option<usize>,
+        /// Stop each check after this many seconds (no proof is reused).
+        #[arg(long, value_name = "SECONDS", value_parser = limits::parse_timeout)]
+        timeout: Option<u64>,
     },
     /// Serve stateright's Explorer for one policy × environment on localhost.
     Explore {
@@ -265,20 +302,40 @@ fn main() -> ExitCode {
             timeout,
             write_proofs,
             exhaustive,
+            baseline,
         } => livecheck::cli::check(&livecheck::cli::CheckArgs {
             exhaustive,
+            baseline,
             policies,
             envs,
             format,
             threads,
-            jobs: jobs.unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map_or(1, std::num::NonZeroUsize::get)
-                    .min(limits::MAX_THREADS)
-            }),
+            jobs: jobs.unwrap_or_else(default_jobs),
             max_states,
             timeout,
             write_proofs,
+        })
+        .map(ExitCode::from),
+        Command::Diff {
+            old,
+            new,
+            envs,
+            format,
+            proofs,
+            no_proofs,
+            jobs,
+            max_states,
+            timeout,
+        } => livecheck::diff::run(&livecheck::diff::DiffArgs {
+            old,
+            new,
+            envs,
+            format,
+            proofs,
+            no_proofs,
+            jobs: jobs.unwrap_or_else(default_jobs),
+            max_states,
+            timeout,
         })
         .map(ExitCode::from),
         Command::Explore {
@@ -430,6 +487,13 @@ fn what_if(
     // A closed pipe is not bad input: ignore write errors on stdout.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Pairs checked at once when `--jobs` is not given: the machine's cores.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(limits::MAX_THREADS)
 }
 
 fn replay(policy: &std::path::Path, log: &std::path::Path) -> Result<ExitCode, InputError> {

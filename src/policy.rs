@@ -173,6 +173,9 @@ pub struct Policy {
     pub probe: ProbeKnobs,
     /// The restart coordinator's knobs.
     pub restart: RestartPolicy,
+    /// SHA-256 of the text the policy was parsed from (provenance only:
+    /// it takes no part in equality).
+    pub source_sha256: crate::sha256::SourceHash,
 }
 
 // ---- file format ---------------------------------------------------------
@@ -478,6 +481,7 @@ impl Policy {
                 detector_bypasses_debounce: file.restart.detector_bypasses_debounce,
                 atomic_request: file.restart.atomic_request,
             },
+            source_sha256: crate::sha256::SourceHash::of(source.as_bytes()),
         })
     }
 

@@ -15,9 +15,24 @@ pub fn stored_bytes_per_state(pair: &PairResult) -> usize {
     pair.visited_bytes / pair.unique_states.max(1)
 }
 
+/// `always` or `sometimes`: how a property is checked.
+pub fn kind(name: &str) -> &'static str {
+    if properties::SOMETIMES.contains(&name) {
+        "sometimes"
+    } else {
+        "always"
+    }
+}
+
 fn property_json(pair: &PairResult, p: &PropertyResult) -> Value {
-    let mut v = json!({ "name": p.name, "verdict": p.verdict.word() });
+    let mut v = json!({ "name": p.name, "verdict": p.verdict.word(), "kind": kind(p.name) });
     let world = &pair.world;
+    if p.name == "dead_detected_within" {
+        // The bound this property was checked with, and how far past a
+        // crash the worst case is measured.
+        v["bound_ms"] = json!(world.env.detection_bound);
+        v["horizon_ms"] = json!(world.env.latency_horizon);
+    }
     if let Some(trail) = &p.trail {
         let key = if p.verdict == Verdict::Violated {
             "counterexample"
@@ -44,10 +59,33 @@ fn property_json(pair: &PairResult, p: &PropertyResult) -> Value {
     v
 }
 
+/// The bounds a pair's search ran under (`null`: none).
+pub fn search_json(pair: &PairResult) -> Value {
+    json!({
+        "max_states": pair.options.max_states,
+        "timeout_s": pair.options.timeout.map(|t| t.as_secs()),
+        "exhaustive": pair.options.exhaustive,
+    })
+}
+
 /// One pair as the contract's JSON object. `with_time` includes
 /// `elapsed_ms` (left out of proofs files so they are reproducible).
+///
+/// Besides the contract's fields it records what the verdicts were
+/// computed from ([`crate::provenance`]): `schema_version`,
+/// `livecheck_version`, `model_version`, `policy_sha256`,
+/// `environment_sha256`; the search bounds (`search`) and the environment's
+/// budgets a ✓ rests on (`assumptions`).
 pub fn pair_json(pair: &PairResult, with_time: bool) -> Value {
+    use crate::provenance;
     let mut v = json!({
+        "schema_version": provenance::SCHEMA_VERSION,
+        "livecheck_version": provenance::TOOL_VERSION,
+        "model_version": crate::model::MODEL_VERSION,
+        "policy_sha256": pair.world.policy.source_sha256.0,
+        "environment_sha256": pair.world.env.source_sha256.0,
+        "search": search_json(pair),
+        "assumptions": provenance::assumptions(&pair.world.env),
         "policy": pair.world.policy.name,
         "environment": pair.world.env.name,
         "complete": pair.complete,
@@ -67,9 +105,66 @@ pub fn pair_json(pair: &PairResult, with_time: bool) -> Value {
     v
 }
 
-/// Every pair as `{"results": [...]}`.
+/// Every pair as `{"results": [...]}`, with the schema and tool version.
 pub fn results_json(pairs: &[PairResult]) -> Value {
-    json!({ "results": pairs.iter().map(|p| pair_json(p, true)).collect::<Vec<_>>() })
+    json!({
+        "schema_version": crate::provenance::SCHEMA_VERSION,
+        "livecheck_version": crate::provenance::TOOL_VERSION,
+        "results": pairs.iter().map(|p| pair_json(p, true)).collect::<Vec<_>>(),
+    })
+}
+
+/// The assumptions of every environment in `pairs` (once each), one line
+/// each, for under the matrix.
+pub fn assumptions_lines(pairs: &[PairResult]) -> String {
+    let mut s = String::new();
+    let mut seen = Vec::new();
+    for p in pairs {
+        if seen.contains(&&p.world.env.name) {
+            continue;
+        }
+        seen.push(&p.world.env.name);
+        let _ = writeln!(s, "{}", crate::provenance::assumptions_text(&p.world.env));
+    }
+    s
+}
+
+/// The matrix as a markdown table (for a CI job summary or a PR comment).
+pub fn render_markdown(pairs: &[PairResult]) -> String {
+    let mut s = String::from("| policy × environment |");
+    for name in CONTRACT {
+        let _ = write!(s, " `{name}` |");
+    }
+    s.push_str(" worst-case detection |\n|---|");
+    for _ in CONTRACT {
+        s.push_str("---|");
+    }
+    s.push_str("---|\n");
+    for p in pairs {
+        let _ = write!(s, "| {} × {} |", p.world.policy.name, p.world.env.name);
+        for r in &p.properties {
+            let _ = write!(s, " {} |", symbol(r.verdict));
+        }
+        let worst = p
+            .property("dead_detected_within")
+            .and_then(|r| r.worst_case_ms.map(|ms| (ms, r.verdict != Verdict::Holds)));
+        match worst {
+            Some((ms, at_least)) => {
+                let _ = writeln!(
+                    s,
+                    " {}{} |",
+                    if at_least { "≥ " } else { "" },
+                    crate::duration::Human(ms)
+                );
+            }
+            None => s.push_str(" – |\n"),
+        }
+    }
+    s.push_str("\n✓ holds · ✗ violated · ? inconclusive\n\n");
+    for line in assumptions_lines(pairs).lines() {
+        let _ = writeln!(s, "- {line}");
+    }
+    s
 }
 
 fn symbol(v: Verdict) -> &'static str {
@@ -118,6 +213,7 @@ pub fn render_text(pairs: &[PairResult], colour: bool) -> String {
         "\n✓ holds   ✗ violated   ? inconclusive (search stopped by a bound)   columns: {}",
         CONTRACT.join(", ")
     );
+    s.push_str(&assumptions_lines(pairs));
     for p in pairs {
         if let Some(r) = p.property("dead_detected_within") {
             if let Some(ms) = r.worst_case_ms {

@@ -15,7 +15,7 @@
 
 pub mod go;
 pub mod proofs;
-mod sha256;
+pub(crate) use crate::sha256;
 pub mod vectors;
 
 use crate::error::InputError;

@@ -61,6 +61,13 @@ pub mod pack;
 pub mod properties;
 pub mod search;
 mod step;
+
+/// The model's fingerprint, recorded in every proof: bump it whenever a
+/// change to the model (its actors, steps, properties or time) can change a
+/// verdict, a counterexample or a state count, so a proof computed by an
+/// older model is seen as stale and never reused (`livecheck diff`,
+/// `check --baseline`).
+pub const MODEL_VERSION: u32 = 1;
 mod time;
 
 use crate::decision::{Awaiting, Decision, ProbeResult};
