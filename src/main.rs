@@ -78,6 +78,10 @@ enum Command {
         /// Re-check both policies even when a proof of the same inputs exists.
         #[arg(long)]
         no_proofs: bool,
+        /// A log with the container's truth (`container` lines): both
+        /// policies replay it and every decision that differs is listed.
+        #[arg(long, value_name = "LOG")]
+        log: Option<PathBuf>,
         /// Pairs checked at once (default: the machine's cores; 1 to 256).
         #[arg(long, value_parser = limits::parse_jobs)]
         jobs: Option<usize>,
@@ -323,10 +327,12 @@ fn main() -> ExitCode {
             format,
             proofs,
             no_proofs,
+            log,
             jobs,
             max_states,
             timeout,
         } => livecheck::diff::run(&livecheck::diff::DiffArgs {
+            log,
             old,
             new,
             envs,

@@ -661,3 +661,57 @@ fn the_pre_commit_hook_refuses_only_a_regression() {
         "{err}"
     );
 }
+
+/// `diff --log`: both policies replay a log with the container's truth; the
+/// JSON's `log` is exactly what `replay --what-if-old` reports for the same
+/// pair, and a missing log is bad input that prints nothing on stdout.
+#[test]
+fn diff_with_a_log_lists_the_decisions_that_differ() {
+    let out = run(&[
+        "diff",
+        "v1-2931",
+        "v2-2950",
+        "--env",
+        "docker",
+        "--log",
+        "docs/what-if/sample.jsonl",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let log = &v["log"];
+    assert!(log["decisions"].as_u64().is_some_and(|n| n > 0), "{log}");
+    let differ = log["differ"].as_array().expect("differ");
+    assert!(!differ.is_empty(), "v1 and v2 disagree on the sample");
+    let alone = run(&[
+        "replay",
+        "--policy",
+        "models/policies/v2-2950.toml",
+        "--what-if-old",
+        "models/policies/v1-2931.toml",
+        "docs/what-if/sample.jsonl",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(alone.status.code(), Some(0));
+    let alone: serde_json::Value = serde_json::from_slice(&alone.stdout).expect("json");
+    assert_eq!(&alone["differ"], &log["differ"]);
+
+    let bad = run(&[
+        "diff",
+        "v1-2931",
+        "v2-2950",
+        "--env",
+        "docker",
+        "--log",
+        "no/such.jsonl",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(bad.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no/such.jsonl"));
+}

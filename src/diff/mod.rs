@@ -62,6 +62,10 @@ pub struct DiffArgs {
     pub max_states: Option<usize>,
     /// Time bound of each check, in seconds.
     pub timeout: Option<u64>,
+    /// A log with the container's truth that both policies replay
+    /// ([`crate::replay::what_if_file`]); every decision that differs is
+    /// listed.
+    pub log: Option<PathBuf>,
 }
 
 /// How a property's verdict changed.
@@ -383,12 +387,40 @@ pub fn compute(args: &DiffArgs) -> Result<Diff, InputError> {
 /// `livecheck diff`: computes, prints on stdout, returns the exit status.
 pub fn run(args: &DiffArgs) -> Result<u8, InputError> {
     let diff = compute(args)?;
+    // The log is replayed before anything is printed: bad input loses
+    // nothing and prints nothing on stdout.
+    let what_if = match &args.log {
+        Some(log) => Some((
+            crate::replay::what_if_file(&diff.old, &diff.new, log)?,
+            log.display().to_string(),
+        )),
+        None => None,
+    };
+    use crate::replay::compare::Format as LogFormat;
     let out = match args.format {
-        Format::Text => render::text(&diff, std::io::IsTerminal::is_terminal(&std::io::stdout())),
-        Format::Json => {
-            serde_json::to_string_pretty(&render::json(&diff)).unwrap_or_default() + "\n"
+        Format::Text => {
+            let mut s = render::text(&diff, std::io::IsTerminal::is_terminal(&std::io::stdout()));
+            if let Some((w, name)) = &what_if {
+                s.push('\n');
+                s.push_str(&w.render(LogFormat::Text, name));
+            }
+            s
         }
-        Format::Markdown => render::markdown(&diff),
+        Format::Json => {
+            let mut v = render::json(&diff);
+            if let Some((w, _)) = &what_if {
+                v["log"] = serde_json::to_value(w).unwrap_or_default();
+            }
+            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+        }
+        Format::Markdown => {
+            let mut s = render::markdown(&diff);
+            if let Some((w, name)) = &what_if {
+                s.push('\n');
+                s.push_str(&w.render(LogFormat::Markdown, name));
+            }
+            s
+        }
     };
     let mut stdout = std::io::stdout().lock();
     // A closed pipe is not bad input.
