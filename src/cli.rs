@@ -11,16 +11,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Output format of `check`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// The matrix and timelines, for people.
-    Text,
-    /// The contract's JSON.
-    Json,
-    /// The matrix as a markdown table (a CI job summary, a PR comment).
-    Markdown,
-}
+/// Output format of `check` (the one [`crate::format::Format`]).
+pub use crate::format::Format;
 
 /// Arguments of `livecheck check`.
 #[derive(Debug, Clone)]

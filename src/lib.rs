@@ -58,6 +58,7 @@ pub mod environment;
 pub mod error;
 #[cfg(feature = "checker")]
 pub mod explain;
+pub mod format;
 pub mod input;
 pub mod limits;
 #[cfg(feature = "checker")]

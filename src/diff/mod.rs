@@ -29,16 +29,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Output format of `diff`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// For a terminal.
-    Text,
-    /// The contract's JSON.
-    Json,
-    /// A table for a pull-request comment or a CI job summary.
-    Markdown,
-}
+/// Output format of `diff` (the one [`crate::format::Format`]).
+pub use crate::format::Format;
 
 /// Arguments of `livecheck diff`.
 #[derive(Debug, Clone)]

@@ -101,17 +101,9 @@ pub struct WhatIf {
     pub differ: Vec<Difference>,
 }
 
-/// Output of `livecheck replay --what-if-old` ([`WhatIf::render`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "checker", derive(clap::ValueEnum))]
-pub enum Format {
-    /// One block per differing decision, for people.
-    Text,
-    /// The [`WhatIf`] as JSON.
-    Json,
-    /// A markdown table, for a pull-request comment or a CI job summary.
-    Markdown,
-}
+/// Output of `livecheck replay --what-if-old` ([`WhatIf::render`]): the
+/// one [`crate::format::Format`].
+pub use crate::format::Format;
 
 /// Collects one replay's finished decisions, each named by its starting line.
 #[derive(Default)]
