@@ -14,29 +14,47 @@ use std::time::Duration;
 /// Output format of `check` (the one [`crate::format::Format`]).
 pub use crate::format::Format;
 
-/// Arguments of `livecheck check`.
-#[derive(Debug, Clone)]
+/// Pairs checked at once when `--jobs` is not given: the machine's cores.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(limits::MAX_THREADS)
+}
+
+/// Arguments of `livecheck check` (the command line's own definition).
+#[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
-    /// Policy files; empty: every file in `models/policies/`.
+    /// Policy files (default: every file in models/policies/).
     pub policies: Vec<PathBuf>,
-    /// Environment files; empty: every file in `models/environments/`.
+    /// Environment files (default: every file in models/environments/).
+    #[arg(long = "env", num_args = 1..)]
     pub envs: Vec<PathBuf>,
     /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// Checker threads per pair.
+    /// Checker threads per pair (1 to 256).
+    #[arg(long, default_value_t = 1, value_parser = limits::parse_threads)]
     pub threads: usize,
-    /// Pairs checked at once.
+    /// Pairs checked at once (default: the machine's cores; 1 to 256).
+    #[arg(long, default_value_t = default_jobs(), hide_default_value = true, value_parser = limits::parse_jobs)]
     pub jobs: usize,
-    /// Generated-state bound.
+    /// Stop after this many generated states (verdicts become inconclusive; at least 1).
+    #[arg(long, value_parser = limits::parse_max_states)]
     pub max_states: Option<usize>,
-    /// Time bound in seconds.
+    /// Stop after this many seconds (verdicts become inconclusive; 1 to 31536000).
+    #[arg(long, value_name = "SECONDS", value_parser = limits::parse_timeout)]
     pub timeout: Option<u64>,
-    /// Also write `proofs/POLICY.ENVIRONMENT.json` for each pair.
+    /// Write proofs/POLICY.ENVIRONMENT.json for every pair into this directory.
+    #[arg(long, num_args = 0..=1, default_missing_value = "proofs")]
     pub write_proofs: Option<PathBuf>,
-    /// Search every reachable state even once every verdict is decided.
+    /// Visit every reachable state even once every verdict is decided:
+    /// the exact worst-case detection latency instead of a lower bound.
+    #[arg(long)]
     pub exhaustive: bool,
-    /// Compare with the proofs recorded in this directory and exit
-    /// non-zero only on a regression (see [`crate::baseline`]).
+    /// Compare with the proofs recorded in DIR (e.g. the base branch's
+    /// proofs/): exit 1 only when a recorded verdict regresses (see
+    /// `livecheck::baseline`).
+    #[arg(long, value_name = "DIR")]
     pub baseline: Option<PathBuf>,
 }
 

@@ -22,76 +22,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Model-check policies against environments (every pair).
-    Check {
-        /// Policy files (default: every file in models/policies/).
-        policies: Vec<PathBuf>,
-        /// Environment files (default: every file in models/environments/).
-        #[arg(long = "env", num_args = 1..)]
-        envs: Vec<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: livecheck::cli::Format,
-        /// Checker threads per pair (1 to 256).
-        #[arg(long, default_value_t = 1, value_parser = limits::parse_threads)]
-        threads: usize,
-        /// Pairs checked at once (default: the machine's cores; 1 to 256).
-        #[arg(long, value_parser = limits::parse_jobs)]
-        jobs: Option<usize>,
-        /// Stop after this many generated states (verdicts become inconclusive; at least 1).
-        #[arg(long, value_parser = limits::parse_max_states)]
-        max_states: Option<usize>,
-        /// Stop after this many seconds (verdicts become inconclusive; 1 to 31536000).
-        #[arg(long, value_name = "SECONDS", value_parser = limits::parse_timeout)]
-        timeout: Option<u64>,
-        /// Write proofs/POLICY.ENVIRONMENT.json for every pair into this directory.
-        #[arg(long, num_args = 0..=1, default_missing_value = "proofs")]
-        write_proofs: Option<PathBuf>,
-        /// Visit every reachable state even once every verdict is decided:
-        /// the exact worst-case detection latency instead of a lower bound.
-        #[arg(long)]
-        exhaustive: bool,
-        /// Compare with the proofs recorded in DIR (e.g. the base branch's
-        /// proofs/): exit 1 only when a recorded verdict regresses.
-        #[arg(long, value_name = "DIR")]
-        baseline: Option<PathBuf>,
-    },
+    Check(livecheck::cli::CheckArgs),
     /// What a policy change did: knobs, verdict changes, latency, counterexamples.
     ///
     /// Exit status: 1 some property regressed; 3 nothing regressed but a
     /// verdict is inconclusive; 0 otherwise; 2 bad input.
-    Diff {
-        /// The old policy (a file, or a shipped name such as v2-2950).
-        old: String,
-        /// The new policy (a file, or a shipped name).
-        new: String,
-        /// An environment (a file or a shipped name; one per flag, repeatable;
-        /// default: every shipped one).
-        #[arg(long = "env", value_name = "ENV")]
-        envs: Vec<String>,
-        /// Output format (markdown: a PR comment or a CI job summary).
-        #[arg(long, value_enum, default_value = "text")]
-        format: livecheck::diff::Format,
-        /// Where recorded proofs are reused from (default: ./proofs and the
-        /// proofs/ beside models/).
-        #[arg(long, value_name = "DIR")]
-        proofs: Option<PathBuf>,
-        /// Re-check both policies even when a proof of the same inputs exists.
-        #[arg(long)]
-        no_proofs: bool,
-        /// A log with the container's truth (`container` lines): both
-        /// policies replay it and every decision that differs is listed.
-        #[arg(long, value_name = "LOG")]
-        log: Option<PathBuf>,
-        /// Pairs checked at once (default: the machine's cores; 1 to 256).
-        #[arg(long, value_parser = limits::parse_jobs)]
-        jobs: Option<usize>,
-        /// Stop each check after this many generated states (no proof is reused).
-        #[arg(long, value_parser = limits::parse_max_states)]
-        max_states: Option<usize>,
-        /// Stop each check after this many seconds (no proof is reused).
-        #[arg(long, value_name = "SECONDS", value_parser = limits::parse_timeout)]
-        timeout: Option<u64>,
-    },
+    Diff(livecheck::diff::DiffArgs),
     /// Serve stateright's Explorer for one policy × environment on localhost.
     Explore {
         /// The policy file.
@@ -296,54 +232,8 @@ enum CodegenLang {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Check {
-            policies,
-            envs,
-            format,
-            threads,
-            jobs,
-            max_states,
-            timeout,
-            write_proofs,
-            exhaustive,
-            baseline,
-        } => livecheck::cli::check(&livecheck::cli::CheckArgs {
-            exhaustive,
-            baseline,
-            policies,
-            envs,
-            format,
-            threads,
-            jobs: jobs.unwrap_or_else(default_jobs),
-            max_states,
-            timeout,
-            write_proofs,
-        })
-        .map(ExitCode::from),
-        Command::Diff {
-            old,
-            new,
-            envs,
-            format,
-            proofs,
-            no_proofs,
-            log,
-            jobs,
-            max_states,
-            timeout,
-        } => livecheck::diff::run(&livecheck::diff::DiffArgs {
-            log,
-            old,
-            new,
-            envs,
-            format,
-            proofs,
-            no_proofs,
-            jobs: jobs.unwrap_or_else(default_jobs),
-            max_states,
-            timeout,
-        })
-        .map(ExitCode::from),
+        Command::Check(args) => livecheck::cli::check(&args).map(ExitCode::from),
+        Command::Diff(args) => livecheck::diff::run(&args).map(ExitCode::from),
         Command::Explore {
             policy,
             env,
@@ -493,13 +383,6 @@ fn what_if(
     // A closed pipe is not bad input: ignore write errors on stdout.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(ExitCode::SUCCESS)
-}
-
-/// Pairs checked at once when `--jobs` is not given: the machine's cores.
-fn default_jobs() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(limits::MAX_THREADS)
 }
 
 fn replay(policy: &std::path::Path, log: &std::path::Path) -> Result<ExitCode, InputError> {

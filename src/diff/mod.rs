@@ -32,32 +32,44 @@ use std::time::Duration;
 /// Output format of `diff` (the one [`crate::format::Format`]).
 pub use crate::format::Format;
 
-/// Arguments of `livecheck diff`.
-#[derive(Debug, Clone)]
+/// Arguments of `livecheck diff` (the command line's own definition).
+///
+/// Exit status: 1 some property regressed; 3 nothing regressed but a
+/// verdict is inconclusive; 0 otherwise; 2 bad input.
+#[derive(Debug, Clone, clap::Args)]
 pub struct DiffArgs {
-    /// The old policy: a file, or a shipped name.
+    /// The old policy (a file, or a shipped name such as v2-2950).
     pub old: String,
-    /// The new policy: a file, or a shipped name.
+    /// The new policy (a file, or a shipped name).
     pub new: String,
-    /// Environments (files or shipped names); empty: every shipped one.
+    /// An environment (a file or a shipped name; one per flag, repeatable;
+    /// default: every shipped one).
+    #[arg(long = "env", value_name = "ENV")]
     pub envs: Vec<String>,
-    /// Output format.
+    /// Output format (markdown: a PR comment or a CI job summary).
+    #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// Where recorded proofs are looked for (default: `./proofs`, and the
-    /// `proofs/` beside `models/` for a policy in `models/policies/`).
+    /// Where recorded proofs are reused from (default: ./proofs and the
+    /// proofs/ beside models/).
+    #[arg(long, value_name = "DIR")]
     pub proofs: Option<PathBuf>,
-    /// Never read proofs: check both sides.
+    /// Re-check both policies even when a proof of the same inputs exists.
+    #[arg(long)]
     pub no_proofs: bool,
-    /// Pairs checked at once.
-    pub jobs: usize,
-    /// Generated-state bound of each check.
-    pub max_states: Option<usize>,
-    /// Time bound of each check, in seconds.
-    pub timeout: Option<u64>,
-    /// A log with the container's truth that both policies replay
-    /// ([`crate::replay::what_if_file`]); every decision that differs is
-    /// listed.
+    /// A log with the container's truth (`container` lines): both policies
+    /// replay it ([`crate::replay::what_if_file`]) and every decision that
+    /// differs is listed.
+    #[arg(long, value_name = "LOG")]
     pub log: Option<PathBuf>,
+    /// Pairs checked at once (default: the machine's cores; 1 to 256).
+    #[arg(long, default_value_t = crate::cli::default_jobs(), hide_default_value = true, value_parser = crate::limits::parse_jobs)]
+    pub jobs: usize,
+    /// Stop each check after this many generated states (no proof is reused).
+    #[arg(long, value_parser = crate::limits::parse_max_states)]
+    pub max_states: Option<usize>,
+    /// Stop each check after this many seconds (no proof is reused).
+    #[arg(long, value_name = "SECONDS", value_parser = crate::limits::parse_timeout)]
+    pub timeout: Option<u64>,
 }
 
 /// How a property's verdict changed.
