@@ -593,17 +593,56 @@ where
         // one) stay in the visited set but are not expanded. The whole level
         // is known by now, so which are dropped does not depend on threads.
         let before = next.len();
-        next.retain(|(w, _)| {
-            let mut dominated = false;
-            model.dominators(w, &mut |d| {
-                if !dominated {
-                    let mut k = [0u64; W];
-                    k.copy_from_slice(d);
-                    dominated = visited.contains(&k, hash(&k));
+        // Which states of `c` no visited state dominates: the dominators'
+        // slots are prefetched a block of states at a time, then looked up.
+        let undominated = |c: &[([u64; W], u32)]| -> Vec<bool> {
+            const BLOCK: usize = 16;
+            let mut keep = Vec::with_capacity(c.len());
+            let mut keys: Vec<([u64; W], u64, usize)> = Vec::new();
+            for block in c.chunks(BLOCK) {
+                keys.clear();
+                for (j, (w, _)) in block.iter().enumerate() {
+                    model.dominators(w, &mut |d| {
+                        let mut k = [0u64; W];
+                        k.copy_from_slice(d);
+                        let h = hash(&k);
+                        visited.prefetch(h);
+                        keys.push((k, h, j));
+                    });
                 }
-            });
-            !dominated
-        });
+                let mut dominated = [false; BLOCK];
+                for (k, h, j) in &keys {
+                    if !dominated[*j] && visited.contains(k, *h) {
+                        dominated[*j] = true;
+                    }
+                }
+                keep.extend(dominated[..block.len()].iter().map(|d| !d));
+            }
+            keep
+        };
+        // The look-ups only read the visited set: split the level among
+        // the threads, keep the verdicts in level order.
+        let keep: Vec<bool> = if threads == 1 || next.len() < 4096 {
+            undominated(&next)
+        } else {
+            let chunk = next.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let parts: Vec<_> = next
+                    .chunks(chunk)
+                    .map(|c| scope.spawn(move || undominated(c)))
+                    .collect();
+                let mut keep = Vec::with_capacity(next.len());
+                for p in parts {
+                    match p.join() {
+                        Ok(k) => keep.extend(k),
+                        Err(e) => std::panic::resume_unwind(e),
+                    }
+                }
+                keep
+            })
+        };
+        let mut verdicts = keep.into_iter();
+        next.retain(|_| verdicts.next().unwrap_or(true));
         subsumed += before - next.len();
         if stop.load(Ordering::Relaxed) {
             break;

@@ -193,26 +193,16 @@ impl Layout {
         }
         let mut buf = [0u64; crate::engine::pack::MAX_WORDS];
         let n = words.len();
-        // Every combination of raised values, in a mixed-radix count.
-        let mut v = cur;
-        loop {
-            let mut i = 0;
-            loop {
-                if i == 4 {
-                    return;
-                }
-                if v[i] < self.budgets_full[i] {
-                    v[i] += 1;
-                    break;
-                }
-                v[i] = cur[i];
-                i += 1;
+        // One budget raised at a time, to each larger value. A state with
+        // several budgets larger is a dominator too, but looking every
+        // combination up cost more than the states it pruned (measured on
+        // v1-2931 × cloud); pruning fewer is always sound.
+        for i in 0..4 {
+            for v in cur[i] + 1..=self.budgets_full[i] {
+                buf[..n].copy_from_slice(words);
+                set_bits(&mut buf[..n], at[i], widths[i], v);
+                f(&buf[..n]);
             }
-            buf[..n].copy_from_slice(words);
-            for i in 0..4 {
-                set_bits(&mut buf[..n], at[i], widths[i], v[i]);
-            }
-            f(&buf[..n]);
         }
     }
 }
