@@ -178,9 +178,10 @@ fn set_bits(words: &mut [u64], at: u32, bits: u32, v: u64) {
 }
 
 impl Layout {
-    /// Calls `f` with every packed state equal to `words` but with at least
-    /// as much of each budget left and more of one (see
-    /// [`crate::engine::Packable::dominators`]).
+    /// Calls `f` with packed states equal to `words` but with one budget
+    /// raised (each larger value of it, the others as they are): states
+    /// that dominate `words` (see [`crate::engine::Packable::dominators`],
+    /// which asks for some dominators, not all of them).
     pub fn budget_dominators(&self, words: &[u64], f: &mut dyn FnMut(&[u64])) {
         let widths = self.budget_widths();
         let mut at = [0u32; 4];
