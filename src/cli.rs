@@ -58,6 +58,21 @@ pub struct CheckArgs {
     pub baseline: Option<PathBuf>,
 }
 
+/// The files named by `args`: a bare name that is not a file here (no `/`,
+/// no `.toml`, e.g. `v2-2950` or `cloud`) is the shipped model
+/// `models/DIR/NAME.toml` ([`crate::diff::resolve`]); anything else is
+/// taken as the path it is, and loading it reports what is wrong.
+fn shipped_names(args: &[PathBuf], dir: &str, what: &str) -> Result<Vec<PathBuf>, InputError> {
+    args.iter()
+        .map(|a| match a.to_str() {
+            Some(s) if !a.exists() && !s.contains('/') && !s.ends_with(".toml") => {
+                crate::diff::resolve(s, dir, what)
+            }
+            _ => Ok(a.clone()),
+        })
+        .collect()
+}
+
 /// Every `*.toml` in `dir`, sorted; an error naming the directory when it is
 /// missing or empty.
 pub fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
@@ -158,12 +173,12 @@ pub fn check(args: &CheckArgs) -> Result<u8, InputError> {
     let policy_files = if args.policies.is_empty() {
         toml_files(Path::new("models/policies"))?
     } else {
-        args.policies.clone()
+        shipped_names(&args.policies, "policies", "policy")?
     };
     let env_files = if args.envs.is_empty() {
         toml_files(Path::new("models/environments"))?
     } else {
-        args.envs.clone()
+        shipped_names(&args.envs, "environments", "environment")?
     };
     let policies = policy_files
         .iter()

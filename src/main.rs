@@ -113,6 +113,10 @@ enum Command {
         /// Stop the check after this many seconds (1 to 31536000).
         #[arg(long, value_name = "SECONDS", value_parser = limits::parse_timeout)]
         timeout: Option<u64>,
+        /// With 2929: does this policy (a file or a shipped name) still show
+        /// #2929? Exit 1 it does, 0 it rules it out, 3 the search could not tell.
+        #[arg(long)]
+        policy: Option<PathBuf>,
     },
     /// Replay a JSON Lines event log through a policy's decision machine.
     ///
@@ -283,7 +287,9 @@ fn main() -> ExitCode {
             threads,
             max_states,
             timeout,
+            policy,
         } => livecheck::explain::run(&livecheck::explain::ExplainArgs {
+            policy,
             target,
             env,
             property,

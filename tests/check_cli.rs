@@ -255,3 +255,26 @@ fn explorer_refuses_a_busy_port_without_panicking() {
     let out = run(&["explore", V0, "--env", DOCKER, "--port", &port]);
     assert_bad_input(&out, &["cannot listen"]);
 }
+
+#[test]
+fn shipped_names_work_for_policies_and_environments() {
+    let by_name = run(&[
+        "check",
+        "v0-pre-2931",
+        "--env",
+        "docker",
+        "--format",
+        "json",
+    ]);
+    let by_path = run(&["check", V0, "--env", DOCKER, "--format", "json"]);
+    assert_eq!(by_name.status.code(), Some(1));
+    let a: serde_json::Value = serde_json::from_slice(&by_name.stdout).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&by_path.stdout).unwrap();
+    assert_eq!(a["results"][0]["policy"], "v0-pre-2931");
+    assert_eq!(
+        a["results"][0]["unique_states"],
+        b["results"][0]["unique_states"]
+    );
+    let out = run(&["check", "v9-nope", "--env", "docker"]);
+    assert_bad_input(&out, &["v9-nope", "v2-2950", "v3-proposed"]);
+}

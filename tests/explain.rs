@@ -475,3 +475,22 @@ fn lesson_format_is_only_for_2929() {
     assert!(out.is_empty());
     assert!(err.contains("2929"), "{err}");
 }
+
+/// `explain 2929 --policy P`: does P still show the incident? V2 does
+/// (through the unstamped manual restart): exit 1 with the run. `--policy`
+/// with anything but 2929, or with the lesson, is bad input.
+#[test]
+fn explain_2929_for_another_policy_says_whether_it_still_shows_the_incident() {
+    let (code, out, err) = livecheck(&["explain", "2929", "--policy", "v2-2950"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("#2929 on v2-2950 × docker"), "{out}");
+    assert!(out.contains("manual restart"), "{out}");
+    let (code, out, _) = livecheck(&["explain", V1, "--policy", "v2-2950"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    let (code, out, err) = livecheck(&[
+        "explain", "2929", "--policy", "v2-2950", "--format", "lesson",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+}

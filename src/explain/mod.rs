@@ -85,6 +85,10 @@ pub struct ExplainArgs {
     pub max_states: Option<usize>,
     /// Time bound of the check, in seconds.
     pub timeout: Option<u64>,
+    /// With `2929`: search this policy instead of `v1-2931` (a file or a
+    /// shipped name); the exit status then says whether it still shows the
+    /// incident (1), rules it out (0) or could not tell (3).
+    pub policy: Option<PathBuf>,
 }
 
 /// What an explanation's trail shows.
@@ -513,11 +517,44 @@ pub fn run(args: &ExplainArgs) -> Result<u8, InputError> {
     if args.threads == 0 {
         return Err(InputError::new("--threads must be at least 1").at_key("--threads"));
     }
+    if args.policy.is_some() && args.target != "2929" {
+        return Err(InputError::new(
+            "--policy goes with `explain 2929` (explain POLICY names the policy itself)",
+        )
+        .at_key("--policy"));
+    }
     let (out, code) = if args.target == "2929" && !Path::new(&args.target).is_file() {
         if args.env.is_some() || args.property.is_some() {
             return Err(InputError::new(
                 "`explain 2929` takes no --env or --property: it is v1-2931 in the docker environment, property no_self_fire_on_lone_false",
             ));
+        }
+        if let Some(p) = &args.policy {
+            if args.format == Format::Lesson {
+                return Err(InputError::new(
+                    "--format lesson tells the incident on v1-2931 only; drop --policy",
+                )
+                .at_key("--format"));
+            }
+            let file = match p.to_str() {
+                Some(s) if !p.exists() && !s.contains('/') && !s.ends_with(".toml") => {
+                    crate::diff::resolve(s, "policies", "policy")?
+                }
+                _ => p.clone(),
+            };
+            let policy = Policy::load(&file)?;
+            let (_, env) = load_pair(INCIDENT_POLICY, INCIDENT_ENV)?;
+            let e = incident_in(World::new(policy, only_restart_answers(&env)));
+            let code = match e.verdict {
+                Verdict::Violated => 1,
+                Verdict::Holds => 0,
+                Verdict::Inconclusive => 3,
+            };
+            let out = render(&e, args.format, colour_wanted())?;
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(out.as_bytes());
+            let _ = stdout.flush();
+            return Ok(code);
         }
         if args.format == Format::Lesson {
             let text = lesson::generate()?;
