@@ -694,33 +694,6 @@ fn ms(us: u64) -> String {
     format!("{:.1} ms", us as f64 / 1000.0)
 }
 
-/// The `#` comment lines right above `key` in `[table]` of a TOML source.
-fn comment_above(source: &str, table: &str, key: &str) -> Vec<String> {
-    let mut current = String::new();
-    let mut pending = Vec::new();
-    for raw in source.lines() {
-        let l = raw.trim();
-        if l.starts_with('#') {
-            pending.push(l.to_owned());
-            continue;
-        }
-        if l.starts_with('[') && l.ends_with(']') {
-            current = l.trim_matches(|c| c == '[' || c == ']').trim().to_owned();
-            pending.clear();
-            continue;
-        }
-        if current == table {
-            if let Some((k, _)) = l.split_once('=') {
-                if k.trim() == key {
-                    return pending;
-                }
-            }
-        }
-        pending.clear();
-    }
-    Vec::new()
-}
-
 /// Whether `key` is set in `[table]` of a TOML source.
 fn has_key(source: &str, table: &str, key: &str) -> bool {
     toml::from_str::<toml::Table>(source)
@@ -804,8 +777,8 @@ pub fn render(
     let hb_r = widen(hb.min, hb.max, tick);
     let keep = |table: &str, key: &str, value: String| -> String {
         let mut s = String::new();
-        for c in comment_above(base_source, table, key) {
-            s.push_str(&c);
+        for c in crate::policy::comments_above(base_source, table, key) {
+            s.push_str(c);
             s.push('\n');
         }
         if has_key(base_source, table, key) {

@@ -589,6 +589,35 @@ pub struct AgeCaps {
     pub liveness_key: Ms,
 }
 
+/// The `#` comment lines (trimmed, `#` kept) right above `key`'s assignment
+/// in `[table]` of TOML text; none when the key is absent or a blank or
+/// other line separates them.
+pub(crate) fn comments_above<'a>(source: &'a str, table: &str, key: &str) -> Vec<&'a str> {
+    let mut current = String::new();
+    let mut pending = Vec::new();
+    for raw in source.lines() {
+        let l = raw.trim();
+        if l.starts_with('#') {
+            pending.push(l);
+            continue;
+        }
+        if l.starts_with('[') && l.ends_with(']') {
+            current = l.trim_matches(|c| c == '[' || c == ']').trim().to_owned();
+            pending.clear();
+            continue;
+        }
+        if current == table {
+            if let Some((k, _)) = l.split_once('=') {
+                if k.trim() == key {
+                    return pending;
+                }
+            }
+        }
+        pending.clear();
+    }
+    Vec::new()
+}
+
 /// 1-based line of a dotted key's assignment (or table header) in TOML text.
 pub(crate) fn line_of_key(source: &str, key: &str) -> Option<usize> {
     let (table, leaf) = match key.rsplit_once('.') {

@@ -143,29 +143,10 @@ pub fn check_package_name(name: &str) -> Result<(), InputError> {
 /// The `#` comment lines right above `key` in table `table` of the policy
 /// source, without the `#`.
 fn key_comment(source: &str, table: &str, key: &str) -> Vec<String> {
-    let mut current = String::new();
-    let mut pending: Vec<String> = Vec::new();
-    for raw in source.lines() {
-        let l = raw.trim();
-        if let Some(c) = l.strip_prefix('#') {
-            pending.push(c.trim().to_owned());
-            continue;
-        }
-        if l.starts_with('[') && l.ends_with(']') {
-            current = l.trim_matches(|c| c == '[' || c == ']').trim().to_owned();
-            pending.clear();
-            continue;
-        }
-        if current == table {
-            if let Some((k, _)) = l.split_once('=') {
-                if k.trim() == key {
-                    return pending;
-                }
-            }
-        }
-        pending.clear();
-    }
-    Vec::new()
+    crate::policy::comments_above(source, table, key)
+        .into_iter()
+        .map(|c| c.strip_prefix('#').unwrap_or(c).trim().to_owned())
+        .collect()
 }
 
 /// Wraps `text` into lines of at most `width` characters (words are never
