@@ -34,7 +34,7 @@
 //! (no dependency). No daemon, or no agent image, is bad input (exit 2).
 
 use crate::duration::{Human, Ms};
-use crate::environment::{CrashReads, Environment, Platform, Range};
+use crate::environment::{CrashReads, Environment, Range};
 use crate::error::InputError;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -706,21 +706,6 @@ fn quoted(ms: Ms) -> String {
     format!("\"{}\"", Human(ms))
 }
 
-fn platform_name(p: Platform) -> &'static str {
-    match p {
-        Platform::Docker => "docker",
-        Platform::Cloud => "cloud",
-        Platform::Generic => "generic",
-    }
-}
-
-fn crash_reads_name(c: CrashReads) -> &'static str {
-    match c {
-        CrashReads::Running => "running",
-        CrashReads::NotRunning => "not_running",
-    }
-}
-
 /// The calibrated environment file's text: every key of the environment
 /// format, on `base`'s clock tick. The measured keys say what was measured
 /// (raw numbers in their comments); every other key is `base`'s value, with
@@ -829,8 +814,7 @@ pub fn render(
          # Measured on a Docker daemon: Docker {} answered every call above\n\
          # ({base_name}: \"{}\").\n\
          kind = \"docker\"\n",
-        daemon.version,
-        platform_name(base.platform)
+        daemon.version, base.platform
     ));
     out.push_str("\n[clock]\n");
     out.push_str(&keep("clock", "tick", quoted(tick)));
@@ -954,7 +938,7 @@ pub fn render(
         out.push_str(&keep(
             "container",
             "crash_reads",
-            format!("\"{}\"", crash_reads_name(base.crash_reads)),
+            format!("\"{}\"", base.crash_reads),
         ));
     } else {
         let c = stats(&crash);
@@ -986,7 +970,7 @@ pub fn render(
         match measured {
             Some(m) => out.push_str(&format!(
                 "# Measured: what IsRunning answers for a crashed container.\n{counts}crash_reads = \"{}\"\n",
-                crash_reads_name(m)
+                m
             )),
             None => {
                 out.push_str(&format!(
@@ -995,7 +979,7 @@ pub fn render(
                 out.push_str(&keep(
                     "container",
                     "crash_reads",
-                    format!("\"{}\"", crash_reads_name(base.crash_reads)),
+                    format!("\"{}\"", base.crash_reads),
                 ));
             }
         }
@@ -1189,6 +1173,7 @@ fn write_file(path: &Path, text: &str) -> Result<(), InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::environment::Platform;
 
     #[test]
     fn parses_plain_and_chunked_responses() {

@@ -45,6 +45,17 @@ pub enum Platform {
     Generic,
 }
 
+impl std::fmt::Display for Platform {
+    /// The file's word for it (`docker`, `cloud`, `generic`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Platform::Docker => "docker",
+            Platform::Cloud => "cloud",
+            Platform::Generic => "generic",
+        })
+    }
+}
+
 /// What `IsRunning` answers for a container that has crashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -56,6 +67,16 @@ pub enum CrashReads {
     /// (`provisioner.go@96ef5515:1750-1787` tests `State.Running`; moby's
     /// `SetRestarting` sets it).
     Running,
+}
+
+impl std::fmt::Display for CrashReads {
+    /// The file's word for it (`not_running`, `running`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CrashReads::NotRunning => "not_running",
+            CrashReads::Running => "running",
+        })
+    }
 }
 
 /// The actors beside the proxy's decision, each on or off.

@@ -24,6 +24,16 @@ pub enum ProbeErrorMeaning {
     AssumeAlive,
 }
 
+impl std::fmt::Display for ProbeErrorMeaning {
+    /// The file's word for it (`use_running_flag`, `assume_alive`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ProbeErrorMeaning::UseRunningFlag => "use_running_flag",
+            ProbeErrorMeaning::AssumeAlive => "assume_alive",
+        })
+    }
+}
+
 /// What a recent (or, in the settle window, fresh) heartbeat leads to when
 /// the probes still say "not running".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -33,6 +43,16 @@ pub enum OnRecent {
     Strike,
     /// V2: enqueue the request (HTTP 202); never dead on this path.
     Enqueue,
+}
+
+impl std::fmt::Display for OnRecent {
+    /// The file's word for it (`strike`, `enqueue`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OnRecent::Strike => "strike",
+            OnRecent::Enqueue => "enqueue",
+        })
+    }
 }
 
 /// What a not-running verdict inside the settle window, with no recent or
@@ -49,6 +69,17 @@ pub enum OnSettling {
     WaitForAgent,
 }
 
+impl std::fmt::Display for OnSettling {
+    /// The file's word for it (`strike`, `declare`, `wait_for_agent`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OnSettling::Strike => "strike",
+            OnSettling::Declare => "declare",
+            OnSettling::WaitForAgent => "wait_for_agent",
+        })
+    }
+}
+
 /// The instant the settle window is measured from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,6 +89,16 @@ pub enum SettleFrom {
     RestartStarted,
     /// The end of the last restart cycle (when `running` went false).
     RestartFinished,
+}
+
+impl std::fmt::Display for SettleFrom {
+    /// The file's word for it (`restart_started`, `restart_finished`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SettleFrom::RestartStarted => "restart_started",
+            SettleFrom::RestartFinished => "restart_finished",
+        })
+    }
 }
 
 /// The recent-heartbeat rule (V1+).
@@ -592,6 +633,7 @@ pub struct AgeCaps {
 /// The `#` comment lines (trimmed, `#` kept) right above `key`'s assignment
 /// in `[table]` of TOML text; none when the key is absent or a blank or
 /// other line separates them.
+#[cfg(feature = "checker")] // calibrate and codegen read comments
 pub(crate) fn comments_above<'a>(source: &'a str, table: &str, key: &str) -> Vec<&'a str> {
     let mut current = String::new();
     let mut pending = Vec::new();
@@ -648,6 +690,37 @@ pub(crate) fn line_of_key(source: &str, key: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The words `Display` prints are the file's words: each reads back as
+    /// the same value (policy and environment enums alike).
+    #[test]
+    fn display_words_read_back_as_the_file_words() {
+        use crate::environment::{CrashReads, Platform};
+        use serde::de::value::{Error, StrDeserializer};
+        fn back<T: for<'de> Deserialize<'de> + std::fmt::Display + PartialEq + std::fmt::Debug>(
+            all: &[T],
+        ) {
+            for v in all {
+                let word = v.to_string();
+                let read = T::deserialize(StrDeserializer::<Error>::new(&word))
+                    .unwrap_or_else(|e| panic!("{word}: {e}"));
+                assert_eq!(&read, v, "{word}");
+            }
+        }
+        back(&[
+            ProbeErrorMeaning::UseRunningFlag,
+            ProbeErrorMeaning::AssumeAlive,
+        ]);
+        back(&[OnRecent::Strike, OnRecent::Enqueue]);
+        back(&[
+            OnSettling::Strike,
+            OnSettling::Declare,
+            OnSettling::WaitForAgent,
+        ]);
+        back(&[SettleFrom::RestartStarted, SettleFrom::RestartFinished]);
+        back(&[Platform::Docker, Platform::Cloud, Platform::Generic]);
+        back(&[CrashReads::NotRunning, CrashReads::Running]);
+    }
 
     const V2: &str = r#"
 [probe]

@@ -3,39 +3,10 @@
 //! shows it, and the keys are the ones a user edits.
 
 use crate::duration::Human;
-use crate::policy::{OnRecent, OnSettling, Policy, ProbeErrorMeaning, SettleFrom};
+use crate::policy::Policy;
 
 /// Value shown for a knob whose section is absent from the file.
 pub const ABSENT: &str = "(none)";
-
-fn word_error(m: ProbeErrorMeaning) -> &'static str {
-    match m {
-        ProbeErrorMeaning::UseRunningFlag => "use_running_flag",
-        ProbeErrorMeaning::AssumeAlive => "assume_alive",
-    }
-}
-
-fn word_recent(o: OnRecent) -> &'static str {
-    match o {
-        OnRecent::Strike => "strike",
-        OnRecent::Enqueue => "enqueue",
-    }
-}
-
-fn word_settling(o: OnSettling) -> &'static str {
-    match o {
-        OnSettling::Strike => "strike",
-        OnSettling::Declare => "declare",
-        OnSettling::WaitForAgent => "wait_for_agent",
-    }
-}
-
-fn word_from(f: SettleFrom) -> &'static str {
-    match f {
-        SettleFrom::RestartStarted => "restart_started",
-        SettleFrom::RestartFinished => "restart_finished",
-    }
-}
 
 fn dur(ms: Option<u64>) -> String {
     ms.map_or(ABSENT.into(), |v| Human(v).to_string())
@@ -49,9 +20,9 @@ pub fn keys(p: &Policy) -> Vec<(&'static str, String)> {
     let st = d.strikes;
     let se = d.settle;
     let fw = se.and_then(|s| s.fresh_wait);
-    let opt = |v: Option<&'static str>| v.map_or(ABSENT.to_string(), str::to_string);
+    let opt = |v: Option<String>| v.unwrap_or_else(|| ABSENT.to_string());
     vec![
-        ("probe.on_error", word_error(d.probe_error).into()),
+        ("probe.on_error", d.probe_error.to_string()),
         (
             "probe.docker_restarting",
             if p.probe.restarting_is_not_running {
@@ -64,7 +35,7 @@ pub fn keys(p: &Policy) -> Vec<(&'static str, String)> {
         ("heartbeat.recent_window", dur(hb.map(|h| h.window))),
         (
             "heartbeat.on_recent",
-            opt(hb.map(|h| word_recent(h.on_recent))),
+            opt(hb.map(|h| h.on_recent.to_string())),
         ),
         (
             "strikes.threshold",
@@ -74,13 +45,13 @@ pub fn keys(p: &Policy) -> Vec<(&'static str, String)> {
         ("settle.window", dur(se.map(|s| s.window))),
         (
             "settle.measured_from",
-            opt(se.map(|s| word_from(s.measured_from))),
+            opt(se.map(|s| s.measured_from.to_string())),
         ),
         ("settle.fresh_heartbeat_wait", dur(fw.map(|w| w.wait))),
         ("settle.fresh_heartbeat_poll", dur(fw.map(|w| w.poll))),
         (
             "settle.on_not_running",
-            opt(se.map(|s| word_settling(s.on_not_running))),
+            opt(se.map(|s| s.on_not_running.to_string())),
         ),
         ("reprobe.delay", dur(d.reprobe_delay)),
         ("reprobe.always", d.reprobe_always.to_string()),
