@@ -63,14 +63,17 @@ pub struct CheckArgs {
 /// `models/DIR/NAME.toml` ([`crate::diff::resolve`]); anything else is
 /// taken as the path it is, and loading it reports what is wrong.
 fn shipped_names(args: &[PathBuf], dir: &str, what: &str) -> Result<Vec<PathBuf>, InputError> {
-    args.iter()
-        .map(|a| match a.to_str() {
-            Some(s) if !a.exists() && !s.contains('/') && !s.ends_with(".toml") => {
-                crate::diff::resolve(s, dir, what)
-            }
-            _ => Ok(a.clone()),
-        })
-        .collect()
+    args.iter().map(|a| shipped_name(a, dir, what)).collect()
+}
+
+/// One argument of [`shipped_names`].
+pub(crate) fn shipped_name(arg: &Path, dir: &str, what: &str) -> Result<PathBuf, InputError> {
+    match arg.to_str() {
+        Some(s) if !arg.exists() && !s.contains('/') && !s.ends_with(".toml") => {
+            crate::diff::resolve(s, dir, what)
+        }
+        _ => Ok(arg.to_path_buf()),
+    }
 }
 
 /// Every `*.toml` in `dir`, sorted; an error naming the directory when it is

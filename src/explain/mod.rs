@@ -536,12 +536,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8, InputError> {
                 )
                 .at_key("--format"));
             }
-            let file = match p.to_str() {
-                Some(s) if !p.exists() && !s.contains('/') && !s.ends_with(".toml") => {
-                    crate::diff::resolve(s, "policies", "policy")?
-                }
-                _ => p.clone(),
-            };
+            let file = crate::cli::shipped_name(p, "policies", "policy")?;
             let policy = Policy::load(&file)?;
             let (_, env) = load_pair(INCIDENT_POLICY, INCIDENT_ENV)?;
             let e = incident_in(World::new(policy, only_restart_answers(&env)));

@@ -403,8 +403,6 @@ pub struct World {
     /// [`World::new`]). A liveness key younger than the TTL minus this
     /// cannot expire before the registration renews it.
     outage_left_max: Option<Ms>,
-    /// The policy's strike threshold, if it strikes.
-    strike_threshold: Option<u8>,
 }
 
 /// The V0-style rule of the preflight and the health sweep as a policy for
@@ -461,7 +459,6 @@ impl World {
         let mut world = World {
             settle_instants: false,
             outage_left_max,
-            strike_threshold: policy.decision.strikes.map(|s| s.threshold),
             preflight: one_probe_rule(&policy, "preflight", true),
             sweep: one_probe_rule(&policy, "health-sweep", false),
             heartbeats_matter,

@@ -165,12 +165,12 @@ impl World {
         if s.settle.is_none() {
             s.cycle_by_detector = false;
         }
-        if let (Some(r), Some(t)) = (&mut s.ws.strikes, self.strike_threshold) {
+        if let (Some(r), Some(t)) = (&mut s.ws.strikes, self.policy.decision.strikes) {
             // A strike count at or past the threshold is only ever compared
             // with it (`count >= threshold` declares, and a skipped
             // declaration keeps the record): every count past it behaves as
             // the threshold itself.
-            r.count = r.count.min(t);
+            r.count = r.count.min(t.threshold);
         }
         if let Some(c) = &mut s.crash {
             // Once declared, a crash's age is read by nothing: not the
