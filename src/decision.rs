@@ -150,6 +150,10 @@ pub enum SkipReason {
     /// flight or begun since it started, and stood down
     /// ([guard.recheck_restarting_before_declare]; not upstream).
     RestartRecheck,
+    /// About to declare, the decision found the row already `offline`:
+    /// another declaration got there first and its restart request is on
+    /// its way ([guard.skip_when_offline]; not upstream).
+    AlreadyOffline,
 }
 
 impl std::fmt::Display for SkipReason {
@@ -160,6 +164,7 @@ impl std::fmt::Display for SkipReason {
             SkipReason::NoProvisioner => "no_provisioner",
             SkipReason::Restarting => "restarting",
             SkipReason::RestartRecheck => "restart_recheck",
+            SkipReason::AlreadyOffline => "already_offline",
         })
     }
 }
@@ -613,6 +618,9 @@ impl Decision {
             && (ws.restart.is_running() || ws.restart.started_at() != basis.restart_seen)
         {
             return self.finish(Verdict::Skipped(SkipReason::RestartRecheck));
+        }
+        if policy.decision.skip_when_offline && ws.status == crate::workspace::Status::Offline {
+            return self.finish(Verdict::Skipped(SkipReason::AlreadyOffline));
         }
         if policy.decision.strikes.is_some() {
             ws.strikes = None;

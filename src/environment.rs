@@ -137,6 +137,9 @@ pub struct Environment {
     /// Docker restarts a crashed container by itself (`unless-stopped`); it
     /// may come back, or crash again and again.
     pub restarted_by_docker: bool,
+    /// The longest Docker waits before restarting a crashed container
+    /// (`container.restart_delay_max`; `None`: no bound, any time).
+    pub restart_delay_max: Option<Ms>,
     /// The actors beside the decision.
     pub actors: Actors,
     /// The Redis liveness key's TTL (`db/redis.go@96ef5515:41`).
@@ -265,6 +268,8 @@ struct ContainerSection {
     crash_reads: Option<CrashReads>,
     #[serde(default)]
     restart_policy: Option<RestartPolicyName>,
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    restart_delay_max: Option<Ms>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -436,6 +441,16 @@ impl Environment {
             // provisioner.go@96ef5515:762-764.
             None => docker,
         };
+        let restart_delay_max = match f.container.restart_delay_max {
+            None => None,
+            Some(_) if !restarted_by_docker => {
+                return Err(fail(
+                    "container.restart_delay_max",
+                    "only Docker's unless-stopped restart policy restarts a crashed container; this environment's does not".into(),
+                ))
+            }
+            Some(d) => Some(multiple("container.restart_delay_max", d)?),
+        };
         let a = f.actors.as_ref();
         let actors = Actors {
             // main.go@96ef5515:405-407: the sweep runs with a Docker
@@ -520,6 +535,7 @@ impl Environment {
             may_crash: f.container.may_crash,
             crash_reads,
             restarted_by_docker,
+            restart_delay_max,
             actors,
             liveness_ttl,
             config_puts,

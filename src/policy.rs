@@ -170,6 +170,14 @@ pub struct DecisionPolicy {
     /// (`isRestarting`). True for the proxy's decision and the preflight;
     /// the health sweep has no such guard.
     pub skip_while_restarting: bool,
+    /// At the declaration, a row already `offline` turns the declaration
+    /// into a skip ([`crate::decision::SkipReason::AlreadyOffline`]): another
+    /// declaration got there first and its restart request is on its way.
+    /// Upstream's offline `UPDATE` then changes nothing but the decision
+    /// still deletes the keys and launches a second `RestartByID`. Not
+    /// upstream: a proposed fix (`guard.skip_when_offline`), a conditional
+    /// `UPDATE … WHERE status = 'online'` whose row count says who declared.
+    pub skip_when_offline: bool,
 }
 
 /// Knobs of the restart coordinator (`RestartByID`).
@@ -187,6 +195,27 @@ pub struct RestartPolicy {
     /// section (not upstream: a proposed fix; upstream takes the lock twice,
     /// so two requests can both pass the debounce).
     pub atomic_request: bool,
+    /// Manual restarts (the HTTP Restart, Resume, a provider switch) ask the
+    /// coordinator (coalesce: start a cycle or join the running one; never
+    /// dropped by the debounce) instead of marking the row and running their
+    /// own cycle beside it. Their cycles are then stamped, `isRestarting`
+    /// covers them and the settle window sees them. Not upstream: a proposed
+    /// fix (`restart.manual_via_coordinator`); upstream's manual paths
+    /// (`workspace_restart.go@96ef5515:313-486`) never touch the coordinator.
+    pub manual_via_coordinator: bool,
+}
+
+/// How the other detectors (the Docker health sweep, the cloud instance
+/// reconciler) decide that a container is dead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct DetectorKnobs {
+    /// The health sweep and the reconciler run this policy's decision (as a
+    /// failed request does) instead of declaring on one `IsRunning=false`.
+    /// Not upstream: a proposed fix (`detectors.use_decision`;
+    /// `registry/healthsweep.go@96ef5515:96-147`,
+    /// `registry/cp_instance_reconciler.go@96ef5515:211-250`). The Redis-TTL
+    /// monitor keeps its own rule.
+    pub use_decision: bool,
 }
 
 /// What the provisioner's `IsRunning` reports (not the decision's knobs: the
@@ -214,6 +243,8 @@ pub struct Policy {
     pub probe: ProbeKnobs,
     /// The restart coordinator's knobs.
     pub restart: RestartPolicy,
+    /// The other detectors' rule.
+    pub detectors: DetectorKnobs,
     /// SHA-256 of the text the policy was parsed from (provenance only:
     /// it takes no part in equality).
     pub source_sha256: crate::sha256::SourceHash,
@@ -234,6 +265,15 @@ struct PolicyFile {
     #[serde(default)]
     guard: GuardSection,
     restart: RestartSection,
+    #[serde(default)]
+    detectors: DetectorsSection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DetectorsSection {
+    #[serde(default)]
+    use_decision: bool,
 }
 
 #[derive(Deserialize)]
@@ -294,6 +334,8 @@ struct ReprobeSection {
 struct GuardSection {
     #[serde(default)]
     recheck_restarting_before_declare: bool,
+    #[serde(default)]
+    skip_when_offline: bool,
 }
 
 #[derive(Deserialize)]
@@ -307,6 +349,8 @@ struct RestartSection {
     detector_bypasses_debounce: bool,
     #[serde(default)]
     atomic_request: bool,
+    #[serde(default)]
+    manual_via_coordinator: bool,
 }
 
 impl Policy {
@@ -512,6 +556,7 @@ impl Policy {
                 reprobe_always,
                 recheck_restarting: file.guard.recheck_restarting_before_declare,
                 skip_while_restarting: true,
+                skip_when_offline: file.guard.skip_when_offline,
             },
             probe: ProbeKnobs {
                 restarting_is_not_running: file.probe.docker_restarting == Some(Reads::NotRunning),
@@ -521,6 +566,10 @@ impl Policy {
                 file_write_drop: file.restart.file_write_drop,
                 detector_bypasses_debounce: file.restart.detector_bypasses_debounce,
                 atomic_request: file.restart.atomic_request,
+                manual_via_coordinator: file.restart.manual_via_coordinator,
+            },
+            detectors: DetectorKnobs {
+                use_decision: file.detectors.use_decision,
             },
             source_sha256: crate::sha256::SourceHash::of(source.as_bytes()),
         })

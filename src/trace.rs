@@ -168,6 +168,9 @@ fn step_words(step: Step, wake_from: Ms) -> (&'static str, String) {
                     SkipReason::RestartRecheck => {
                         "stands down: a restart began while it probed (re-check)".into()
                     }
+                    SkipReason::AlreadyOffline => {
+                        "stands down: already declared dead (row offline), its restart is on its way".into()
+                    }
                 },
             ),
             Verdict::NotDead(NotDeadReason::Running) => {
@@ -454,11 +457,32 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                         "config PUT → dropped by the file-write window".into()
                     },
                 )),
-                Note::ManualRestart => out.push(line(
+                Note::ManualRestart { outcome } => out.push(line(
                     "operator",
                     "manual_restart",
-                    "manual restart (no coordinator, no stamp): row provisioning, URL blank".into(),
+                    match outcome {
+                        None => "manual restart (no coordinator, no stamp): row provisioning, URL blank".into(),
+                        Some(o) => format!("manual restart asks the coordinator: {}", restart_words(o)),
+                    },
                 )),
+                Note::DetectorDecides { slot, by } => {
+                    let req = next_id;
+                    next_id += 1;
+                    ids[slot] = Some(req);
+                    let actor = match by {
+                        Detector::Sweep => "health sweep",
+                        Detector::Reconciler => "reconciler",
+                        Detector::TtlMonitor => "liveness monitor",
+                    };
+                    out.push(Entry {
+                        req: Some(req),
+                        ..line(
+                            actor,
+                            "detector_decides",
+                            format!("finds the row online and runs the policy's decision (as r{req}): is the container dead?"),
+                        )
+                    });
+                }
                 Note::KeyExpired => out.push(line(
                     "redis",
                     "key_expired",

@@ -476,6 +476,7 @@ fn silent(s: &WorldState, a: Action) -> bool {
         | Action::Register
         | Action::ConfigPut
         | Action::ManualRestart
+        | Action::DetectorDecides(_)
         | Action::Sweep(_)
         | Action::Reconcile(_)
         | Action::KeyExpires

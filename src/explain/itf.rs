@@ -114,6 +114,7 @@ fn action_name(a: &Action) -> String {
         Action::DockerRestarts => "docker_restarts".into(),
         Action::ConfigPut => "config_put".into(),
         Action::ManualRestart => "manual_restart".into(),
+        Action::DetectorDecides(_) => "detector_decides".into(),
         Action::Sweep(a) => format!("health_sweep_{}", answer_name(a)),
         Action::Reconcile(a) => format!("reconcile_{}", answer_name(a)),
         Action::KeyExpires => "liveness_key_expires".into(),
@@ -235,6 +236,7 @@ fn state(
             json!({
                 "age_ms": int(i128::from(c.age.min(world.crash_cap))),
                 "declared": c.declared,
+                "repaired": c.repaired,
             })
         })),
     );

@@ -119,13 +119,29 @@ pub fn truthful(t: Truth, crash_reads: CrashReads) -> ProbeResult {
     }
 }
 
-/// An unrepaired crash.
+/// A crash whose container has not been replaced by a restart cycle nor
+/// registered again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Crash {
     /// Time since the crash, capped at the latency horizon.
     pub age: Ms,
     /// A detector has declared it dead since.
     pub declared: bool,
+    /// Docker restarted the process itself since (`unless-stopped`): its
+    /// detection clock stops there, as a restart cycle's stop stops it (what
+    /// follows is a restart, not an undetected crash), but a declaration
+    /// of the rebooting container still counts as one of a crashed
+    /// container.
+    pub repaired: bool,
+}
+
+impl Crash {
+    /// Nobody has dealt with it yet: neither declared dead nor repaired by
+    /// the platform (the detection property's and the latency measure's
+    /// subject).
+    pub fn open(&self) -> bool {
+        !self.declared && !self.repaired
+    }
 }
 
 /// What a request slot holds.
@@ -355,6 +371,10 @@ pub enum Action {
     ConfigPut,
     /// A manual restart (Restart, Resume, provider switch).
     ManualRestart,
+    /// With `detectors.use_decision`: the health sweep (Docker) or the
+    /// reconciler (cloud) finds the row online and runs the policy's
+    /// decision in this free slot (no URL needed).
+    DetectorDecides(u8),
     /// The health sweep looks at the workspace (its probe answered so).
     Sweep(Answer),
     /// The reconciler looks at the workspace (its probe answered so).
@@ -420,6 +440,7 @@ fn one_probe_rule(base: &Policy, name: &str, skip_while_restarting: bool) -> Pol
         reprobe_always: false,
         recheck_restarting: false,
         skip_while_restarting,
+        skip_when_offline: false,
     };
     p
 }
@@ -433,16 +454,20 @@ impl World {
     /// with windows of days: the layout needs more than 512 bits).
     pub fn new(policy: Policy, env: Environment) -> World {
         let mut caps = policy.age_caps_for(env.restart_cycle.max + env.stop.max);
-        caps.liveness_key = if env.actors.ttl_monitor {
+        let ttl_declares = env.actors.ttl_monitor && !policy.detectors.use_decision;
+        caps.liveness_key = if ttl_declares {
             env.liveness_ttl
         } else {
             0
         };
-        let crash_cap = env.latency_horizon;
+        // A crash's age also counts Docker's restart delay to its bound.
+        let crash_cap = env
+            .latency_horizon
+            .max(env.restart_delay_max.unwrap_or(0));
         let d = &policy.decision;
         let heartbeats_matter = d.recent_heartbeat.is_some()
             || d.settle.is_some_and(|s| s.fresh_wait.is_some())
-            || env.actors.ttl_monitor;
+            || ttl_declares;
         // Restart jobs chain at most: two coordinator iterations (a second
         // only through requests that passed the debounce before the first's
         // stamp: once stamped, every request within the debounce is dropped,
@@ -477,6 +502,15 @@ impl World {
             world.layout.bits()
         );
         world
+    }
+
+    /// The Redis-TTL monitor declares on its own rule when the liveness key
+    /// expires (the key's age is then tracked). With
+    /// `detectors.use_decision` it runs the policy's decision instead, which
+    /// the model's detector decisions at any tick cover
+    /// ([`Action::DetectorDecides`]), so only the key's existence is kept.
+    pub fn ttl_declares(&self) -> bool {
+        self.env.actors.ttl_monitor && !self.policy.detectors.use_decision
     }
 
     /// Periodic heartbeats are modelled ([`Action::Heartbeat`]): the policy
@@ -769,11 +803,24 @@ impl Model for World {
             actions.push(Action::ManualRestart);
         }
         let online = s.ws.status == crate::workspace::Status::Online;
-        if external && e.actors.health_sweep && online {
+        let own_rule = !self.policy.detectors.use_decision;
+        if external && own_rule && e.actors.health_sweep && online {
             actions.extend(self.answers(s).map(Action::Sweep));
         }
-        if external && e.actors.reconciler && online {
+        if external && own_rule && e.actors.reconciler && online {
             actions.extend(self.answers(s).map(Action::Reconcile));
+        }
+        // A detector that runs the policy's decision takes a free slot, as a
+        // failed request's decision does (the model's slots bound the
+        // decisions in flight, detectors' included): the health sweep and
+        // the reconciler on an online row, the TTL monitor's key expiry at
+        // any status (any tick: an over-approximation of the expiry's
+        // instant, so the key's age need not be tracked).
+        let periodic = (e.actors.health_sweep || e.actors.reconciler) && online;
+        if external && !own_rule && (periodic || e.actors.ttl_monitor) {
+            if let Some(slot) = self.free_slot(s) {
+                actions.push(Action::DetectorDecides(slot as u8));
+            }
         }
         if self.key_expired(s) {
             actions.push(Action::KeyExpires);
@@ -815,7 +862,7 @@ impl crate::engine::Packable for World {
     /// The age of an undeclared crash: its largest value is the worst-case
     /// detection latency (up to the latency horizon).
     fn measure(&self, s: &WorldState) -> Option<u64> {
-        s.crash.filter(|c| !c.declared).map(|c| c.age)
+        s.crash.filter(Crash::open).map(|c| c.age)
     }
 
     /// The same state with more budget left (spurious answers, transport

@@ -98,9 +98,22 @@ pub enum Note {
         /// Its `RestartByID` was launched.
         fired: bool,
     },
-    /// A manual restart (Restart/Resume/provider switch): the row marked
-    /// `provisioning` with no URL; its stop and provision follow.
-    ManualRestart,
+    /// A manual restart (Restart/Resume/provider switch). Upstream
+    /// (`outcome` `None`): the row marked `provisioning` with no URL; its own
+    /// stop and provision follow. Through the coordinator
+    /// (`restart.manual_via_coordinator`): what coalescing did.
+    ManualRestart {
+        /// The coordinator's answer, when the manual path asks it.
+        outcome: Option<RestartOutcome>,
+    },
+    /// A detector (health sweep, reconciler) runs the policy's decision in
+    /// this slot (`detectors.use_decision`).
+    DetectorDecides {
+        /// The slot.
+        slot: usize,
+        /// Which detector.
+        by: Detector,
+    },
     /// The liveness key expired.
     KeyExpired,
     /// The URL cache's entry expired.

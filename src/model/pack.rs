@@ -153,7 +153,7 @@ impl Layout {
             + self.manual
             + 2
             + 1
-            + (2 + self.crash_age)
+            + (3 + self.crash_age)
             + self.offset;
         slot * MAX_SLOTS as u32 + ws + world
     }
@@ -447,8 +447,10 @@ impl World {
         let crash = s.crash.unwrap_or(Crash {
             age: 0,
             declared: false,
+            repaired: false,
         });
         w.flag(crash.declared);
+        w.flag(crash.repaired);
         w.put(crash.age, l.crash_age);
         w.put(s.offset, l.offset);
         w.finish_into(out);
@@ -518,6 +520,7 @@ impl World {
         let cycle_by_detector = r.flag();
         let crashed = r.flag();
         let declared = r.flag();
+        let repaired = r.flag();
         let crash_age = r.get(l.crash_age);
         let offset = r.get(l.offset);
         WorldState {
@@ -539,6 +542,7 @@ impl World {
             crash: crashed.then_some(Crash {
                 age: crash_age,
                 declared,
+                repaired,
             }),
             offset,
             events: 0,

@@ -62,7 +62,7 @@ fn no_false_dead(_: &World, s: &WorldState) -> bool {
 }
 fn dead_detected_within(m: &World, s: &WorldState) -> bool {
     !s.crash
-        .is_some_and(|c| !c.declared && c.age > m.env.detection_bound)
+        .is_some_and(|c| c.open() && c.age > m.env.detection_bound)
 }
 fn no_orphaned_offline(_: &World, s: &WorldState) -> bool {
     !has(s, event::ORPHAN)

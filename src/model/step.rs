@@ -124,6 +124,7 @@ pub(super) fn apply(
             s.crash = Some(Crash {
                 age: 0,
                 declared: false,
+                repaired: false,
             });
         }
         Action::DockerRestarts => {
@@ -132,6 +133,9 @@ pub(super) fn apply(
             }
             n.note(Note::DockerRestarts);
             s.truth = Truth::Booting { elapsed: 0 };
+            if let Some(c) = &mut s.crash {
+                c.repaired = true;
+            }
         }
         Action::ConfigPut => {
             s.config_left = s.config_left.checked_sub(1)?;
@@ -143,11 +147,37 @@ pub(super) fn apply(
         }
         Action::ManualRestart => {
             s.manual_left = s.manual_left.checked_sub(1)?;
-            n.note(Note::ManualRestart);
-            s.ws.mark_provisioning();
-            s.settle = Some(0);
-            s.cycle_by_detector = false;
-            enqueue(s, Owner::Manual);
+            if w.policy.restart.manual_via_coordinator {
+                // The proposal: the handler asks the coordinator (one
+                // section, never dropped); the cycle marks the row.
+                let outcome = s.ws.restart.coalesce(NOW);
+                n.note(Note::ManualRestart {
+                    outcome: Some(outcome),
+                });
+                after_coalesce(s, Class::Config, outcome);
+            } else {
+                n.note(Note::ManualRestart { outcome: None });
+                s.ws.mark_provisioning();
+                s.settle = Some(0);
+                s.cycle_by_detector = false;
+                enqueue(s, Owner::Manual);
+            }
+        }
+        Action::DetectorDecides(slot) => {
+            let slot = usize::from(slot);
+            if s.slots.get(slot)?.is_some() {
+                return None;
+            }
+            let by = if s.ws.status != Status::Online {
+                Detector::TtlMonitor
+            } else if w.env.platform == Platform::Docker {
+                Detector::Sweep
+            } else {
+                Detector::Reconciler
+            };
+            n.note(Note::DetectorDecides { slot, by });
+            s.slots[slot] = Some(Slot::Decision(Decision::new()));
+            feed(w, s, slot, Input::Start, n)?;
         }
         Action::Sweep(answer) => {
             if s.ws.status != Status::Online {
@@ -189,7 +219,7 @@ pub(super) fn apply(
             }
             n.note(Note::KeyExpired);
             s.ws.liveness_key = None;
-            if w.env.actors.ttl_monitor {
+            if w.ttl_declares() {
                 // liveness.go@96ef5515:62-75: offline even when provisioning.
                 n.note(Note::Declared {
                     by: Detector::TtlMonitor,

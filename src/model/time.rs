@@ -26,10 +26,21 @@ impl World {
     /// The liveness key has lived its TTL (only tracked with the TTL monitor
     /// on; without it no rule reads the key's age).
     pub(super) fn key_expired(&self, s: &WorldState) -> bool {
-        self.env.actors.ttl_monitor
+        self.ttl_declares()
             && s.ws
                 .liveness_key
                 .is_some_and(|k| NOW.saturating_sub(k) >= self.env.liveness_ttl)
+    }
+
+    /// Docker's restart of a crashed container is due: its delay reached
+    /// `container.restart_delay_max` (only while the crash is open: a
+    /// declared crash's age is erased, and Docker's restart of it is then
+    /// left free, an over-approximation).
+    pub(super) fn docker_restart_due(&self, s: &WorldState) -> bool {
+        let e = &self.env;
+        e.restarted_by_docker
+            && s.truth == Truth::Crashed
+            && matches!((s.crash, e.restart_delay_max), (Some(c), Some(d)) if c.open() && c.age >= d)
     }
 
     /// Something must happen at `now` before time may pass: a probe answer,
@@ -58,7 +69,8 @@ impl World {
             || match s.truth {
                 Truth::Up => self.heartbeats_matter && s.hb_timer >= e.heartbeat_interval_max,
                 Truth::Crashed => {
-                    s.req_timer >= e.request_interval && self.request_enabled(s).is_some()
+                    (s.req_timer >= e.request_interval && self.request_enabled(s).is_some())
+                        || self.docker_restart_due(s)
                 }
                 Truth::Pending { elapsed } => elapsed >= e.boot_not_running.max,
                 Truth::Booting { elapsed } => elapsed >= e.boot_to_heartbeat.max,
@@ -81,7 +93,14 @@ impl World {
                 upto(s.hb_timer, e.heartbeat_interval);
                 upto(s.hb_timer, e.heartbeat_interval_max);
             }
-            Truth::Crashed => upto(s.req_timer, e.request_interval),
+            Truth::Crashed => {
+                upto(s.req_timer, e.request_interval);
+                if let (Some(c), Some(d)) = (s.crash, e.restart_delay_max) {
+                    if c.open() && e.restarted_by_docker {
+                        upto(c.age, d);
+                    }
+                }
+            }
             Truth::Pending { elapsed } => {
                 upto(elapsed, e.boot_not_running.min);
                 upto(elapsed, e.boot_not_running.max);
@@ -97,7 +116,7 @@ impl World {
             upto(j.elapsed, min);
             upto(j.elapsed, max);
         }
-        if self.env.actors.ttl_monitor {
+        if self.ttl_declares() {
             if let Some(k) = s.ws.liveness_key {
                 upto(NOW.saturating_sub(k), e.liveness_ttl);
             }
@@ -173,14 +192,14 @@ impl World {
             r.count = r.count.min(t.threshold);
         }
         if let Some(c) = &mut s.crash {
-            // Once declared, a crash's age is read by nothing: not the
-            // detection property, not the worst-case measure.
-            if c.declared {
+            // Once declared or repaired, a crash's age is read by nothing:
+            // not the detection property, not the worst-case measure.
+            if !c.open() {
                 c.age = 0;
             }
         }
         if let Some(k) = &mut s.ws.liveness_key {
-            if !self.env.actors.ttl_monitor {
+            if !self.ttl_declares() {
                 // Nothing reads the key's age: only whether it exists.
                 *k = NOW;
             } else if let Some(left) = self.outage_left_max {
