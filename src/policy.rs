@@ -206,15 +206,17 @@ pub struct RestartPolicy {
 }
 
 /// How the other detectors (the Docker health sweep, the cloud instance
-/// reconciler) decide that a container is dead.
+/// reconciler, the Redis-TTL liveness monitor) decide that a container is
+/// dead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct DetectorKnobs {
-    /// The health sweep and the reconciler run this policy's decision (as a
-    /// failed request does) instead of declaring on one `IsRunning=false`.
-    /// Not upstream: a proposed fix (`detectors.use_decision`;
+    /// The health sweep, the reconciler and the TTL monitor run this
+    /// policy's decision (as a failed request does) instead of declaring on
+    /// one `IsRunning=false` (sweep, reconciler) or an expired liveness key
+    /// (TTL monitor). Not upstream: a proposed fix (`detectors.use_decision`;
     /// `registry/healthsweep.go@96ef5515:96-147`,
-    /// `registry/cp_instance_reconciler.go@96ef5515:211-250`). The Redis-TTL
-    /// monitor keeps its own rule.
+    /// `registry/cp_instance_reconciler.go@96ef5515:211-250`,
+    /// `registry/liveness.go@96ef5515:18-78`).
     pub use_decision: bool,
 }
 

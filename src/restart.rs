@@ -319,6 +319,7 @@ mod tests {
         file_write_drop: 15_000,
         detector_bypasses_debounce: false,
         atomic_request: false,
+        manual_via_coordinator: false,
     };
 
     /// Runs a whole cycle loop the way upstream's goroutine does.

@@ -461,8 +461,13 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     "operator",
                     "manual_restart",
                     match outcome {
-                        None => "manual restart (no coordinator, no stamp): row provisioning, URL blank".into(),
-                        Some(o) => format!("manual restart asks the coordinator: {}", restart_words(o)),
+                        None => {
+                            "manual restart (no coordinator, no stamp): row provisioning, URL blank"
+                                .into()
+                        }
+                        Some(o) => {
+                            format!("manual restart asks the coordinator: {}", restart_words(o))
+                        }
                     },
                 )),
                 Note::DetectorDecides { slot, by } => {

@@ -586,6 +586,28 @@ impl WorkspaceRef {
         self.restart_by_id(now, RestartSource::FileWrite)
     }
 
+    /// A manual restart (the HTTP Restart, Resume, a provider switch) at
+    /// `now` through the coordinator, the proposal's
+    /// `restart.manual_via_coordinator` (one section: coalesced, never
+    /// dropped by the debounce). On [`RestartOutcome::Started`] the caller
+    /// runs the drain loop ([`WorkspaceRef::loop_top`]) as after
+    /// [`WorkspaceRef::restart_by_id`]. `None` when the policy does not route
+    /// manual restarts through the coordinator: upstream's handlers mark the
+    /// row and run a cycle of their own, which the tracker does not see.
+    pub fn manual_restart(&self, now: Ms) -> Option<RestartOutcome> {
+        if !self.0.policy.restart.manual_via_coordinator {
+            return None;
+        }
+        let mut s = lock(&self.0.slot);
+        let now = s.at(now);
+        s.clock = now;
+        let outcome = s.ws.restart.coalesce(now);
+        if outcome == RestartOutcome::Started {
+            s.counters.restarts_started += 1;
+        }
+        Some(outcome)
+    }
+
     /// The top of the drain loop at `now` (one section): on [`LoopTop::Run`]
     /// run one restart cycle (its start marks the row `provisioning` with no
     /// URL), then call this again; on [`LoopTop::Done`] call
@@ -753,6 +775,22 @@ mod tests {
         // Other workspaces have their own clocks.
         t.heartbeat("other", 3);
         assert_eq!(t.view("other").unwrap().clock, 3);
+    }
+
+    #[test]
+    fn manual_restarts_go_through_the_coordinator_only_when_the_policy_says_so() {
+        // v4: a manual restart starts a stamped cycle (isRestarting covers
+        // it); one during that cycle joins it; upstream's policies leave
+        // manual restarts outside the tracker.
+        let t = Tracker::new(policy("v4-proposed"));
+        let w = t.workspace("w");
+        assert_eq!(w.manual_restart(1_000), Some(RestartOutcome::Started));
+        assert!(t.view("w").unwrap().state.restart.is_running());
+        assert_eq!(t.view("w").unwrap().state.restart.started_at(), Some(1_000));
+        assert_eq!(w.manual_restart(2_000), Some(RestartOutcome::Coalesced));
+        let up = Tracker::new(policy("v2-2950"));
+        assert_eq!(up.workspace("w").manual_restart(1_000), None);
+        assert!(!up.view("w").unwrap().state.restart.is_running());
     }
 
     #[test]

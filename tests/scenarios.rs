@@ -1578,3 +1578,66 @@ fn v3_two_strikes_after_the_new_agent_registered_declare_and_bypass_the_debounce
     assert_eq!(o.end, T0 + 1_500);
     assert_declared(&w, &o, T0 + 1_500);
 }
+
+// ===================================================================
+// v4-proposed: one declaration at a time (guard.skip_when_offline).
+// ===================================================================
+
+const V4: &str = "v4-proposed";
+
+/// Drives `d` from its start at `now`, answering every probe "not running",
+/// up to the yield between the strike that reaches the threshold and the
+/// declaration's own lock section.
+fn to_declaring(policy: &Policy, ws: &mut Workspace, d: &mut Decision, now: Ms) -> Ms {
+    let mut now = now;
+    let mut step = d.step(policy, ws, now, Input::Start).unwrap();
+    for _ in 0..16 {
+        step = match step {
+            Step::Probe => d.step(policy, ws, now, Input::Probe(FALSE)).unwrap(),
+            Step::Wake(at) => {
+                now = at;
+                d.step(policy, ws, now, Input::Timer).unwrap()
+            }
+            Step::Yield => return now,
+            Step::Done(v) => panic!("{}: finished with {v:?} before declaring", policy.name),
+        };
+    }
+    panic!("{}: no yield", policy.name)
+}
+
+#[test]
+fn v4_two_decisions_past_the_threshold_declare_once() {
+    // Two decisions probe one crash; each adds a strike that reaches the
+    // threshold (the increment and the declaration are two sections, so
+    // both get there). v3 declares twice (two RestartByID: the second
+    // loops the first's cycle); v4's second finds the row offline and
+    // stands down.
+    for (name, second) in [
+        (V3, Verdict::Dead),
+        (V4, Verdict::Skipped(SkipReason::AlreadyOffline)),
+    ] {
+        let policy = load(name);
+        let mut ws = Workspace::new(Facts::default());
+        ws.register(T0 - 60_000);
+        // A recent heartbeat: a not-running answer strikes (on_recent).
+        ws.heartbeat(T0 - 1_000);
+        let (mut a, mut b) = (Decision::new(), Decision::new());
+        ws.strikes = Some(StrikeRecord {
+            count: 1,
+            first: T0 - 1_000,
+        });
+        let ta = to_declaring(&policy, &mut ws, &mut a, T0);
+        let tb = to_declaring(&policy, &mut ws, &mut b, T0);
+        assert_eq!(
+            a.step(&policy, &mut ws, ta, Input::Resume).unwrap(),
+            Step::Done(Verdict::Dead),
+            "{name}: the first declares"
+        );
+        assert_eq!(ws.status, Status::Offline);
+        assert_eq!(
+            b.step(&policy, &mut ws, tb, Input::Resume).unwrap(),
+            Step::Done(second),
+            "{name}: the second"
+        );
+    }
+}

@@ -457,7 +457,16 @@ fn rule_text(p: &Policy) -> String {
     if d.recheck_restarting {
         declare.insert_str(0, "Before declaring, a restart cycle in flight, or one that started since the decision began (restartStartedAt is no longer what the decision read when it started), turns the declaration into a skip (ReasonRestartRecheck, guard.recheck_restarting_before_declare). ");
     }
+    if d.skip_when_offline {
+        declare.insert_str(0, "A declaration that finds the row already offline (another declaration got there first) turns into a skip (ReasonAlreadyOffline, guard.skip_when_offline). ");
+    }
     paras.push(declare);
+    if p.restart.manual_via_coordinator {
+        paras.push("Manual restarts (the HTTP Restart, Resume, a provider switch) go through the coordinator: call Tracker.ManualRestart instead of marking the row and running a cycle beside it (restart.manual_via_coordinator).".into());
+    }
+    if p.detectors.use_decision {
+        paras.push("The health sweep, the reconciler and the Redis-TTL monitor ask this decision (Tracker.DetectorDecide) instead of declaring on one IsRunning=false or an expired key (detectors.use_decision).".into());
+    }
     paragraphs(&paras)
 }
 
@@ -591,6 +600,9 @@ pub fn render(
         ("bypass", p.restart.detector_bypasses_debounce),
         ("skip_restarting", d.skip_while_restarting),
         ("atomic", p.restart.atomic_request),
+        ("skip_offline", d.skip_when_offline),
+        ("manual_coordinated", p.restart.manual_via_coordinator),
+        ("detectors_decide", p.detectors.use_decision),
         ("timers", fresh_wait || d.reprobe_delay.is_some()),
     ]);
     let join = |parts: &[(bool, &str)]| {

@@ -256,8 +256,8 @@ impl<const W: usize> Visited<W> {
             id: new,
         };
         inner.len += 1;
-        // Keep the load at most 5/8: short probe runs.
-        if inner.len * 8 > inner.slots.len() * 5 {
+        // Keep the load at most 3/4: short probe runs.
+        if inner.len * 4 > inner.slots.len() * 3 {
             inner.grow();
             shard
                 .hint_ptr

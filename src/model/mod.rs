@@ -67,7 +67,7 @@ mod step;
 /// verdict, a counterexample or a state count, so a proof computed by an
 /// older model is seen as stale and never reused (`livecheck diff`,
 /// `check --baseline`).
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
 mod time;
 
 use crate::decision::{Awaiting, Decision, ProbeResult};
@@ -455,15 +455,9 @@ impl World {
     pub fn new(policy: Policy, env: Environment) -> World {
         let mut caps = policy.age_caps_for(env.restart_cycle.max + env.stop.max);
         let ttl_declares = env.actors.ttl_monitor && !policy.detectors.use_decision;
-        caps.liveness_key = if ttl_declares {
-            env.liveness_ttl
-        } else {
-            0
-        };
+        caps.liveness_key = if ttl_declares { env.liveness_ttl } else { 0 };
         // A crash's age also counts Docker's restart delay to its bound.
-        let crash_cap = env
-            .latency_horizon
-            .max(env.restart_delay_max.unwrap_or(0));
+        let crash_cap = env.latency_horizon.max(env.restart_delay_max.unwrap_or(0));
         let d = &policy.decision;
         let heartbeats_matter = d.recent_heartbeat.is_some()
             || d.settle.is_some_and(|s| s.fresh_wait.is_some())
