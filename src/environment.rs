@@ -8,9 +8,9 @@
 //!
 //! Files live in `models/environments/NAME.toml`; every number there carries
 //! a comment naming its source. Loading validates at the edge, like policies.
-//! A key left out means what upstream does (`docs/environment.md` lists every
-//! key with its default), so a file written before a key existed keeps its
-//! meaning in the world as upstream runs it.
+//! A key left out means what upstream does (`docs/environment-reference.md`
+//! lists every key with its default), so a file written before a key existed
+//! keeps its meaning in the world as upstream runs it.
 
 use crate::duration::{self, Ms};
 use crate::error::InputError;
