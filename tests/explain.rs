@@ -485,6 +485,10 @@ fn explain_2929_for_another_policy_says_whether_it_still_shows_the_incident() {
     assert_eq!(code, 1, "{err}");
     assert!(out.contains("#2929 on v2-2950 × docker"), "{out}");
     assert!(out.contains("manual restart"), "{out}");
+    // v4 routes manual restarts through the coordinator: ruled out.
+    let (code, out, err) = livecheck(&["explain", "2929", "--policy", "v4-proposed"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("does not reproduce"), "{out}");
     let (code, out, _) = livecheck(&["explain", V1, "--policy", "v2-2950"]);
     assert_eq!(code, 2);
     assert!(out.is_empty());

@@ -15,6 +15,9 @@ struct ProofFile {
     environment: String,
     complete: bool,
     properties: Vec<PropertyEntry>,
+    /// Absent in proofs written before schema version 2.
+    #[serde(default)]
+    policy_sha256: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +45,9 @@ pub struct Recorded {
     /// The worst-case detection latency, and whether it is only a lower
     /// bound.
     pub worst_case: Option<(u64, bool)>,
+    /// SHA-256 of the policy file the proof was computed from (`None` in
+    /// proofs written before it was recorded).
+    pub policy_sha256: Option<String>,
 }
 
 impl Recorded {
@@ -142,6 +148,7 @@ fn read(name: &str, file: &Path) -> Result<Recorded, InputError> {
             .map(|p| (p.name, p.verdict))
             .collect(),
         worst_case,
+        policy_sha256: proof.policy_sha256,
     })
 }
 
@@ -168,12 +175,29 @@ pub fn verification_text(
         .iter()
         .map(|r| r.file.display().to_string())
         .collect();
-    paras.push(format!(
-        "Recorded verdicts of livecheck check ({}); the proof files do not record the policy's hash, so they speak for this file only if it is the one they were checked with:",
-        files.join(", ")
-    ));
+    let all_this_file = recorded
+        .iter()
+        .all(|r| r.policy_sha256.as_deref() == Some(sha256));
+    paras.push(if all_this_file {
+        format!(
+            "Recorded verdicts of livecheck check ({}), each computed from this very policy file (the proof records the same SHA-256):",
+            files.join(", ")
+        )
+    } else {
+        format!(
+            "Recorded verdicts of livecheck check ({}); not every proof records this file's SHA-256, so a verdict below speaks for this file only where noted:",
+            files.join(", ")
+        )
+    });
     for r in recorded {
         let mut s = format!("In {}", r.environment);
+        match r.policy_sha256.as_deref() {
+            Some(h) if h == sha256 => {}
+            Some(h) => s.push_str(&format!(
+                " (computed from ANOTHER version of the policy file, SHA-256 {h}: it does not speak for this file; re-run livecheck check --write-proofs)"
+            )),
+            None => s.push_str(" (the proof does not record which policy file it was computed from)"),
+        }
         if !r.complete {
             s.push_str(" (incomplete search)");
         }
