@@ -984,6 +984,10 @@ pub fn render(
             }
         }
     }
+    if let Some(d) = base.restart_delay_max {
+        // moby's bound, not a measurement: kept with its citation.
+        out.push_str(&keep("container", "restart_delay_max", quoted(d)));
+    }
     out.push_str("\n[actors]\n");
     let a = base.actors;
     out.push_str(&keep("actors", "health_sweep", a.health_sweep.to_string()));
@@ -1322,8 +1326,12 @@ mod tests {
         let env = Environment::parse("docker-measured", Path::new("x.toml"), &text)
             .unwrap_or_else(|e| panic!("{e}\n{text}"));
         let mut want: Vec<String> = EVERY_KEY.iter().map(|k| k.to_string()).collect();
+        // Docker's restart delay bound is optional (no bound when absent);
+        // the shipped file has it, so it is kept.
+        want.push("container.restart_delay_max".into());
         want.sort();
         assert_eq!(keys(&text), want, "{text}");
+        assert_eq!(env.restart_delay_max, base.restart_delay_max);
         // Every key of the shipped file is there.
         for k in keys(SHIPPED_DOCKER) {
             assert!(want.contains(&k), "{k} of docker.toml is not written");
@@ -1452,6 +1460,7 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let mut want: Vec<String> = EVERY_KEY.iter().map(|k| k.to_string()).collect();
+        want.push("container.restart_delay_max".into());
         want.sort();
         assert_eq!(keys(source), want);
         assert_eq!(env.tick, 2000);

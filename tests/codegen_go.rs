@@ -1173,9 +1173,12 @@ fn recorded_violations_are_refused_unless_allowed_and_stated_in_the_header() {
     // a recorded hold generates.
     let pdir = base.join("my-proofs");
     fs::create_dir_all(&pdir).unwrap();
+    // The proof records the hash of the policy file it was computed from.
+    let sha = livecheck::sha256::hex(&fs::read(first).unwrap());
     let proof = |verdict: &str| {
         format!(
             r#"{{"policy": "{sname}", "environment": "lab", "complete": true,
+                "policy_sha256": "{sha}",
                 "properties": [{{"name": "no_false_dead", "verdict": "{verdict}"}}]}}"#
         )
     };

@@ -307,7 +307,10 @@ fn pinned_verdicts(p: &str, e: &str) -> ([(&'static str, usize); 7], u64) {
 
 #[test]
 fn heavy_pairs_have_current_complete_proofs() {
-    assert!(!heavy_names().is_empty(), "no heavy pair: drop HEAVY's tests");
+    assert!(
+        !heavy_names().is_empty(),
+        "no heavy pair: drop HEAVY's tests"
+    );
     for &(p, e, unique) in PINNED.iter().filter(|(p, ..)| HEAVY.contains(p)) {
         let name = format!("proofs/{p}.{e}.json");
         let text = std::fs::read_to_string(&name).unwrap_or_else(|err| {

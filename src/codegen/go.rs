@@ -818,6 +818,10 @@ mod tests {
             "skip_restarting",
             "atomic",
         ];
+        // The v4 knobs' blocks nest in no other directive: every combination
+        // of them is rendered with the flags above all off and all on
+        // (rendering every combination of all flags takes 8 times longer).
+        let v4 = ["skip_offline", "manual_coordinated", "detectors_decide"];
         let values: BTreeMap<&str, String> = [
             "VERSION",
             "POLICY",
@@ -836,15 +840,20 @@ mod tests {
         .into_iter()
         .map(|k| (k, "v".to_owned()))
         .collect();
-        for bits in 0u32..(1 << names.len()) {
+        let all = (1u32 << names.len()) - 1;
+        let combos = (0..=all)
+            .map(|bits| (bits, 0))
+            .chain((0..1u32 << v4.len()).flat_map(|v| [(0, v), (all, v)]));
+        for (bits, v) in combos {
             let f: BTreeMap<&str, bool> = names
                 .iter()
                 .enumerate()
                 .map(|(i, n)| (*n, bits & (1 << i) != 0))
+                .chain(v4.iter().enumerate().map(|(i, n)| (*n, v & (1 << i) != 0)))
                 .collect();
             for (n, t) in TEMPLATES {
                 let out = render_template(n, t, &f, &values).unwrap();
-                assert!(!out.contains("{{"), "{n} {bits:b}");
+                assert!(!out.contains("{{"), "{n} {bits:b} {v:b}");
             }
         }
     }

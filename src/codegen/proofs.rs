@@ -283,6 +283,7 @@ mod tests {
         fs::write(
             d.join("p.docker.json"),
             r#"{"policy": "p", "environment": "docker", "complete": true,
+               "policy_sha256": "00",
                "properties": [{"name": "a", "verdict": "holds"}]}"#,
         )
         .unwrap();
@@ -299,6 +300,24 @@ mod tests {
         );
         assert!(text.contains("at least 21s"), "{text}");
         assert!(text.contains("In docker: every property holds."), "{text}");
+        assert!(
+            text.contains("In cloud (the proof does not record which policy file"),
+            "{text}"
+        );
+        assert!(
+            text.contains("not every proof records this file's SHA-256"),
+            "{text}"
+        );
+        let other = verification_text("p.toml", "ff", "p", &found[1..], &[]).join("\n");
+        assert!(
+            other.contains("ANOTHER version of the policy file, SHA-256 00"),
+            "{other}"
+        );
+        let same = verification_text("p.toml", "00", "p", &found[1..], &[]).join("\n");
+        assert!(
+            same.contains("each computed from this very policy file"),
+            "{same}"
+        );
         assert!(text.contains("--allow-violations"), "{text}");
         let e = refusal("p", &found).unwrap();
         assert!(
