@@ -371,9 +371,10 @@ pub enum Action {
     ConfigPut,
     /// A manual restart (Restart, Resume, provider switch).
     ManualRestart,
-    /// With `detectors.use_decision`: the health sweep (Docker) or the
-    /// reconciler (cloud) finds the row online and runs the policy's
-    /// decision in this free slot (no URL needed).
+    /// With `detectors.use_decision`: a detector runs the policy's decision
+    /// in this free slot (no URL needed): the health sweep (Docker) or the
+    /// reconciler (cloud) on an online row, the TTL monitor's key expiry at
+    /// any status.
     DetectorDecides(u8),
     /// The health sweep looks at the workspace (its probe answered so).
     Sweep(Answer),

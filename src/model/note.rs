@@ -106,8 +106,8 @@ pub enum Note {
         /// The coordinator's answer, when the manual path asks it.
         outcome: Option<RestartOutcome>,
     },
-    /// A detector (health sweep, reconciler) runs the policy's decision in
-    /// this slot (`detectors.use_decision`).
+    /// A detector (health sweep, reconciler, TTL monitor) runs the policy's
+    /// decision in this slot (`detectors.use_decision`).
     DetectorDecides {
         /// The slot.
         slot: usize,

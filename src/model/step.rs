@@ -154,6 +154,8 @@ pub(super) fn apply(
                 n.note(Note::ManualRestart {
                     outcome: Some(outcome),
                 });
+                // Not a detector's request: the fate rules of any
+                // non-detector source (a config PUT's) apply.
                 after_coalesce(s, Class::Config, outcome);
             } else {
                 n.note(Note::ManualRestart { outcome: None });
