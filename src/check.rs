@@ -127,6 +127,17 @@ impl Default for CheckOptions {
 
 /// Checks one policy in one environment.
 pub fn check_pair(policy: &Policy, env: &Environment, opts: &CheckOptions) -> PairResult {
+    check_pair_lent(policy, env, opts, None)
+}
+
+/// [`check_pair`], with threads lent by a driver checking several pairs
+/// (see [`engine::Options::lent_threads`]).
+pub fn check_pair_lent(
+    policy: &Policy,
+    env: &Environment,
+    opts: &CheckOptions,
+    lent_threads: Option<&(dyn Fn() -> usize + Sync)>,
+) -> PairResult {
     let world = World::new(policy.clone(), env.clone());
     let start = Instant::now();
     let label = format!("{} × {}", policy.name, env.name);
@@ -151,6 +162,7 @@ pub fn check_pair(policy: &Policy, env: &Environment, opts: &CheckOptions) -> Pa
             deadline: opts.timeout.map(|t| start + t),
             stop_when_all_hit: !opts.exhaustive,
             progress: if opts.progress { Some(&report) } else { None },
+            lent_threads,
         },
     );
     let stopped_by = out.stopped.map(|s| match s {

@@ -1,7 +1,7 @@
 //! The `check` command's behaviour behind the argument parser: which files,
 //! which output, which exit status.
 
-use crate::check::{check_pair, CheckOptions, PairResult, Verdict};
+use crate::check::{CheckOptions, PairResult, Verdict};
 use crate::environment::Environment;
 use crate::error::InputError;
 use crate::limits;
@@ -140,16 +140,27 @@ pub fn check_pairs(
     opts: &CheckOptions,
     jobs: usize,
 ) -> Vec<PairResult> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    let next = AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<PairResult>>> =
         pairs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    // A worker that runs out of pairs lends its core to the searches still
+    // running, shared evenly, from their next level on (the last big pair
+    // then runs on every core instead of one).
+    let workers = jobs.clamp(1, pairs.len().max(1));
+    let (idle, busy) = (AtomicUsize::new(0), AtomicUsize::new(workers));
+    let lent = || idle.load(Relaxed) / busy.load(Relaxed).max(1);
     std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, pairs.len().max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some((p, e)) = pairs.get(i) else { break };
-                let r = check_pair(p, e, opts);
-                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Relaxed);
+                    let Some((p, e)) = pairs.get(i) else { break };
+                    let r = crate::check::check_pair_lent(p, e, opts, Some(&lent));
+                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                }
+                busy.fetch_sub(1, Relaxed);
+                idle.fetch_add(1, Relaxed);
             });
         }
     });

@@ -212,6 +212,17 @@ fn bad_environment_names_file_key_and_reason() {
     assert_bad_input(&out, &["no/such/env.toml", "cannot read"]);
 }
 
+/// A child process killed (and reaped) when dropped, also while a failed
+/// assertion unwinds.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn explorer_serves_a_page_on_loopback() {
     let port = TcpListener::bind("127.0.0.1:0")
@@ -219,12 +230,16 @@ fn explorer_serves_a_page_on_loopback() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = bin()
-        .args(["explore", V0, "--env", DOCKER, "--port", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Killed when dropped: a failed assertion below does not leave the
+    // server running.
+    let mut child = KillOnDrop(
+        bin()
+            .args(["explore", V0, "--env", DOCKER, "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     let page = loop {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
@@ -239,8 +254,8 @@ fn explorer_serves_a_page_on_loopback() {
         assert!(Instant::now() < deadline, "the Explorer did not answer");
         std::thread::sleep(Duration::from_millis(100));
     };
-    child.kill().unwrap();
-    let _ = child.wait();
+    child.0.kill().unwrap();
+    let _ = child.0.wait();
     assert!(
         page.starts_with("HTTP/1.") && page.contains(" 200 "),
         "{page}"

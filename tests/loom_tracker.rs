@@ -1085,6 +1085,42 @@ fn two_decisions_at_strikes_2_and_3_both_declare() {
     });
 }
 
+/// Invariant: the same race under `v4-proposed` (`guard.skip_when_offline`):
+/// exactly one decision declares. The other either reaches its declaration
+/// after the row went offline and stands down, or, coming after the
+/// declaration reset the record, is strike 1 of a new one.
+#[test]
+fn v4_two_decisions_at_strikes_2_and_3_declare_once() {
+    let nr = ProbeResult::NotRunning;
+    check(Spec {
+        policy: shipped("v4-proposed"),
+        setup: vec![Task::Heartbeat(1_000), fail(1_000, nr)],
+        threads: vec![vec![fail(2_000, nr)], vec![fail(2_000, nr)]],
+        reach_all: true,
+        find: vec![("the second stands down", |outs, _| {
+            outs.iter()
+                .any(|o| verdict(o) == Verdict::Skipped(SkipReason::AlreadyOffline))
+        })],
+        never: vec![("both declared", |_, view| view.counters.declarations == 2)],
+        invariant: Box::new(|outs, view| {
+            let vs: Vec<Verdict> = outs.iter().map(|o| verdict(o)).collect();
+            assert_eq!(
+                vs.iter().filter(|v| **v == Verdict::Dead).count(),
+                1,
+                "{vs:?}"
+            );
+            let other = vs.iter().find(|v| **v != Verdict::Dead).unwrap();
+            assert!(
+                *other == Verdict::Skipped(SkipReason::AlreadyOffline)
+                    || *other == Verdict::NotDead(NotDeadReason::Strike(1)),
+                "{vs:?}"
+            );
+            assert_eq!(view.counters.declarations, 1);
+            assert_eq!(view.state.status, Status::Offline, "declared");
+        }),
+    });
+}
+
 // ---------------------------------------------------------------------------
 // The decision against the world's other events
 // ---------------------------------------------------------------------------

@@ -249,10 +249,17 @@ fn check_step(
             prop_assert_eq!(d.awaiting(), Awaiting::Nothing);
             match v {
                 // v3's re-check stands down after its probes; every other
-                // skip happens before any probe.
+                // skip but v4's stand-down happens before any probe.
                 Verdict::Skipped(SkipReason::RestartRecheck) => {
                     prop_assert!(policy.decision.recheck_restarting);
                     prop_assert!(d.probes() >= 1);
+                }
+                // v4's stand-down too: the row was already offline when it
+                // came to declare.
+                Verdict::Skipped(SkipReason::AlreadyOffline) => {
+                    prop_assert!(policy.decision.skip_when_offline);
+                    prop_assert!(d.probes() >= 1);
+                    prop_assert_eq!(before.status, Status::Offline);
                 }
                 Verdict::Skipped(_) => prop_assert_eq!(d.probes(), 0),
                 Verdict::Dead => {

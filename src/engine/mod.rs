@@ -199,6 +199,11 @@ pub struct Options<'a> {
     pub stop_when_all_hit: bool,
     /// Called about once a second from one search thread.
     pub progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+    /// Threads a driver lends the search beyond `threads`, asked at the
+    /// start of every level (a driver checking several pairs lends the
+    /// cores of its workers that ran out of pairs). Results do not depend
+    /// on it: they are the same with any thread count.
+    pub lent_threads: Option<&'a (dyn Fn() -> usize + Sync)>,
 }
 
 impl Default for Options<'_> {
@@ -209,6 +214,7 @@ impl Default for Options<'_> {
             deadline: None,
             stop_when_all_hit: false,
             progress: None,
+            lent_threads: None,
         }
     }
 }
@@ -499,8 +505,8 @@ where
     let stop_why = std::sync::Mutex::new(None);
     let mut depth = 0;
     let mut subsumed = 0;
-    let threads = opts.threads.max(1);
     while !level.is_empty() {
+        let threads = opts.threads.max(1) + opts.lent_threads.map_or(0, |lent| lent());
         if opts.stop_when_all_hit && found.iter().all(Option::is_some) {
             let mut w = stop_why.lock().unwrap_or_else(|e| e.into_inner());
             w.get_or_insert(Stop::AllHit);
