@@ -533,7 +533,7 @@ fn the_proposal_rules_out_the_2929_shape() {
 fn no_verdict_depends_on_the_two_second_tick() {
     // The heavy policies' pairs hold with 38-86 M states on the 2 s grid; a
     // 1 s grid multiplies states by about 12, past this machine's memory,
-    // so their verdicts rest on the 2 s grid alone (README, "Limits").
+    // so their verdicts rest on the 2 s grid alone (README, "What the model assumes").
     let policies = policies(false);
     let envs: Vec<Environment> = ["docker", "cloud"]
         .iter()
