@@ -24,10 +24,13 @@ pub fn default_jobs() -> usize {
 /// Arguments of `livecheck check` (the command line's own definition).
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
-    /// Policy files (default: every file in models/policies/).
+    /// Policy files or shipped names (default: every file in models/policies/,
+    /// or the built-in ones outside the repository).
     pub policies: Vec<PathBuf>,
-    /// Environment files (default: every file in models/environments/).
-    #[arg(long = "env", num_args = 1..)]
+    /// An environment file or shipped name; one per flag, repeatable
+    /// (default: every file in models/environments/, or the built-in ones
+    /// outside the repository).
+    #[arg(long = "env", value_name = "ENV")]
     pub envs: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
@@ -74,6 +77,35 @@ pub(crate) fn shipped_name(arg: &Path, dir: &str, what: &str) -> Result<PathBuf,
         }
         _ => Ok(arg.to_path_buf()),
     }
+}
+
+/// Loads a policy; an environment file given in its place is said to be one
+/// (instead of the policy format's complaint about its first key).
+pub fn load_policy(path: &Path) -> Result<Policy, InputError> {
+    Policy::load(path).map_err(|e| {
+        if Environment::load(path).is_ok() {
+            InputError::new(
+                "this is an environment file, not a policy: give it with --env, and a policy as a positional argument",
+            )
+            .in_file(path)
+        } else {
+            e
+        }
+    })
+}
+
+/// Loads an environment; a policy file given in its place is said to be one.
+pub fn load_environment(path: &Path) -> Result<Environment, InputError> {
+    Environment::load(path).map_err(|e| {
+        if Policy::load(path).is_ok() {
+            InputError::new(
+                "this is a policy file, not an environment: give it as a positional argument, and an environment with --env",
+            )
+            .in_file(path)
+        } else {
+            e
+        }
+    })
 }
 
 /// Every `*.toml` in `dir`, sorted; an error naming the directory when it is
@@ -185,22 +217,22 @@ pub fn check(args: &CheckArgs) -> Result<u8, InputError> {
         limits::check_timeout(t)?;
     }
     let policy_files = if args.policies.is_empty() {
-        toml_files(Path::new("models/policies"))?
+        crate::shipped::files_or_builtin("policies")?
     } else {
         shipped_names(&args.policies, "policies", "policy")?
     };
     let env_files = if args.envs.is_empty() {
-        toml_files(Path::new("models/environments"))?
+        crate::shipped::files_or_builtin("environments")?
     } else {
         shipped_names(&args.envs, "environments", "environment")?
     };
     let policies = policy_files
         .iter()
-        .map(|p| Policy::load(p))
+        .map(|p| load_policy(p))
         .collect::<Result<Vec<_>, _>>()?;
     let envs = env_files
         .iter()
-        .map(|e| Environment::load(e))
+        .map(|e| load_environment(e))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(dir) = &args.baseline {
         if !dir.is_dir() {

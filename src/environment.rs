@@ -300,7 +300,12 @@ struct CheckSection {
 
 impl Environment {
     /// Reads and validates an environment file. Its name is the file stem.
+    /// Outside the repository, `models/environments/NAME.toml` of a shipped
+    /// name reads the copy built into the binary ([`crate::shipped`]).
     pub fn load(path: &Path) -> Result<Environment, InputError> {
+        if let Some(text) = crate::shipped::text_at(path) {
+            return Environment::parse(&crate::input::model_name(path)?, path, text);
+        }
         let source = crate::input::read_text_file(
             path,
             "environment file",

@@ -71,6 +71,7 @@ pub mod replay;
 pub mod report;
 pub mod restart;
 pub mod sha256;
+pub mod shipped;
 #[cfg(feature = "checker")]
 pub mod sweep;
 pub mod sync;

@@ -293,3 +293,84 @@ fn shipped_names_work_for_policies_and_environments() {
     let out = run(&["check", "v9-nope", "--env", "docker"]);
     assert_bad_input(&out, &["v9-nope", "v2-2950", "v3-proposed"]);
 }
+
+/// The shipped models are built into the binary: from a directory with no
+/// `models/`, shipped names still work (and a file of the same name there
+/// would win).
+#[test]
+fn shipped_names_work_from_any_directory() {
+    let elsewhere = Path::new(env!("CARGO_TARGET_TMPDIR")).join("check_cli-elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    assert!(!elsewhere.join("models").exists());
+    let out = bin()
+        .current_dir(&elsewhere)
+        .args([
+            "check",
+            "v0-pre-2931",
+            "--env",
+            "docker",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let here = run(&["check", V0, "--env", DOCKER, "--format", "json"]);
+    let json = |o: &Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
+    let (a, b) = (json(&out), json(&here));
+    assert_eq!(
+        a["results"][0]["policy_sha256"],
+        b["results"][0]["policy_sha256"]
+    );
+    assert_eq!(a["results"][0]["properties"], b["results"][0]["properties"]);
+    // An unknown name lists the built-in ones.
+    let out = bin()
+        .current_dir(&elsewhere)
+        .args(["check", "v9-nope", "--env", "docker"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("v4-proposed") && err.contains("v0-pre-2931"),
+        "{err}"
+    );
+}
+
+/// `--env` takes one value per flag: what follows it is a policy again; a
+/// policy given as an environment (or the reverse) is said to be one.
+#[test]
+fn env_takes_one_value_and_a_swapped_file_is_named() {
+    let out = run(&["check", "--env", DOCKER, V0, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["results"].as_array().unwrap().len(),
+        1,
+        "one policy × one environment"
+    );
+    let out = run(&["check", DOCKER, "--env", V0]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("this is an environment file, not a policy") && err.contains("docker.toml"),
+        "{err}"
+    );
+    let out = run(&["check", "models/policies/v1-2931.toml", "--env", V0]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("this is a policy file, not an environment"),
+        "{err}"
+    );
+}

@@ -208,19 +208,22 @@ pub fn resolve(arg: &str, dir: &str, what: &str) -> Result<PathBuf, InputError> 
     let bare =
         !arg.is_empty() && !arg.contains('/') && !arg.contains('\\') && !arg.ends_with(".toml");
     if bare {
-        let shipped = Path::new("models").join(dir).join(format!("{arg}.toml"));
-        if shipped.is_file() {
+        let shipped = crate::shipped::path(dir, arg);
+        if shipped.is_file() || crate::shipped::text_at(&shipped).is_some() {
             return Ok(shipped);
         }
-        let known = toml_files(&Path::new("models").join(dir))
+        let mut names: Vec<String> = toml_files(&Path::new("models").join(dir))
             .map(|files| {
                 files
                     .iter()
                     .filter_map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                    .collect()
             })
-            .unwrap_or_else(|_| format!("none found: no models/{dir}/ here"));
+            .unwrap_or_default();
+        names.extend(crate::shipped::names(dir).into_iter().map(String::from));
+        names.sort();
+        names.dedup();
+        let known = names.join(", ");
         return Err(InputError::new(format!(
             "unknown {what} name {:?}: no such file, and no shipped {what} of that name (shipped: {known})",
             crate::input::printable(arg)
@@ -306,10 +309,10 @@ pub fn compute(args: &DiffArgs) -> Result<Diff, InputError> {
     }
     let old_file = resolve(&args.old, "policies", "policy")?;
     let new_file = resolve(&args.new, "policies", "policy")?;
-    let old = Policy::load(&old_file)?;
-    let new = Policy::load(&new_file)?;
+    let old = crate::cli::load_policy(&old_file)?;
+    let new = crate::cli::load_policy(&new_file)?;
     let env_files = if args.envs.is_empty() {
-        toml_files(Path::new("models/environments"))?
+        crate::shipped::files_or_builtin("environments")?
     } else {
         args.envs
             .iter()
@@ -318,7 +321,7 @@ pub fn compute(args: &DiffArgs) -> Result<Diff, InputError> {
     };
     let envs = env_files
         .iter()
-        .map(|e| Environment::load(e))
+        .map(|e| crate::cli::load_environment(e))
         .collect::<Result<Vec<_>, _>>()?;
     let dirs: Vec<PathBuf> = if args.no_proofs {
         Vec::new()
