@@ -560,6 +560,12 @@ impl WorkspaceRef {
         }
         // Upstream releases the lock here (`shouldDebounceRestart` returns);
         // anything can run before coalescing.
+        self.coalesce_section(now)
+    }
+
+    /// `coalesceRestart` as one lock section at `now`, counting a started
+    /// cycle.
+    fn coalesce_section(&self, now: Ms) -> RestartOutcome {
         let mut s = lock(&self.0.slot);
         let now = s.at(now);
         s.clock = now;
@@ -598,14 +604,7 @@ impl WorkspaceRef {
         if !self.0.policy.restart.manual_via_coordinator {
             return None;
         }
-        let mut s = lock(&self.0.slot);
-        let now = s.at(now);
-        s.clock = now;
-        let outcome = s.ws.restart.coalesce(now);
-        if outcome == RestartOutcome::Started {
-            s.counters.restarts_started += 1;
-        }
-        Some(outcome)
+        Some(self.coalesce_section(now))
     }
 
     /// The top of the drain loop at `now` (one section): on [`LoopTop::Run`]
