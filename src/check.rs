@@ -46,6 +46,14 @@ impl Verdict {
             Verdict::Inconclusive => "inconclusive",
         }
     }
+
+    /// The verdict a contract word names (`holds`, `violated`,
+    /// `inconclusive`), as a proof records it.
+    pub fn from_word(word: &str) -> Option<Verdict> {
+        [Verdict::Holds, Verdict::Violated, Verdict::Inconclusive]
+            .into_iter()
+            .find(|v| v.word() == word)
+    }
 }
 
 /// One property's outcome.

@@ -70,7 +70,7 @@ fn shipped_names(args: &[PathBuf], dir: &str, what: &str) -> Result<Vec<PathBuf>
 }
 
 /// One argument of [`shipped_names`].
-pub(crate) fn shipped_name(arg: &Path, dir: &str, what: &str) -> Result<PathBuf, InputError> {
+pub fn shipped_name(arg: &Path, dir: &str, what: &str) -> Result<PathBuf, InputError> {
     match arg.to_str() {
         Some(s) if !arg.exists() && !s.contains('/') && !s.ends_with(".toml") => {
             crate::diff::resolve(s, dir, what)

@@ -303,10 +303,7 @@ impl Environment {
     /// Outside the repository, `models/environments/NAME.toml` of a shipped
     /// name reads the copy built into the binary ([`crate::shipped`]).
     pub fn load(path: &Path) -> Result<Environment, InputError> {
-        if let Some(text) = crate::shipped::text_at(path) {
-            return Environment::parse(&crate::input::model_name(path)?, path, text);
-        }
-        let source = crate::input::read_text_file(
+        let source = crate::input::read_model_file(
             path,
             "environment file",
             crate::limits::MAX_MODEL_FILE_BYTES,

@@ -34,6 +34,16 @@ fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     "not a regular file"
 }
 
+/// A model file's text: the built-in copy when `path` is a shipped model's
+/// `models/DIR/NAME.toml` that is not on disk here ([`crate::shipped`]),
+/// else the file as [`read_text_file`] reads it.
+pub fn read_model_file(path: &Path, what: &str, limit: u64) -> Result<String, InputError> {
+    match crate::shipped::text_at(path) {
+        Some(text) => Ok(text.to_owned()),
+        None => read_text_file(path, what, limit),
+    }
+}
+
 /// Reads a whole text file of at most `limit` bytes. `what` names it in
 /// errors ("policy file"). Refused with an error naming the file: anything
 /// but a regular file (a directory, a FIFO, `/dev/zero`: these are checked

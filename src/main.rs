@@ -2,7 +2,6 @@
 
 use clap::{Parser, Subcommand};
 use livecheck::error::InputError;
-use livecheck::limits;
 use livecheck::policy::Policy;
 use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
@@ -30,9 +29,9 @@ enum Command {
     Diff(livecheck::diff::DiffArgs),
     /// Serve stateright's Explorer for one policy × environment on localhost.
     Explore {
-        /// The policy file.
+        /// The policy (a file or a shipped name such as `v2-2950`).
         policy: PathBuf,
-        /// The environment file.
+        /// The environment (a file or a shipped name such as `docker`).
         #[arg(long = "env")]
         env: PathBuf,
         /// The port to listen on.
@@ -46,38 +45,7 @@ enum Command {
     ///
     /// Exit status: 0 the sweep ran, whatever the verdicts; 1 the checker failed at some
     /// point; 2 bad input (before any point runs).
-    Sweep {
-        /// The policy file.
-        policy: PathBuf,
-        /// The environment file.
-        #[arg(long = "env")]
-        env: PathBuf,
-        /// KEY=FROM..TO/STEP, e.g. policy.settle.window=10s..60s/10s or
-        /// env.boot.not_running_max=20s..40s/5s (repeatable; the first changes slowest).
-        #[arg(long, required = true)]
-        vary: Vec<String>,
-        /// Output format on stdout.
-        #[arg(long, value_enum, default_value = "text")]
-        format: livecheck::sweep::Format,
-        /// Draw one heatmap per property into this file (.svg or .png).
-        #[arg(long)]
-        plot: Option<PathBuf>,
-        /// Run only the I-th of N disjoint parts (I/N); join the JSON outputs with sweep-merge.
-        #[arg(long)]
-        shard: Option<String>,
-        /// Worker threads, each running one single-threaded check (default: every core; 1 to 256).
-        #[arg(long, value_parser = limits::parse_threads)]
-        threads: Option<usize>,
-        /// Allow a grid of more than 100 000 points.
-        #[arg(long)]
-        yes: bool,
-        /// Stop each check after this many generated states (verdicts become inconclusive; at least 1).
-        #[arg(long, value_parser = limits::parse_max_states)]
-        max_states: Option<usize>,
-        /// Stop each check after this many seconds (verdicts become inconclusive; 1 to 31536000).
-        #[arg(long, value_name = "SECONDS", value_parser = limits::parse_timeout)]
-        timeout: Option<u64>,
-    },
+    Sweep(livecheck::sweep::SweepArgs),
     /// Join the JSON outputs of `sweep --shard I/N` runs into the whole sweep.
     SweepMerge {
         /// Every shard's JSON output, in any order.
@@ -92,32 +60,7 @@ enum Command {
     },
     /// Explain one property of a policy in an environment (its shortest
     /// counterexample, or the figure showing it holds), or `explain 2929`.
-    Explain {
-        /// A policy file, or `2929` for the #2929 incident (v1-2931, docker).
-        target: String,
-        /// The environment file (required with a policy file).
-        #[arg(long)]
-        env: Option<PathBuf>,
-        /// The property to explain (required with a policy file).
-        #[arg(long)]
-        property: Option<String>,
-        /// Output format (`lesson`: the markdown of docs/lessons/2929.md, with `2929`).
-        #[arg(long, value_enum, default_value = "text")]
-        format: livecheck::explain::Format,
-        /// Checker threads (1 to 256).
-        #[arg(long, default_value_t = 1, value_parser = limits::parse_threads)]
-        threads: usize,
-        /// Stop the check after this many generated states (at least 1).
-        #[arg(long, value_parser = limits::parse_max_states)]
-        max_states: Option<usize>,
-        /// Stop the check after this many seconds (1 to 31536000).
-        #[arg(long, value_name = "SECONDS", value_parser = limits::parse_timeout)]
-        timeout: Option<u64>,
-        /// With 2929: does this policy (a file or a shipped name) still show
-        /// #2929? Exit 1 it does, 0 it rules it out, 3 the search could not tell.
-        #[arg(long)]
-        policy: Option<PathBuf>,
-    },
+    Explain(livecheck::explain::ExplainArgs),
     /// Replay a JSON Lines event log through a policy's decision machine.
     ///
     /// With --what-if-old OLD: replay a log that carries the container's truth
@@ -125,12 +68,12 @@ enum Command {
     /// every decision whose outcome or restart differs. Exit status: 0 replayed
     /// (whatever differs); 2 bad input.
     Replay {
-        /// The policy file (models/policies/NAME.toml); with --what-if-old, the new policy.
+        /// The policy (a file or a shipped name); with --what-if-old, the new policy.
         #[arg(long)]
         policy: PathBuf,
         /// The log (JSON Lines; `-` for standard input).
         log: PathBuf,
-        /// What-if replay: the old policy file to compare --policy with on this log.
+        /// What-if replay: the old policy (a file or a shipped name) to compare --policy with on this log.
         #[arg(long, value_name = "OLD_POLICY")]
         what_if_old: Option<PathBuf>,
         /// Output format of a what-if replay.
@@ -143,10 +86,10 @@ enum Command {
     /// model could not follow, what it could have done instead and the lines
     /// before it. Exit status: 0 every workspace followed; 1 a gap; 2 bad input.
     ValidateTrace {
-        /// The policy file the run used.
+        /// The policy the run used (a file or a shipped name).
         #[arg(long)]
         policy: PathBuf,
-        /// The environment whose model the run must fit.
+        /// The environment whose model the run must fit (a file or a shipped name).
         #[arg(long)]
         env: PathBuf,
         /// How far a line's model time may be from its real time (default: one clock tick).
@@ -173,7 +116,7 @@ enum Command {
     },
     /// Print the conformance vectors of a policy (JSON) on stdout.
     Vectors {
-        /// The policy file.
+        /// The policy (a file or a shipped name).
         #[arg(long)]
         policy: PathBuf,
     },
@@ -213,7 +156,7 @@ enum CalibrateTarget {
 enum CodegenLang {
     /// Go: liveness.go, liveness_test.go and vectors.json in one package.
     Go {
-        /// The policy file.
+        /// The policy (a file or a shipped name).
         #[arg(long)]
         policy: PathBuf,
         /// The Go package name.
@@ -234,8 +177,28 @@ enum CodegenLang {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    match run(Cli::parse().command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("livecheck: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A policy argument: a file, or a shipped name (`v2-2950`).
+fn policy_arg(arg: &std::path::Path) -> Result<PathBuf, InputError> {
+    livecheck::cli::shipped_name(arg, "policies", "policy")
+}
+
+/// An environment argument: a file, or a shipped name (`cloud`).
+fn env_arg(arg: &std::path::Path) -> Result<PathBuf, InputError> {
+    livecheck::cli::shipped_name(arg, "environments", "environment")
+}
+
+/// Runs one subcommand; its exit status, or the bad input (exit 2).
+fn run(command: Command) -> Result<ExitCode, InputError> {
+    match command {
         Command::Check(args) => livecheck::cli::check(&args).map(ExitCode::from),
         Command::Diff(args) => livecheck::diff::run(&args).map(ExitCode::from),
         Command::Explore {
@@ -243,32 +206,13 @@ fn main() -> ExitCode {
             env,
             port,
             host,
-        } => livecheck::cli::explore(&policy, &env, std::net::SocketAddr::new(host, port))
-            .map(|()| ExitCode::SUCCESS),
-        Command::Sweep {
-            policy,
-            env,
-            vary,
-            format,
-            plot,
-            shard,
-            threads,
-            yes,
-            max_states,
-            timeout,
-        } => livecheck::sweep::sweep(&livecheck::sweep::SweepArgs {
-            policy,
-            env,
-            vary,
-            format,
-            plot,
-            shard,
-            threads,
-            yes,
-            max_states,
-            timeout,
-        })
-        .map(ExitCode::from),
+        } => livecheck::cli::explore(
+            &policy_arg(&policy)?,
+            &env_arg(&env)?,
+            std::net::SocketAddr::new(host, port),
+        )
+        .map(|()| ExitCode::SUCCESS),
+        Command::Sweep(args) => livecheck::sweep::sweep(&args).map(ExitCode::from),
         Command::SweepMerge {
             files,
             format,
@@ -279,45 +223,32 @@ fn main() -> ExitCode {
             plot,
         })
         .map(ExitCode::from),
-        Command::Explain {
-            target,
-            env,
-            property,
-            format,
-            threads,
-            max_states,
-            timeout,
-            policy,
-        } => livecheck::explain::run(&livecheck::explain::ExplainArgs {
-            policy,
-            target,
-            env,
-            property,
-            format,
-            threads,
-            max_states,
-            timeout,
-        })
-        .map(ExitCode::from),
+        Command::Explain(args) => livecheck::explain::run(&args).map(ExitCode::from),
         Command::Replay {
             policy,
             log,
             what_if_old: None,
             format: _,
-        } => replay(&policy, &log),
+        } => replay(&policy_arg(&policy)?, &log),
         Command::Replay {
             policy,
             log,
             what_if_old: Some(old),
             format,
-        } => what_if(&old, &policy, &log, format),
+        } => what_if(&policy_arg(&old)?, &policy_arg(&policy)?, &log, format),
         Command::ValidateTrace {
             policy,
             env,
             tolerance,
             max_frontier,
             log,
-        } => validate_trace(&policy, &env, tolerance.as_deref(), max_frontier, &log),
+        } => validate_trace(
+            &policy_arg(&policy)?,
+            &env_arg(&env)?,
+            tolerance.as_deref(),
+            max_frontier,
+            &log,
+        ),
         Command::Calibrate {
             target:
                 CalibrateTarget::Docker {
@@ -351,7 +282,7 @@ fn main() -> ExitCode {
                     proofs,
                 },
         } => livecheck::codegen::cli_codegen_go(
-            &policy,
+            &policy_arg(&policy)?,
             &package,
             &out,
             &livecheck::codegen::go::Options {
@@ -363,14 +294,8 @@ fn main() -> ExitCode {
         Command::Vectors { policy } => {
             let stdout = std::io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            livecheck::codegen::cli_vectors(&policy, &mut out).map(|()| ExitCode::SUCCESS)
-        }
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("livecheck: {e}");
-            ExitCode::from(2)
+            livecheck::codegen::cli_vectors(&policy_arg(&policy)?, &mut out)
+                .map(|()| ExitCode::SUCCESS)
         }
     }
 }

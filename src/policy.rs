@@ -360,11 +360,11 @@ impl Policy {
     /// Outside the repository, `models/policies/NAME.toml` of a shipped name
     /// reads the copy built into the binary ([`crate::shipped`]).
     pub fn load(path: &Path) -> Result<Policy, InputError> {
-        if let Some(text) = crate::shipped::text_at(path) {
-            return Policy::parse(&crate::input::model_name(path)?, path, text);
-        }
-        let source =
-            crate::input::read_text_file(path, "policy file", crate::limits::MAX_MODEL_FILE_BYTES)?;
+        let source = crate::input::read_model_file(
+            path,
+            "policy file",
+            crate::limits::MAX_MODEL_FILE_BYTES,
+        )?;
         let name = crate::input::model_name(path)?;
         Policy::parse(&name, path, &source)
     }

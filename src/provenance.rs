@@ -54,6 +54,17 @@ pub fn assumptions_text(env: &Environment) -> String {
     )
 }
 
+/// Reads and parses a proof file (`proofs/POLICY.ENV.json`); an unreadable
+/// or malformed one is an error naming the file (and the line).
+pub fn read_proof(file: &std::path::Path) -> Result<Value, crate::error::InputError> {
+    let text = crate::input::read_text_file(file, "proof file", 1 << 28)?;
+    serde_json::from_str(&text).map_err(|e| {
+        crate::error::InputError::new(format!("malformed proof file: {e}"))
+            .in_file(file)
+            .at_line(e.line())
+    })
+}
+
 /// Why a recorded proof (the JSON of one pair) does not describe checking
 /// a policy whose file hashes to `policy_sha256` in an environment whose
 /// file hashes to `env_sha256` with this livecheck; `None` when it does.

@@ -24,6 +24,14 @@ pub fn kind(name: &str) -> &'static str {
     }
 }
 
+/// The model actions of a run, in order, from the initial state: what
+/// `explain --from` replays to rebuild the run exactly
+/// ([`crate::explain::recorded`]).
+fn actions_json(trail: &crate::model::search::Trail) -> Value {
+    serde_json::to_value(trail.steps.iter().map(|(a, _)| a).collect::<Vec<_>>())
+        .unwrap_or(Value::Null)
+}
+
 fn property_json(pair: &PairResult, p: &PropertyResult) -> Value {
     let mut v = json!({ "name": p.name, "verdict": p.verdict.word(), "kind": kind(p.name) });
     let world = &pair.world;
@@ -41,6 +49,7 @@ fn property_json(pair: &PairResult, p: &PropertyResult) -> Value {
         };
         let steps = trace::timeline(world, trail, p.verdict == Verdict::Violated);
         v[key] = serde_json::to_value(steps).unwrap_or(Value::Null);
+        v["actions"] = actions_json(trail);
     }
     if p.verdict == Verdict::Violated {
         v["why"] = json!(properties::why(p.name));
@@ -55,6 +64,7 @@ fn property_json(pair: &PairResult, p: &PropertyResult) -> Value {
     if let Some(trail) = &p.worst_case_trail {
         v["worst_case_path"] =
             serde_json::to_value(trace::timeline(world, trail, false)).unwrap_or(Value::Null);
+        v["worst_case_actions"] = actions_json(trail);
     }
     v
 }

@@ -603,3 +603,52 @@ fn plot_is_an_svg_with_one_panel_per_property() {
         assert!(merged_texts.contains(&format!("{name} (")));
     }
 }
+
+#[test]
+fn shipped_names_sweep_from_a_directory_without_models() {
+    let dir = scratch("names_anywhere");
+    let run = |policy: &str| {
+        Command::new(env!("CARGO_BIN_EXE_livecheck"))
+            .args([
+                "sweep",
+                policy,
+                "--env",
+                "docker",
+                "--vary",
+                "policy.restart.debounce=30s..40s/10s",
+                "--max-states",
+                "1000",
+                "--format",
+                "json",
+            ])
+            .current_dir(&dir)
+            .output()
+            .expect("run livecheck")
+    };
+    let o = run("v0-pre-2931");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = json_of(&o);
+    assert_eq!(out.points.len(), 2);
+    // The same sweep as the repository's file, named by its path.
+    let by_path = livecheck(&[
+        "sweep",
+        V0,
+        "--env",
+        "models/environments/docker.toml",
+        "--vary",
+        "policy.restart.debounce=30s..40s/10s",
+        "--max-states",
+        "1000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json_of(&by_path).sweep, out.sweep);
+    assert_eq!(timeless(&json_of(&by_path).points), timeless(&out.points));
+    let o = run("v0-nope");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown policy name \"v0-nope\""),
+        "{}",
+        stderr(&o)
+    );
+}

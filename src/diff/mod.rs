@@ -246,12 +246,7 @@ pub fn recorded(
     let Some(file) = dirs.iter().map(|d| d.join(&name)).find(|f| f.is_file()) else {
         return Ok(None);
     };
-    let text = crate::input::read_text_file(&file, "proof file", 1 << 28)?;
-    let proof: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        InputError::new(format!("malformed proof file: {e}"))
-            .in_file(&file)
-            .at_line(e.line())
-    })?;
+    let proof = crate::provenance::read_proof(&file)?;
     if proof["policy"] != policy.name.as_str() || proof["environment"] != env.name.as_str() {
         return Err(InputError::new(format!(
             "this proof records {} × {}, not {} × {} (a proof recorded from a different model)",

@@ -97,17 +97,16 @@ impl Outcome {
                 .iter()
                 .find(|p| p["name"] == name)
                 .ok_or_else(|| fail(format!("no verdict for property {name}")))?;
-            let verdict = match p["verdict"].as_str() {
-                Some("holds") => Verdict::Holds,
-                Some("violated") => Verdict::Violated,
-                Some("inconclusive") => Verdict::Inconclusive,
-                other => {
-                    return Err(fail(format!(
-                        "property {name}: verdict {other:?} is not holds, violated or inconclusive"
+            let verdict = p["verdict"]
+                .as_str()
+                .and_then(Verdict::from_word)
+                .ok_or_else(|| {
+                    fail(format!(
+                        "property {name}: verdict {} is not holds, violated or inconclusive",
+                        p["verdict"]
                     ))
-                    .at_key(format!("{name}.verdict")))
-                }
-            };
+                    .at_key(format!("{name}.verdict"))
+                })?;
             let steps = p
                 .get("counterexample")
                 .or_else(|| p.get("example"))

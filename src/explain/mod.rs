@@ -22,6 +22,7 @@ pub mod html;
 pub mod itf;
 pub mod lesson;
 pub mod mermaid;
+pub mod recorded;
 pub mod replay_log;
 
 use crate::check::{check_pair, CheckOptions, PairResult, Verdict};
@@ -69,25 +70,46 @@ pub enum Format {
 }
 
 /// Arguments of `livecheck explain`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ExplainArgs {
-    /// A policy file, or `2929` for the incident.
-    pub target: String,
-    /// The environment file (required with a policy; `2929` uses docker).
+    /// A policy (a file or a shipped name such as `v2-2950`), or `2929` for
+    /// the #2929 incident (v1-2931, docker). Not with --from.
+    #[arg(required_unless_present = "from", conflicts_with = "from")]
+    pub target: Option<String>,
+    /// The environment (a file or a shipped name such as `cloud`; required
+    /// with a policy).
+    #[arg(long)]
     pub env: Option<PathBuf>,
-    /// The property to explain (required with a policy).
+    /// The property to explain (required with a policy or --from).
+    #[arg(long)]
     pub property: Option<String>,
-    /// Output format.
+    /// Output format on stdout (`lesson`: the markdown of
+    /// docs/lessons/2929.md, with `2929`).
+    #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// Checker threads.
+    /// Write every format into this directory (STEM.txt, .mermaid.md, .html,
+    /// .itf.json, .replay.jsonl, .json; STEM is POLICY.ENV.PROPERTY, `2929`
+    /// or `2929.POLICY`) from one run, and list the files on stdout.
+    #[arg(long, value_name = "DIR", conflicts_with = "format")]
+    pub out_dir: Option<PathBuf>,
+    /// Explain from a recorded proof (proofs/POLICY.ENV.json) instead of
+    /// checking again: its runs are replayed from their recorded model
+    /// actions. A proof that no longer matches the policy, environment, model
+    /// or livecheck version is refused (exit 2).
+    #[arg(long, value_name = "PROOF", conflicts_with_all = ["env", "policy"])]
+    pub from: Option<PathBuf>,
+    /// Checker threads (1 to 256).
+    #[arg(long, default_value_t = 1, value_parser = crate::limits::parse_threads)]
     pub threads: usize,
-    /// Generated-state bound of the check.
+    /// Stop the check after this many generated states (at least 1).
+    #[arg(long, value_parser = crate::limits::parse_max_states)]
     pub max_states: Option<usize>,
-    /// Time bound of the check, in seconds.
+    /// Stop the check after this many seconds (1 to 31536000).
+    #[arg(long, value_name = "SECONDS", value_parser = crate::limits::parse_timeout)]
     pub timeout: Option<u64>,
-    /// With `2929`: search this policy instead of `v1-2931` (a file or a
-    /// shipped name); the exit status then says whether it still shows the
-    /// incident (1), rules it out (0) or could not tell (3).
+    /// With 2929: does this policy (a file or a shipped name) still show
+    /// #2929? Exit 1 it does, 0 it rules it out, 3 the search could not tell.
+    #[arg(long)]
     pub policy: Option<PathBuf>,
 }
 
@@ -511,57 +533,55 @@ fn colour_wanted() -> bool {
 }
 
 /// `livecheck explain`: loads the files (bad input fails before any work),
-/// explains, writes the chosen format to stdout and returns the exit status
-/// (see the module docs).
+/// explains, writes the chosen format to stdout (or every format into
+/// `--out-dir`) and returns the exit status (see the module docs).
 pub fn run(args: &ExplainArgs) -> Result<u8, InputError> {
     if args.threads == 0 {
         return Err(InputError::new("--threads must be at least 1").at_key("--threads"));
     }
-    if args.policy.is_some() && args.target != "2929" {
+    let target = args.target.as_deref().unwrap_or_default();
+    let is_2929 = args.from.is_none() && target == "2929" && !Path::new(target).is_file();
+    if args.policy.is_some() && !is_2929 {
         return Err(InputError::new(
             "--policy goes with `explain 2929` (explain POLICY names the policy itself)",
         )
         .at_key("--policy"));
     }
-    let (out, code) = if args.target == "2929" && !Path::new(&args.target).is_file() {
-        if args.env.is_some() || args.property.is_some() {
-            return Err(InputError::new(
-                "`explain 2929` takes no --env or --property: it is v1-2931 in the docker environment, property no_self_fire_on_lone_false",
-            ));
-        }
-        if let Some(p) = &args.policy {
-            if args.format == Format::Lesson {
-                return Err(InputError::new(
-                    "--format lesson tells the incident on v1-2931 only; drop --policy",
-                )
-                .at_key("--format"));
-            }
-            let file = crate::cli::shipped_name(p, "policies", "policy")?;
-            let policy = Policy::load(&file)?;
-            let (_, env) = load_pair(INCIDENT_POLICY, INCIDENT_ENV)?;
-            let e = incident_in(World::new(policy, only_restart_answers(&env)));
-            let code = match e.verdict {
-                Verdict::Violated => 1,
-                Verdict::Holds => 0,
-                Verdict::Inconclusive => 3,
-            };
-            let out = render(&e, args.format, colour_wanted())?;
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(out.as_bytes());
-            let _ = stdout.flush();
-            return Ok(code);
-        }
-        if args.format == Format::Lesson {
-            let text = lesson::generate()?;
-            (text, 0)
+    if is_2929 && (args.env.is_some() || args.property.is_some()) {
+        return Err(InputError::new(
+            "`explain 2929` takes no --env or --property: it is v1-2931 in the docker environment, property no_self_fire_on_lone_false",
+        ));
+    }
+    if args.format == Format::Lesson && (!is_2929 || args.policy.is_some()) {
+        let why = if is_2929 {
+            "--format lesson tells the incident on v1-2931 only; drop --policy"
         } else {
-            let e = incident()?;
-            let code = if e.shown == Shown::Counterexample {
-                0
-            } else {
-                1
-            };
-            (render(&e, args.format, colour_wanted())?, code)
+            "--format lesson is for `livecheck explain 2929` only"
+        };
+        return Err(InputError::new(why).at_key("--format"));
+    }
+    if is_2929 && args.policy.is_none() && args.format == Format::Lesson {
+        write_stdout(&lesson::generate()?);
+        return Ok(0);
+    }
+    let (e, stem, code) = if is_2929 {
+        match &args.policy {
+            Some(p) => {
+                let file = crate::cli::shipped_name(p, "policies", "policy")?;
+                let policy = crate::cli::load_policy(&file)?;
+                let (_, env) = load_pair(INCIDENT_POLICY, INCIDENT_ENV)?;
+                let stem = format!("2929.{}", policy.name);
+                let e = incident_in(World::new(policy, only_restart_answers(&env)));
+                let code = e.exit_code();
+                (e, stem, code)
+            }
+            None => {
+                let e = incident()?;
+                // 0 when the checker reproduces the incident (the lesson
+                // holds), 1 when it no longer does.
+                let code = u8::from(e.shown != Shown::Counterexample);
+                (e, "2929".to_owned(), code)
+            }
         }
     } else {
         let property = args.property.as_deref().ok_or_else(|| {
@@ -572,31 +592,85 @@ pub fn run(args: &ExplainArgs) -> Result<u8, InputError> {
             .at_key("--property")
         })?;
         let property = property_name(property)?;
-        let env_file = args.env.as_ref().ok_or_else(|| {
-            InputError::new("--env ENV_FILE is required (e.g. models/environments/docker.toml)")
-                .at_key("--env")
-        })?;
-        if args.format == Format::Lesson {
-            return Err(
-                InputError::new("--format lesson is for `livecheck explain 2929` only")
-                    .at_key("--format"),
-            );
-        }
-        let policy = Policy::load(Path::new(&args.target))?;
-        let env = Environment::load(env_file)?;
-        let opts = CheckOptions {
-            threads: args.threads,
-            max_states: args.max_states,
-            timeout: args.timeout.map(Duration::from_secs),
-            progress: false,
-            exhaustive: false,
+        let pair = match &args.from {
+            Some(proof) => recorded::pair_from_proof(proof)?,
+            None => {
+                let env_arg = args.env.as_ref().ok_or_else(|| {
+                    InputError::new("--env ENV is required (a file or a shipped name, e.g. docker)")
+                        .at_key("--env")
+                })?;
+                let policy_file =
+                    crate::cli::shipped_name(Path::new(target), "policies", "policy")?;
+                let env_file = crate::cli::shipped_name(env_arg, "environments", "environment")?;
+                let policy = crate::cli::load_policy(&policy_file)?;
+                let env = crate::cli::load_environment(&env_file)?;
+                let opts = CheckOptions {
+                    threads: args.threads,
+                    max_states: args.max_states,
+                    timeout: args.timeout.map(Duration::from_secs),
+                    progress: false,
+                    exhaustive: false,
+                };
+                check_pair(&policy, &env, &opts)
+            }
         };
-        let e = explain_property(&policy, &env, property, &opts);
-        (render(&e, args.format, colour_wanted())?, e.exit_code())
+        let e = from_check(&pair, property);
+        let stem = format!("{}.{}.{property}", e.world.policy.name, e.world.env.name);
+        let code = e.exit_code();
+        (e, stem, code)
     };
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe is not bad input: ignore write errors on stdout.
-    let _ = stdout.write_all(out.as_bytes());
-    let _ = stdout.flush();
+    match &args.out_dir {
+        Some(dir) => {
+            for file in write_all_formats(&e, dir, &stem)? {
+                println!("{}", file.display());
+            }
+        }
+        None => write_stdout(&render(&e, args.format, colour_wanted())?),
+    }
     Ok(code)
+}
+
+/// Every per-explanation format and the file suffix it is written under by
+/// `--out-dir` (the lesson is not one: it tells the incident as a whole).
+pub const OUT_DIR_FILES: [(Format, &str); 6] = [
+    (Format::Text, "txt"),
+    (Format::Mermaid, "mermaid.md"),
+    (Format::Html, "html"),
+    (Format::Itf, "itf.json"),
+    (Format::Replay, "replay.jsonl"),
+    (Format::Json, "json"),
+];
+
+/// Writes `e` in every format of [`OUT_DIR_FILES`] as `dir/STEM.SUFFIX`
+/// (creating `dir`), text without colour; the mermaid diagram inside a
+/// ```` ```mermaid ```` block so the `.md` renders on GitHub. Returns the
+/// files written; an error names the file that could not be.
+pub fn write_all_formats(
+    e: &Explanation,
+    dir: &Path,
+    stem: &str,
+) -> Result<Vec<PathBuf>, InputError> {
+    std::fs::create_dir_all(dir).map_err(|err| {
+        InputError::new(format!("cannot create the output directory: {err}")).in_file(dir)
+    })?;
+    let mut written = Vec::with_capacity(OUT_DIR_FILES.len());
+    for (format, suffix) in OUT_DIR_FILES {
+        let mut text = render(e, format, false)?;
+        if format == Format::Mermaid {
+            text = format!("```mermaid\n{text}```\n");
+        }
+        let file = dir.join(format!("{stem}.{suffix}"));
+        std::fs::write(&file, text)
+            .map_err(|err| InputError::new(format!("cannot write: {err}")).in_file(&file))?;
+        written.push(file);
+    }
+    Ok(written)
+}
+
+/// Writes `text` to stdout; a closed pipe is not bad input, so write errors
+/// are ignored.
+fn write_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
 }

@@ -76,6 +76,7 @@ use crate::environment::{CrashReads, Environment, Platform};
 use crate::policy::{AgeCaps, Policy, ProbeErrorMeaning};
 use crate::workspace::{Facts, Workspace};
 use note::Narrate;
+use serde::{Deserialize, Serialize};
 use stateright::Model;
 
 /// The model's constant "now" (milliseconds). Remembered instants are at or
@@ -168,7 +169,8 @@ impl Slot {
 /// Who launched a restart request: the coordinator treats the decision's
 /// own requests apart (`restart.detector_bypasses_debounce`), and the
 /// properties treat every detector's apart from a config PUT's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Class {
     /// A request's decision.
     Decision = 0,
@@ -331,7 +333,8 @@ pub struct WorldState {
 }
 
 /// How a probe is answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Answer {
     /// The truth.
     Truthful,
@@ -341,8 +344,12 @@ pub enum Answer {
     TransportError,
 }
 
-/// A world transition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A world transition. Proofs record their runs as these actions (serde's
+/// snake_case form, e.g. `"tick"`, `{"probe": [0, "spurious"]}`) so
+/// `explain --from` can rebuild a run without a search; renaming a variant
+/// changes the model ([`MODEL_VERSION`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Time passes (see the module docs).
     Tick,

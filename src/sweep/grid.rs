@@ -125,8 +125,8 @@ impl Base {
     /// looked at).
     pub fn load(policy: &Path, env: &Path) -> Result<Base, InputError> {
         let max = crate::limits::MAX_MODEL_FILE_BYTES;
-        let policy_source = crate::input::read_text_file(policy, "policy file", max)?;
-        let env_source = crate::input::read_text_file(env, "environment file", max)?;
+        let policy_source = crate::input::read_model_file(policy, "policy file", max)?;
+        let env_source = crate::input::read_model_file(env, "environment file", max)?;
         Base::from_sources(policy, &policy_source, env, &env_source)
     }
 

@@ -49,27 +49,37 @@ pub enum Format {
 }
 
 /// Arguments of `livecheck sweep`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SweepArgs {
-    /// The policy file.
+    /// The policy (a file or a shipped name such as `v2-2950`).
     pub policy: PathBuf,
-    /// The environment file.
+    /// The environment (a file or a shipped name such as `cloud`).
+    #[arg(long = "env")]
     pub env: PathBuf,
-    /// `KEY=FROM..TO/STEP`, in order (the first changes slowest).
+    /// KEY=FROM..TO/STEP, e.g. policy.settle.window=10s..60s/10s or
+    /// env.boot.not_running_max=20s..40s/5s (repeatable; the first changes slowest).
+    #[arg(long, required = true)]
     pub vary: Vec<String>,
     /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// Draw the heatmaps here (`.svg` or `.png`).
+    /// Draw one heatmap per property into this file (.svg or .png).
+    #[arg(long)]
     pub plot: Option<PathBuf>,
-    /// `I/N`: run only the I-th of N parts.
+    /// Run only the I-th of N disjoint parts (I/N); join the JSON outputs with sweep-merge.
+    #[arg(long)]
     pub shard: Option<String>,
-    /// Worker threads (default: the machine's cores).
+    /// Worker threads, each running one single-threaded check (default: every core; 1 to 256).
+    #[arg(long, value_parser = crate::limits::parse_threads)]
     pub threads: Option<usize>,
-    /// Allow grids over 100 000 points.
+    /// Allow a grid of more than 100 000 points.
+    #[arg(long)]
     pub yes: bool,
-    /// Generated-state bound of every check.
+    /// Stop each check after this many generated states (verdicts become inconclusive; at least 1).
+    #[arg(long, value_parser = crate::limits::parse_max_states)]
     pub max_states: Option<usize>,
-    /// Time bound of every check, in seconds.
+    /// Stop each check after this many seconds (verdicts become inconclusive; 1 to 31536000).
+    #[arg(long, value_name = "SECONDS", value_parser = crate::limits::parse_timeout)]
     pub timeout: Option<u64>,
 }
 
@@ -90,7 +100,9 @@ pub struct Plan {
 /// Validates the command line: files, keys, ranges, grid size, shard,
 /// threads, plot target. Every error is an [`InputError`] (exit 2).
 pub fn plan(args: &SweepArgs) -> Result<Plan, InputError> {
-    let base = Base::load(&args.policy, &args.env)?;
+    let policy = crate::cli::shipped_name(&args.policy, "policies", "policy")?;
+    let env = crate::cli::shipped_name(&args.env, "environments", "environment")?;
+    let base = Base::load(&policy, &env)?;
     let varies = args
         .vary
         .iter()
