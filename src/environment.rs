@@ -13,8 +13,8 @@
 //! keeps its meaning in the world as upstream runs it.
 
 use crate::duration::{self, Ms};
+use crate::error::line_of_key;
 use crate::error::InputError;
-use crate::policy::line_of_key;
 use serde::Deserialize;
 use std::path::Path;
 

@@ -120,7 +120,7 @@ impl InputError {
                         .is_some_and(|t| t.trim_start().starts_with('['))
                 });
             let dotted = e.key.clone().unwrap_or_else(|| dup.to_owned());
-            let first = crate::policy::line_of_key(source, &dotted).filter(|&f| Some(f) != line);
+            let first = line_of_key(source, &dotted).filter(|&f| Some(f) != line);
             let at = first.map_or(String::new(), |f| format!(" (first at line {f})"));
             e.reason = if header {
                 format!("table [{dotted}] is defined twice{at}: merge the two")
@@ -286,6 +286,34 @@ impl fmt::Display for InputError {
 }
 
 impl std::error::Error for InputError {}
+
+/// 1-based line of a dotted key's assignment (or table header) in TOML text:
+/// the TOML helper every model file's errors use to name a line.
+pub(crate) fn line_of_key(source: &str, key: &str) -> Option<usize> {
+    let (table, leaf) = match key.rsplit_once('.') {
+        Some((t, l)) => (t, l),
+        None => ("", key),
+    };
+    let mut current = String::new();
+    for (i, raw) in source.lines().enumerate() {
+        let l = raw.trim();
+        if l.starts_with('[') && l.ends_with(']') {
+            current = l.trim_matches(|c| c == '[' || c == ']').trim().to_owned();
+            if current == key {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        if current == table {
+            if let Some((k, _)) = l.split_once('=') {
+                if k.trim() == leaf {
+                    return Some(i + 1);
+                }
+            }
+        }
+    }
+    None
+}
 
 #[cfg(test)]
 mod tests {

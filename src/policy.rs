@@ -8,7 +8,7 @@
 //! unparsable durations) are [`InputError`]s naming file, line, key and reason.
 
 use crate::duration::{self, Ms};
-use crate::error::InputError;
+use crate::error::{line_of_key, InputError};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -714,33 +714,6 @@ pub(crate) fn comments_above<'a>(source: &'a str, table: &str, key: &str) -> Vec
         pending.clear();
     }
     Vec::new()
-}
-
-/// 1-based line of a dotted key's assignment (or table header) in TOML text.
-pub(crate) fn line_of_key(source: &str, key: &str) -> Option<usize> {
-    let (table, leaf) = match key.rsplit_once('.') {
-        Some((t, l)) => (t, l),
-        None => ("", key),
-    };
-    let mut current = String::new();
-    for (i, raw) in source.lines().enumerate() {
-        let l = raw.trim();
-        if l.starts_with('[') && l.ends_with(']') {
-            current = l.trim_matches(|c| c == '[' || c == ']').trim().to_owned();
-            if current == key {
-                return Some(i + 1);
-            }
-            continue;
-        }
-        if current == table {
-            if let Some((k, _)) = l.split_once('=') {
-                if k.trim() == leaf {
-                    return Some(i + 1);
-                }
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]

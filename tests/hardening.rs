@@ -406,8 +406,12 @@ fn explorer(extra: &[&str]) -> Explorer {
         let text = stderr.lock().unwrap().clone();
         if let Some(at) = text.find("http://") {
             let rest = &text[at..];
-            let url = rest[..rest.find([' ', ',', '\n']).unwrap_or(rest.len())].to_owned();
-            return Explorer { child, url, stderr };
+            // Only a whole URL: stderr arrives in chunks, and a URL cut
+            // mid-write ("http://127.0.0.") would name no port.
+            if let Some(end) = rest.find([' ', ',', '\n']) {
+                let url = rest[..end].to_owned();
+                return Explorer { child, url, stderr };
+            }
         }
         if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
             let _ = child.kill();

@@ -16,8 +16,9 @@
 
 use super::{proofs, sha256, vectors};
 use crate::duration::{Human, Ms};
+use crate::error::line_of_key;
 use crate::error::InputError;
-use crate::policy::{line_of_key, OnRecent, OnSettling, Policy, ProbeErrorMeaning, SettleFrom};
+use crate::policy::{OnRecent, OnSettling, Policy, ProbeErrorMeaning, SettleFrom};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;

@@ -225,13 +225,16 @@ pub fn sweep(args: &SweepArgs) -> Result<u8, InputError> {
 }
 
 /// Arguments of `livecheck sweep-merge`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct MergeArgs {
-    /// Shard JSON outputs (every shard of one sweep), in any order.
+    /// Every shard's JSON output, in any order.
+    #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// Draw the heatmaps here (`.svg` or `.png`).
+    /// Draw one heatmap per property into this file (.svg or .png).
+    #[arg(long)]
     pub plot: Option<PathBuf>,
 }
 

@@ -1,6 +1,8 @@
 //! The `check` command's behaviour behind the argument parser: which files,
 //! which output, which exit status.
 
+pub mod commands;
+
 use crate::check::{CheckOptions, PairResult, Verdict};
 use crate::environment::Environment;
 use crate::error::InputError;
