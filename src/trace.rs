@@ -38,13 +38,122 @@ pub struct Knew {
     pub has_settle_window: bool,
 }
 
+/// Who acted on a timeline line. Serialized, displayed and parsed as its
+/// word ([`Actor::word`]: `proxy`, `restart coordinator`, …), the one table
+/// every output (text, JSON, proofs, diagrams) uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// A client whose request fails.
+    Client,
+    /// The proxy's decision for a request.
+    Proxy,
+    /// The `IsRunning` probe answering.
+    Probe,
+    /// The preflight check before a forward.
+    Preflight,
+    /// The Docker health sweep.
+    HealthSweep,
+    /// The cloud reconciler.
+    Reconciler,
+    /// The liveness (Redis TTL) monitor.
+    LivenessMonitor,
+    /// The restart coordinator and its restart job.
+    RestartCoordinator,
+    /// The container (or instance) itself.
+    Container,
+    /// The workspace's agent.
+    Agent,
+    /// An operator (config PUT, manual restart).
+    Operator,
+    /// Redis (key and cache expiry).
+    Redis,
+    /// Time passing.
+    Clock,
+}
+
+impl Actor {
+    /// Every actor.
+    pub const ALL: [Actor; 13] = [
+        Actor::Client,
+        Actor::Proxy,
+        Actor::Probe,
+        Actor::Preflight,
+        Actor::HealthSweep,
+        Actor::Reconciler,
+        Actor::LivenessMonitor,
+        Actor::RestartCoordinator,
+        Actor::Container,
+        Actor::Agent,
+        Actor::Operator,
+        Actor::Redis,
+        Actor::Clock,
+    ];
+
+    /// Its word on a timeline.
+    pub fn word(self) -> &'static str {
+        match self {
+            Actor::Client => "client",
+            Actor::Proxy => "proxy",
+            Actor::Probe => "probe",
+            Actor::Preflight => "preflight",
+            Actor::HealthSweep => "health sweep",
+            Actor::Reconciler => "reconciler",
+            Actor::LivenessMonitor => "liveness monitor",
+            Actor::RestartCoordinator => "restart coordinator",
+            Actor::Container => "container",
+            Actor::Agent => "agent",
+            Actor::Operator => "operator",
+            Actor::Redis => "redis",
+            Actor::Clock => "clock",
+        }
+    }
+
+    /// The actor whose word is `word`.
+    pub fn from_word(word: &str) -> Option<Actor> {
+        Actor::ALL.into_iter().find(|a| a.word() == word)
+    }
+
+    /// Lines by this actor show what the proxy knew after the step (it acted
+    /// on it); the others, what it knew before.
+    fn shows_knowledge_after(self) -> bool {
+        matches!(
+            self,
+            Actor::Proxy
+                | Actor::RestartCoordinator
+                | Actor::Clock
+                | Actor::Preflight
+                | Actor::HealthSweep
+        )
+    }
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.word())
+    }
+}
+
+impl Serialize for Actor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.word())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Actor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Actor, D::Error> {
+        let word = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Actor::from_word(&word)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown actor {word:?}")))
+    }
+}
+
 /// One line of a timeline.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     /// Model time since the run began.
     pub t_ms: Ms,
-    /// Who acted: client, proxy, probe, container, agent, operator, restart coordinator.
-    pub actor: &'static str,
+    /// Who acted.
+    pub actor: Actor,
     /// What happened, as a stable snake_case word.
     pub action: &'static str,
     /// What happened, in words.
@@ -244,12 +353,12 @@ fn class_words(c: Class) -> &'static str {
     }
 }
 
-fn prober_actor(p: Prober) -> &'static str {
+fn prober_actor(p: Prober) -> Actor {
     match p {
-        Prober::Decision => "proxy",
-        Prober::Preflight => "preflight",
-        Prober::Sweep => "health sweep",
-        Prober::Reconciler => "reconciler",
+        Prober::Decision => Actor::Proxy,
+        Prober::Preflight => Actor::Preflight,
+        Prober::Sweep => Actor::HealthSweep,
+        Prober::Reconciler => Actor::Reconciler,
     }
 }
 
@@ -278,11 +387,8 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
         let after_truth = truth_word(next.truth);
         for note in notes {
             let at = t;
-            let line = |actor: &'static str, action: &'static str, detail: String| {
-                let after = matches!(
-                    actor,
-                    "proxy" | "restart coordinator" | "clock" | "preflight" | "health sweep"
-                );
+            let line = |actor: Actor, action: &'static str, detail: String| {
+                let after = actor.shows_knowledge_after();
                 Entry {
                     t_ms: at,
                     actor,
@@ -292,7 +398,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     result: None,
                     restart: None,
                     knew: if after { k_after } else { k_before },
-                    container: if matches!(actor, "probe" | "client") {
+                    container: if matches!(actor, Actor::Probe | Actor::Client) {
                         before_truth
                     } else {
                         after_truth
@@ -307,7 +413,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     if last {
                         out.push(Entry {
                             t_ms: t,
-                            ..line("clock", "time_passes", "time passes".into())
+                            ..line(Actor::Clock, "time_passes", "time passes".into())
                         });
                     }
                 }
@@ -333,7 +439,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     };
                     out.push(Entry {
                         req: Some(req),
-                        ..line("client", "request_failed", what)
+                        ..line(Actor::Client, "request_failed", what)
                     });
                 }
                 Note::Forward { slot, fails } => {
@@ -344,7 +450,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     out.push(Entry {
                         req: Some(req),
                         ..line(
-                            "client",
+                            Actor::Client,
                             if fails { "forward_failed" } else { "forward_ok" },
                             if fails {
                                 format!("r{req}: the forward fails; the proxy asks: is the container dead?")
@@ -377,7 +483,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                         req,
                         result: Some(probe_word(result)),
                         ..line(
-                            "probe",
+                            Actor::Probe,
                             "probe_answered",
                             format!("IsRunning for {whose} → {}{how}", probe_words(result)),
                         )
@@ -387,7 +493,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     let req = ids[slot].unwrap_or(0);
                     out.push(Entry {
                         req: Some(req),
-                        ..line("proxy", "timer_fired", format!("r{req}: timer fires"))
+                        ..line(Actor::Proxy, "timer_fired", format!("r{req}: timer fires"))
                     });
                 }
                 Note::Resume { .. } => {}
@@ -411,45 +517,45 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                 Note::Declared { by } => {
                     let (actor, text) = match by {
                         Detector::Sweep => (
-                            "health sweep",
+                            Actor::HealthSweep,
                             "DECLARES DEAD: offline, Redis keys deleted, RestartByID launched",
                         ),
                         Detector::Reconciler => (
-                            "reconciler",
+                            Actor::Reconciler,
                             "DECLARES DEAD: RestartByID launched (row and keys untouched)",
                         ),
                         Detector::TtlMonitor => (
-                            "liveness monitor",
+                            Actor::LivenessMonitor,
                             "DECLARES DEAD: the liveness key expired: offline, RestartByID launched",
                         ),
                     };
                     declared_line[1].push(out.len());
                     out.push(line(actor, "declared_dead", text.into()));
                 }
-                Note::Heartbeat => out.push(line("agent", "heartbeat", "heartbeat".into())),
+                Note::Heartbeat => out.push(line(Actor::Agent, "heartbeat", "heartbeat".into())),
                 Note::Registered => out.push(line(
-                    "agent",
+                    Actor::Agent,
                     "agent_registered",
                     "the new agent registers: URL set, online, liveness key created".into(),
                 )),
                 Note::ReportsRunning => out.push(line(
-                    "container",
+                    Actor::Container,
                     "reports_running",
                     "the new instance reports running; the agent boots".into(),
                 )),
                 Note::Crash => out.push(line(
-                    "container",
+                    Actor::Container,
                     "container_crashed",
                     "the container crashes".into(),
                 )),
                 Note::DockerRestarts => out.push(line(
-                    "container",
+                    Actor::Container,
                     "docker_restarted",
                     "Docker restarts the crashed container (unless-stopped); the agent boots"
                         .into(),
                 )),
                 Note::ConfigPut { fired } => out.push(line(
-                    "operator",
+                    Actor::Operator,
                     "config_put",
                     if fired {
                         "config PUT → RestartByID launched".into()
@@ -458,7 +564,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     },
                 )),
                 Note::ManualRestart { outcome } => out.push(line(
-                    "operator",
+                    Actor::Operator,
                     "manual_restart",
                     match outcome {
                         None => {
@@ -475,9 +581,9 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     next_id += 1;
                     ids[slot] = Some(req);
                     let actor = match by {
-                        Detector::Sweep => "health sweep",
-                        Detector::Reconciler => "reconciler",
-                        Detector::TtlMonitor => "liveness monitor",
+                        Detector::Sweep => Actor::HealthSweep,
+                        Detector::Reconciler => Actor::Reconciler,
+                        Detector::TtlMonitor => Actor::LivenessMonitor,
                     };
                     out.push(Entry {
                         req: Some(req),
@@ -489,12 +595,12 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     });
                 }
                 Note::KeyExpired => out.push(line(
-                    "redis",
+                    Actor::Redis,
                     "key_expired",
                     "the liveness key expires".into(),
                 )),
                 Note::CacheExpired => out.push(line(
-                    "redis",
+                    Actor::Redis,
                     "cache_expired",
                     "the cached URL expires".into(),
                 )),
@@ -518,7 +624,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                             RestartOutcome::Dropped(r),
                         );
                     }
-                    out.push(line("restart coordinator", "restart_checked", text));
+                    out.push(line(Actor::RestartCoordinator, "restart_checked", text));
                 }
                 Note::Coalesce { class, outcome } => {
                     fate(&mut out, &mut declared_line, class, outcome);
@@ -535,18 +641,18 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                             format!("{} RestartByID: {}", class_words(class), restart_words(o)),
                         ),
                     };
-                    out.push(line("restart coordinator", word, text));
+                    out.push(line(Actor::RestartCoordinator, word, text));
                 }
                 Note::LoopTop { run, restamped } => {
                     if run && restamped {
                         out.push(line(
-                            "restart coordinator",
+                            Actor::RestartCoordinator,
                             "restart_looped",
                             "a request is pending: another cycle, re-stamped".into(),
                         ));
                     } else if !run {
                         out.push(line(
-                            "restart coordinator",
+                            Actor::RestartCoordinator,
                             "restart_finished",
                             "nothing pending: the cycle loop ends".into(),
                         ));
@@ -555,7 +661,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                 Note::LoopExit { lost } => {
                     if lost {
                         out.push(line(
-                            "restart coordinator",
+                            Actor::RestartCoordinator,
                             "restart_lost",
                             "running=false; a request that coalesced since is lost".into(),
                         ));
@@ -581,7 +687,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                             format!("{who}: the new container is provisioned"),
                         ),
                     };
-                    out.push(line("restart coordinator", word, text));
+                    out.push(line(Actor::RestartCoordinator, word, text));
                 }
                 Note::Slots { from } => {
                     let old = ids;

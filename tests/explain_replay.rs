@@ -55,7 +55,7 @@ fn check_round_trip(e: &Explanation, label: &str) -> bool {
     let fatal: Vec<_> = want.iter().filter(|w| w.fatal).collect();
     if e.shown == Shown::Counterexample {
         let marked = e.entries().iter().find(|x| x.violation).expect("marked");
-        if marked.action == "declared_dead" && marked.actor != "proxy" {
+        if marked.action == "declared_dead" && marked.actor != livecheck::trace::Actor::Proxy {
             // Another detector (health sweep, reconciler, TTL monitor,
             // preflight) declared: a replay log holds the proxy's request
             // decisions only, which all replay as checked above.
@@ -69,7 +69,7 @@ fn check_round_trip(e: &Explanation, label: &str) -> bool {
             assert_eq!(f.outcome, "dead", "{label}: replay declares dead too");
             return true;
         }
-        if marked.actor != "clock" {
+        if marked.actor != livecheck::trace::Actor::Clock {
             // The restart coordinator's step (an orphaned or a looping
             // restart): every decision of the run agreed above.
             return false;

@@ -165,7 +165,7 @@ fn entry(v: &Value, has_settle_window: bool) -> Option<Entry> {
     };
     Some(Entry {
         t_ms: v["t_ms"].as_u64()?,
-        actor: word(&v["actor"])?,
+        actor: crate::trace::Actor::from_word(v["actor"].as_str()?)?,
         action: word(&v["action"])?,
         detail: v["detail"].as_str()?.to_owned(),
         req: match v.get("req") {

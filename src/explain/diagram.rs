@@ -125,32 +125,42 @@ pub fn knew_line(k: &Knew) -> String {
 
 /// The diagram element for `e`.
 pub fn message(e: &Entry) -> Message {
+    use crate::trace::Actor as A;
     use Participant::*;
     let (from, to, kind) = match (e.actor, e.action) {
-        ("client", _) => (Client, Proxy, Kind::Call),
-        ("probe", _) => (Probe, Proxy, Kind::Reply),
-        ("proxy", "probe_requested") => (Proxy, Probe, Kind::Call),
-        ("proxy", "waits") => (Proxy, Proxy, Kind::Note),
-        ("proxy", "timer_fired") => (Proxy, Proxy, Kind::Call),
-        ("proxy", "declared_dead") => (Proxy, Coordinator, Kind::Call),
-        ("proxy", _) => (Proxy, Client, Kind::Reply),
-        ("restart coordinator", "restart_finished") => (Coordinator, Container, Kind::Reply),
-        ("restart coordinator", _) => (Coordinator, Container, Kind::Call),
-        ("container", _) => (Container, Container, Kind::Note),
-        ("agent", _) => (Agent, Proxy, Kind::Call),
-        ("operator", _) => (Operator, Coordinator, Kind::Call),
-        _ => (Client, Coordinator, Kind::Note),
+        (A::Client, _) => (Client, Proxy, Kind::Call),
+        (A::Probe, _) => (Probe, Proxy, Kind::Reply),
+        (A::Proxy, "probe_requested") => (Proxy, Probe, Kind::Call),
+        (A::Proxy, "waits") => (Proxy, Proxy, Kind::Note),
+        (A::Proxy, "timer_fired") => (Proxy, Proxy, Kind::Call),
+        (A::Proxy, "declared_dead") => (Proxy, Coordinator, Kind::Call),
+        (A::Proxy, _) => (Proxy, Client, Kind::Reply),
+        (A::RestartCoordinator, "restart_finished") => (Coordinator, Container, Kind::Reply),
+        (A::RestartCoordinator, _) => (Coordinator, Container, Kind::Call),
+        (A::Container, _) => (Container, Container, Kind::Note),
+        (A::Agent, _) => (Agent, Proxy, Kind::Call),
+        (A::Operator, _) => (Operator, Coordinator, Kind::Call),
+        // The detectors, Redis and the clock have no lifeline: a note.
+        (
+            A::Preflight
+            | A::HealthSweep
+            | A::Reconciler
+            | A::LivenessMonitor
+            | A::Redis
+            | A::Clock,
+            _,
+        ) => (Client, Coordinator, Kind::Note),
     };
     let detail = match (e.actor, e.action) {
-        ("client", _) => format!(
+        (A::Client, _) => format!(
             "{} failed: is the container dead?",
             e.req_name().unwrap_or_default()
         ),
-        ("proxy", "probe_requested") => {
+        (A::Proxy, "probe_requested") => {
             format!("{}: IsRunning?", e.req_name().unwrap_or_default())
         }
-        ("proxy", "declared_dead") => e.detail.replacen(": DECLARES DEAD:", " DECLARES DEAD:", 1),
-        ("agent", "heartbeat") => "heartbeat".into(),
+        (A::Proxy, "declared_dead") => e.detail.replacen(": DECLARES DEAD:", " DECLARES DEAD:", 1),
+        (A::Agent, "heartbeat") => "heartbeat".into(),
         _ => e.detail.clone(),
     };
     Message {

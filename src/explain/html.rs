@@ -214,7 +214,7 @@ pub fn render(e: &Explanation) -> String {
                 entry.t_ms,
                 if entry.violation { "✗" } else { "" },
                 escape(&Human(entry.t_ms).to_string()),
-                escape(entry.actor),
+                escape(entry.actor.word()),
                 escape(&entry.detail),
                 escape(&diagram::knew_line(&entry.knew)),
                 escape(entry.container),

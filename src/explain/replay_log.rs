@@ -78,7 +78,7 @@ pub struct Expected {
 pub fn expected(entries: &[Entry]) -> Vec<Expected> {
     entries
         .iter()
-        .filter(|e| e.actor == "proxy")
+        .filter(|e| e.actor == crate::trace::Actor::Proxy)
         .filter_map(|e| {
             let outcome = match e.action {
                 "declared_dead" => "dead",
@@ -159,7 +159,7 @@ fn expected_reqs(entries: &[Entry]) -> BTreeSet<u32> {
     entries
         .iter()
         .filter(|e| {
-            e.actor == "proxy"
+            e.actor == crate::trace::Actor::Proxy
                 && matches!(
                     e.action,
                     "declared_dead" | "not_dead" | "queued" | "skipped"
