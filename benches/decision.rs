@@ -54,7 +54,7 @@ fn drive(policy: &Policy, ws: &mut Workspace, mut now: Ms, answers: &[ProbeResul
                 step = d.step(policy, ws, now, Input::Probe(answers[next]));
                 next += 1;
             }
-            Ok(Step::Wake(t)) => {
+            Ok(Step::Wake { at: t, .. }) => {
                 now = t;
                 step = d.step(policy, ws, now, Input::Timer);
             }

@@ -136,7 +136,7 @@ fn act(
     let end = loop {
         match step.expect("generator drives the decision correctly") {
             Err(end) => break end,
-            Ok(livecheck::Step::Wake(w)) => {
+            Ok(livecheck::Step::Wake { at: w, .. }) => {
                 now = w;
                 step = advance(policy, &mut g.ws, &mut d, now, Input::Timer);
             }

@@ -170,7 +170,7 @@ impl World {
                     answers.push(a);
                     r.probe_answer(self.now(), a).expect("awaiting a probe")
                 }
-                Step::Wake(at) => {
+                Step::Wake { at, .. } => {
                     self.sleep_until(at);
                     r.timer(self.now()).expect("sleeping")
                 }

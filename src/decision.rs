@@ -123,13 +123,29 @@ pub enum Input {
     Resume,
 }
 
+/// Which of the decision's timers a [`Step::Wake`] waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Timer {
+    /// Step 6 (`decision.fresh_heartbeat`): the next look for a heartbeat
+    /// newer than the restart, every `poll` until the deadline.
+    HeartbeatPoll,
+    /// The re-probe delay before the second `IsRunning`
+    /// (`decision.reprobe_delay`).
+    Reprobe,
+}
+
 /// What the decision asks of the driver next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Step {
     /// Run `IsRunning` now and feed the answer.
     Probe,
-    /// Feed [`Input::Timer`] at this instant (re-probe delay, heartbeat poll).
-    Wake(Ms),
+    /// Feed [`Input::Timer`] at instant `at`, when `timer` is due.
+    Wake {
+        /// The instant the timer is due.
+        at: Ms,
+        /// Which of the decision's timers it is.
+        timer: Timer,
+    },
     /// Feed [`Input::Resume`]: the decision left one lock section and takes
     /// the next (after a strike at the threshold, before declaring).
     Yield,
@@ -436,14 +452,20 @@ impl Decision {
                 Input::Timer,
             ) => {
                 if now < wake {
-                    Step::Wake(wake)
+                    Step::Wake {
+                        at: wake,
+                        timer: Timer::HeartbeatPoll,
+                    }
                 } else {
                     self.poll_fresh(policy, ws, now, basis, since, deadline)
                 }
             }
             (Phase::Sleeping { basis, wake }, Input::Timer) => {
                 if now < wake {
-                    Step::Wake(wake)
+                    Step::Wake {
+                        at: wake,
+                        timer: Timer::Reprobe,
+                    }
                 } else {
                     self.probe(basis, ProbeNo::Second)
                 }
@@ -522,7 +544,10 @@ impl Decision {
                     deadline,
                     wake,
                 };
-                return Step::Wake(wake);
+                return Step::Wake {
+                    at: wake,
+                    timer: Timer::HeartbeatPoll,
+                };
             }
             basis.fresh = true;
         }
@@ -560,7 +585,10 @@ impl Decision {
             if let Some(delay) = d.reprobe_delay {
                 let wake = now.saturating_add(delay);
                 self.phase = Phase::Sleeping { basis, wake };
-                return Step::Wake(wake);
+                return Step::Wake {
+                    at: wake,
+                    timer: Timer::Reprobe,
+                };
             }
         }
         if basis.settling && !basis.fresh {

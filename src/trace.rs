@@ -259,9 +259,16 @@ fn probe_words(r: ProbeResult) -> &'static str {
 fn step_words(step: Step, wake_from: Ms) -> (&'static str, String) {
     match step {
         Step::Probe => ("probe_requested", "asks IsRunning".into()),
-        Step::Wake(at) => (
+        Step::Wake { at, timer } => (
             "waits",
-            format!("waits until +{}", Human(at.saturating_sub(wake_from))),
+            format!(
+                "waits {} until +{}",
+                match timer {
+                    decision::Timer::HeartbeatPoll => "for a heartbeat newer than the restart",
+                    decision::Timer::Reprobe => "to probe again",
+                },
+                Human(at.saturating_sub(wake_from))
+            ),
         ),
         Step::Yield => (
             "strike_threshold",

@@ -21,10 +21,10 @@
 //! let tracker = Tracker::new(policy);
 //! let (mut req, mut step) = tracker.begin("ws-1", 1_000);
 //! let mut now = 1_000;
-//! while let Step::Probe | Step::Wake(_) = step {
+//! while let Step::Probe | Step::Wake { .. } = step {
 //!     step = match step {
 //!         Step::Probe => req.probe_answer(now, ProbeResult::NotRunning).unwrap(),
-//!         Step::Wake(at) => { now = at; req.timer(now).unwrap() }
+//!         Step::Wake { at, .. } => { now = at; req.timer(now).unwrap() }
 //!         _ => unreachable!(),
 //!     };
 //! }

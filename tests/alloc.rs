@@ -9,7 +9,9 @@
 //! every kind of verdict, including a declaration of death with the
 //! `RestartByID` it launches (both sections) and the drain loop's sections.
 
-use livecheck::decision::{Decision, Input, NotDeadReason, ProbeResult, SkipReason, Step, Verdict};
+use livecheck::decision::{
+    Decision, Input, NotDeadReason, ProbeResult, SkipReason, Step, Timer, Verdict,
+};
 use livecheck::policy::Policy;
 use livecheck::restart::{DropReason, LoopTop, RestartOutcome, RestartSource};
 use livecheck::workspace::Workspace;
@@ -119,7 +121,7 @@ fn drive(policy: &Policy, ws: &mut Workspace, mut now: Ms, answers: &[ProbeResul
                 step = d.step(policy, ws, now, Input::Probe(answers[next]));
                 next += 1;
             }
-            Ok(Step::Wake(t)) => {
+            Ok(Step::Wake { at: t, .. }) => {
                 wakes += 1;
                 now = t;
                 step = d.step(policy, ws, now, Input::Timer);
@@ -281,7 +283,10 @@ fn v3_strikes_declaration_section_and_recheck_allocate_nothing() {
         steps,
         [
             Ok(Step::Probe),
-            Ok(Step::Wake(T0 + 500)),
+            Ok(Step::Wake {
+                at: T0 + 500,
+                timer: Timer::Reprobe
+            }),
             Ok(Step::Probe),
             Ok(Step::Done(Verdict::Skipped(SkipReason::RestartRecheck))),
         ]

@@ -412,7 +412,7 @@ impl<R> Run<R> {
             } => {
                 let (now, input) = match step {
                     Step::Probe => (t, Input::Probe(probe)),
-                    Step::Wake(at) => (at, Input::Timer),
+                    Step::Wake { at, .. } => (at, Input::Timer),
                     Step::Yield => (t, Input::Resume),
                     Step::Done(_) => unreachable!("a done decision is not kept"),
                 };

@@ -25,7 +25,9 @@
 //!     checker (no time while a decision waits for a probe answer or its
 //!     declaration's section, a tick never passes a wake-up).
 
-use livecheck::decision::{Awaiting, Decision, Input, ProbeResult, SkipReason, Step, Verdict};
+use livecheck::decision::{
+    Awaiting, Decision, Input, ProbeResult, SkipReason, Step, Timer, Verdict,
+};
 use livecheck::policy::{AgeCaps, Policy};
 use livecheck::restart::{DropReason, LoopTop, RestartOutcome, RestartSource};
 use livecheck::workspace::{Facts, Status, StrikeRecord, Workspace};
@@ -238,7 +240,7 @@ fn check_step(
     };
     match step {
         Step::Probe => prop_assert_eq!(d.awaiting(), Awaiting::Probe),
-        Step::Wake(t) => prop_assert_eq!(d.awaiting(), Awaiting::Timer(t)),
+        Step::Wake { at: t, .. } => prop_assert_eq!(d.awaiting(), Awaiting::Timer(t)),
         Step::Yield => {
             prop_assert_eq!(d.awaiting(), Awaiting::Resume);
             prop_assert!(has_record, "only a strike yields");
@@ -351,7 +353,13 @@ fn v3_skips_after_its_probes_when_a_restart_began_meanwhile() {
     assert_eq!(d.step(v3, &mut ws, 1_000, Input::Start), Ok(Step::Probe));
     let before = ws;
     let step = d.step(v3, &mut ws, 1_000, Input::Probe(ProbeResult::NotRunning));
-    assert_eq!(step, Ok(Step::Wake(1_500)));
+    assert_eq!(
+        step,
+        Ok(Step::Wake {
+            at: 1_500,
+            timer: Timer::Reprobe
+        })
+    );
     check_step(v3, &d, &before, &ws, step.unwrap()).unwrap();
     ws.observe_restart_started(1_200);
     ws.observe_restart_finished(1_300);

@@ -19,7 +19,7 @@
 //! they pin: `v2_b9_...` pins V2 step 9.
 
 use livecheck::decision::{
-    Awaiting, Decision, Input, NotDeadReason, Phase, ProbeResult, SkipReason, Step, Verdict,
+    Awaiting, Decision, Input, NotDeadReason, Phase, ProbeResult, SkipReason, Step, Timer, Verdict,
 };
 use livecheck::policy::Policy;
 use livecheck::restart::{DropReason, LoopTop, RestartOutcome, RestartSource};
@@ -231,7 +231,7 @@ impl World {
                         .step(&self.policy, &mut self.ws, self.now, Input::Probe(answer))
                         .expect("a probing decision takes a probe answer");
                 }
-                Step::Wake(t) => {
+                Step::Wake { at: t, .. } => {
                     assert!(t > self.now, "wake at {t} is not after now {}", self.now);
                     assert_eq!(d.awaiting(), Awaiting::Timer(t));
                     wakes.push(t);
@@ -929,24 +929,39 @@ fn v2_b6_fresh_wait_polls_at_0_500_1000_1500_and_gives_up_at_2000() {
     // Poll at +0 happens inside Start.
     assert_eq!(
         d.step(&policy, &mut ws, T0, Input::Start),
-        Ok(Step::Wake(T0 + 500))
+        Ok(Step::Wake {
+            at: T0 + 500,
+            timer: Timer::HeartbeatPoll
+        })
     );
     // An early timer is harmless: the same wake comes back.
     assert_eq!(
         d.step(&policy, &mut ws, T0 + 499, Input::Timer),
-        Ok(Step::Wake(T0 + 500))
+        Ok(Step::Wake {
+            at: T0 + 500,
+            timer: Timer::HeartbeatPoll
+        })
     );
     assert_eq!(
         d.step(&policy, &mut ws, T0 + 500, Input::Timer),
-        Ok(Step::Wake(T0 + 1_000))
+        Ok(Step::Wake {
+            at: T0 + 1_000,
+            timer: Timer::HeartbeatPoll
+        })
     );
     assert_eq!(
         d.step(&policy, &mut ws, T0 + 1_000, Input::Timer),
-        Ok(Step::Wake(T0 + 1_500))
+        Ok(Step::Wake {
+            at: T0 + 1_500,
+            timer: Timer::HeartbeatPoll
+        })
     );
     assert_eq!(
         d.step(&policy, &mut ws, T0 + 1_500, Input::Timer),
-        Ok(Step::Wake(T0 + 2_000))
+        Ok(Step::Wake {
+            at: T0 + 2_000,
+            timer: Timer::HeartbeatPoll
+        })
     );
     // At the deadline the wait gives up without looking: a heartbeat at
     // +1999 is not seen.
@@ -958,7 +973,10 @@ fn v2_b6_fresh_wait_polls_at_0_500_1000_1500_and_gives_up_at_2000() {
     assert_eq!(d.probes(), 1);
     assert_eq!(
         d.step(&policy, &mut ws, T0 + 2_000, Input::Probe(FALSE)),
-        Ok(Step::Wake(T0 + 2_500))
+        Ok(Step::Wake {
+            at: T0 + 2_500,
+            timer: Timer::Reprobe
+        })
     );
     assert_eq!(
         d.step(&policy, &mut ws, T0 + 2_500, Input::Timer),
@@ -1081,11 +1099,17 @@ fn v2_b9_reprobe_after_exactly_500ms() {
     assert_eq!(d.step(&policy, &mut ws, T0, Input::Start), Ok(Step::Probe));
     assert_eq!(
         d.step(&policy, &mut ws, T0, Input::Probe(FALSE)),
-        Ok(Step::Wake(T0 + 500))
+        Ok(Step::Wake {
+            at: T0 + 500,
+            timer: Timer::Reprobe
+        })
     );
     assert_eq!(
         d.step(&policy, &mut ws, T0 + 499, Input::Timer),
-        Ok(Step::Wake(T0 + 500))
+        Ok(Step::Wake {
+            at: T0 + 500,
+            timer: Timer::Reprobe
+        })
     );
     assert_eq!(d.probes(), 1);
     assert_eq!(
@@ -1594,7 +1618,7 @@ fn to_declaring(policy: &Policy, ws: &mut Workspace, d: &mut Decision, now: Ms) 
     for _ in 0..16 {
         step = match step {
             Step::Probe => d.step(policy, ws, now, Input::Probe(FALSE)).unwrap(),
-            Step::Wake(at) => {
+            Step::Wake { at, .. } => {
                 now = at;
                 d.step(policy, ws, now, Input::Timer).unwrap()
             }

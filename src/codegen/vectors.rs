@@ -270,7 +270,7 @@ impl Observer for Recorder {
                 "unexpected"
             }
             Ok(Step::Probe) => "probe",
-            Ok(Step::Wake(at)) => {
+            Ok(Step::Wake { at, .. }) => {
                 rec.at = Some(at);
                 "wake"
             }

@@ -53,7 +53,7 @@ fn rel(result: &Result<Step, UnexpectedInput>, after: &Decision, now: Ms) -> Rel
     let step = match result {
         Err(_) => None,
         Ok(Step::Probe) => Some((0, 0, None)),
-        Ok(Step::Wake(at)) => Some((1, *at as i128 - n, None)),
+        Ok(Step::Wake { at, .. }) => Some((1, *at as i128 - n, None)),
         Ok(Step::Yield) => Some((3, 0, None)),
         Ok(Step::Done(v)) => Some((2, 0, Some(*v))),
     };
@@ -178,7 +178,7 @@ impl Observer for Counter<'_> {
         let result_word = match result {
             Err(_) => "unexpected".to_owned(),
             Ok(Step::Probe) => "probe".to_owned(),
-            Ok(Step::Wake(_)) => match probing {
+            Ok(Step::Wake { .. }) => match probing {
                 Some(b) if !(b.recent || b.fresh || b.settling) => "wake_reprobe_always".to_owned(),
                 _ => "wake".to_owned(),
             },
