@@ -115,16 +115,15 @@ fn from_a_proof_is_the_explanation_a_fresh_check_gives_in_every_format() {
 fn out_dir_writes_every_format_from_one_run_and_lists_the_files() {
     let dir = scratch("out_dir");
     let d = dir.to_str().unwrap();
-    let (code, out, err) = livecheck(&[
+    const PAIR: [&str; 6] = [
         "explain",
         "v2-2950",
         "--env",
         "cloud",
         "--property",
         "no_restart_loop",
-        "--out-dir",
-        d,
-    ]);
+    ];
+    let (code, out, err) = livecheck(&[&PAIR[..], &["--out-dir", d]].concat());
     assert_eq!(code, 1, "{err}");
     let stem = "v2-2950.cloud.no_restart_loop";
     let listed: Vec<&str> = out.lines().collect();
@@ -142,16 +141,7 @@ fn out_dir_writes_every_format_from_one_run_and_lists_the_files() {
             "{file:?} not listed: {out}"
         );
         let written = std::fs::read_to_string(&file).expect("written");
-        let (_, alone, _) = livecheck(&[
-            "explain",
-            "v2-2950",
-            "--env",
-            "cloud",
-            "--property",
-            "no_restart_loop",
-            "--format",
-            format,
-        ]);
+        let (_, alone, _) = livecheck(&[&PAIR[..], &["--format", format]].concat());
         if format == "mermaid" {
             assert_eq!(written, format!("```mermaid\n{alone}```\n"));
         } else {
@@ -236,98 +226,101 @@ fn property<'a>(v: &'a mut Value, name: &str) -> &'a mut Value {
         .unwrap()
 }
 
+const P: &str = "no_self_fire_on_lone_false";
+
+/// `explain --from` run in `root` on its copy of v1-2931 × docker.
+fn explain_in(root: &Path) -> (i32, String, String) {
+    livecheck_in(
+        root,
+        &[
+            "explain",
+            "--from",
+            "proofs/v1-2931.docker.json",
+            "--property",
+            P,
+        ],
+    )
+}
+
+/// The error `explain --from` gives (exit 2, nothing on stdout) once
+/// `spoil` has changed a fresh copy of the layout (it gets the proof file).
+fn refused_after(test: &str, spoil: impl FnOnce(&Path)) -> String {
+    let root = scratch(test);
+    let proof = copy_layout(&root, "v1-2931.docker.json");
+    spoil(&proof);
+    let (code, out, err) = explain_in(&root);
+    assert_eq!(code, 2, "{test}: {out}{err}");
+    assert!(out.is_empty(), "{test}: {out}");
+    assert!(
+        err.contains("v1-2931.docker.json"),
+        "{test}: names the file: {err}"
+    );
+    err
+}
+
 #[test]
 fn a_proof_that_no_longer_describes_its_inputs_is_refused_with_exit_2() {
-    const P: &str = "no_self_fire_on_lone_false";
-    let explain = |root: &Path| {
-        livecheck_in(
-            root,
-            &[
-                "explain",
-                "--from",
-                "proofs/v1-2931.docker.json",
-                "--property",
-                P,
-            ],
-        )
-    };
-
     // The layout itself is trusted (the models beside the proof are read).
     let root = scratch("ok");
     copy_layout(&root, "v1-2931.docker.json");
-    let (code, out, err) = explain(&root);
+    let (code, out, err) = explain_in(&root);
     assert_eq!(code, 1, "{err}");
     assert!(out.contains("DECLARES DEAD"), "{out}");
 
     // The policy changed since the proof was written.
-    let root = scratch("policy_changed");
-    copy_layout(&root, "v1-2931.docker.json");
-    let policy = root.join("models/policies/v1-2931.toml");
-    let text = std::fs::read_to_string(&policy).unwrap();
-    std::fs::write(&policy, format!("{text}\n# edited\n")).unwrap();
-    let (code, out, err) = explain(&root);
-    assert_eq!(code, 2, "{out}");
-    assert!(out.is_empty());
-    assert!(
-        err.contains("v1-2931.docker.json") && err.contains("the policy file changed"),
-        "{err}"
-    );
+    let err = refused_after("policy_changed", |proof| {
+        let policy = proof
+            .parent()
+            .unwrap()
+            .join("../models/policies/v1-2931.toml");
+        let text = std::fs::read_to_string(&policy).unwrap();
+        std::fs::write(&policy, format!("{text}\n# edited\n")).unwrap();
+    });
+    assert!(err.contains("the policy file changed"), "{err}");
 
     // A timeline edited by hand no longer matches its actions.
-    let root = scratch("timeline_edited");
-    let proof = copy_layout(&root, "v1-2931.docker.json");
-    edit_proof(&proof, |v| {
-        property(v, P)["counterexample"][1]["detail"] = "something else".into();
+    let err = refused_after("timeline_edited", |proof| {
+        edit_proof(proof, |v| {
+            property(v, P)["counterexample"][1]["detail"] = "something else".into();
+        })
     });
-    let (code, _, err) = explain(&root);
-    assert_eq!(code, 2);
     assert!(err.contains("first difference at line 2"), "{err}");
 
     // An action the model does not allow there.
-    let root = scratch("action_impossible");
-    let proof = copy_layout(&root, "v1-2931.docker.json");
-    edit_proof(&proof, |v| {
-        property(v, P)["actions"][0] = serde_json::json!({"resume": 1});
+    let err = refused_after("action_impossible", |proof| {
+        edit_proof(proof, |v| {
+            property(v, P)["actions"][0] = serde_json::json!({"resume": 1});
+        })
     });
-    let (code, _, err) = explain(&root);
-    assert_eq!(code, 2);
     assert!(
         err.contains("step 1: the model does not allow Resume(1)"),
         "{err}"
     );
 
     // Not an action at all.
-    let root = scratch("action_malformed");
-    let proof = copy_layout(&root, "v1-2931.docker.json");
-    edit_proof(&proof, |v| {
-        property(v, P)["actions"][0] = "teleport".into();
+    let err = refused_after("action_malformed", |proof| {
+        edit_proof(proof, |v| property(v, P)["actions"][0] = "teleport".into())
     });
-    let (code, _, err) = explain(&root);
-    assert_eq!(code, 2);
     assert!(err.contains("malformed model actions"), "{err}");
 
     // Written before proofs recorded their actions.
-    let root = scratch("no_actions");
-    let proof = copy_layout(&root, "v1-2931.docker.json");
-    edit_proof(&proof, |v| {
-        property(v, P).as_object_mut().unwrap().remove("actions");
+    let err = refused_after("no_actions", |proof| {
+        edit_proof(proof, |v| {
+            property(v, P).as_object_mut().unwrap().remove("actions");
+        })
     });
-    let (code, _, err) = explain(&root);
-    assert_eq!(code, 2);
     assert!(err.contains("not its model actions"), "{err}");
 
     // Not JSON.
-    let root = scratch("not_json");
-    let proof = copy_layout(&root, "v1-2931.docker.json");
-    std::fs::write(&proof, "{\n  \"policy\": \n").unwrap();
-    let (code, _, err) = explain(&root);
-    assert_eq!(code, 2);
+    let err = refused_after("not_json", |proof| {
+        std::fs::write(proof, "{\n  \"policy\": \n").unwrap()
+    });
     assert!(
         err.contains("malformed proof file") && err.contains("line"),
         "{err}"
     );
 
-    // --from names the pair itself: --env (or a target) beside it is a usage error.
+    // --from names the pair itself: --env beside it is a usage error.
     let (code, _, err) = livecheck(&[
         "explain",
         "--from",

@@ -607,20 +607,24 @@ fn plot_is_an_svg_with_one_panel_per_property() {
 #[test]
 fn shipped_names_sweep_from_a_directory_without_models() {
     let dir = scratch("names_anywhere");
+    let args = |policy: &str, env: &str| {
+        [
+            "sweep",
+            policy,
+            "--env",
+            env,
+            "--vary",
+            "policy.restart.debounce=30s..40s/10s",
+            "--max-states",
+            "1000",
+            "--format",
+            "json",
+        ]
+        .map(str::to_owned)
+    };
     let run = |policy: &str| {
         Command::new(env!("CARGO_BIN_EXE_livecheck"))
-            .args([
-                "sweep",
-                policy,
-                "--env",
-                "docker",
-                "--vary",
-                "policy.restart.debounce=30s..40s/10s",
-                "--max-states",
-                "1000",
-                "--format",
-                "json",
-            ])
+            .args(args(policy, "docker"))
             .current_dir(&dir)
             .output()
             .expect("run livecheck")
@@ -630,18 +634,8 @@ fn shipped_names_sweep_from_a_directory_without_models() {
     let out = json_of(&o);
     assert_eq!(out.points.len(), 2);
     // The same sweep as the repository's file, named by its path.
-    let by_path = livecheck(&[
-        "sweep",
-        V0,
-        "--env",
-        "models/environments/docker.toml",
-        "--vary",
-        "policy.restart.debounce=30s..40s/10s",
-        "--max-states",
-        "1000",
-        "--format",
-        "json",
-    ]);
+    let by_path = args(V0, "models/environments/docker.toml");
+    let by_path = livecheck(&by_path.each_ref().map(String::as_str));
     assert_eq!(json_of(&by_path).sweep, out.sweep);
     assert_eq!(timeless(&json_of(&by_path).points), timeless(&out.points));
     let o = run("v0-nope");

@@ -9,7 +9,7 @@ use crate::error::InputError;
 use crate::model::properties::CONTRACT;
 use crate::trace::{self, Entry, Knew};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where an outcome comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,26 +87,9 @@ impl Outcome {
         bound: Ms,
     ) -> Result<Outcome, InputError> {
         let fail = |reason: String| InputError::new(reason).in_file(&file);
-        let props = proof["properties"]
-            .as_array()
-            .ok_or_else(|| fail("no \"properties\" array".into()))?;
         let mut properties = Vec::new();
         let mut worst_case = None;
-        for name in CONTRACT {
-            let p = props
-                .iter()
-                .find(|p| p["name"] == name)
-                .ok_or_else(|| fail(format!("no verdict for property {name}")))?;
-            let verdict = p["verdict"]
-                .as_str()
-                .and_then(Verdict::from_word)
-                .ok_or_else(|| {
-                    fail(format!(
-                        "property {name}: verdict {} is not holds, violated or inconclusive",
-                        p["verdict"]
-                    ))
-                    .at_key(format!("{name}.verdict"))
-                })?;
+        for (name, p, verdict) in recorded_verdicts(proof, &file)? {
             let steps = p
                 .get("counterexample")
                 .or_else(|| p.get("example"))
@@ -139,6 +122,38 @@ impl Outcome {
             source: Source::Proof(file),
         })
     }
+}
+
+/// Every contract property's entry in a proof's JSON and its verdict, in
+/// contract order; an error naming `file` and what is missing or malformed.
+pub fn recorded_verdicts<'a>(
+    proof: &'a Value,
+    file: &Path,
+) -> Result<Vec<(&'static str, &'a Value, Verdict)>, InputError> {
+    let fail = |reason: String| InputError::new(reason).in_file(file);
+    let props = proof["properties"]
+        .as_array()
+        .ok_or_else(|| fail("no \"properties\" array".into()))?;
+    CONTRACT
+        .iter()
+        .map(|&name| {
+            let p = props
+                .iter()
+                .find(|p| p["name"] == name)
+                .ok_or_else(|| fail(format!("no verdict for property {name}")))?;
+            let verdict = p["verdict"]
+                .as_str()
+                .and_then(Verdict::from_word)
+                .ok_or_else(|| {
+                    fail(format!(
+                        "property {name}: verdict {} is not holds, violated or inconclusive",
+                        p["verdict"]
+                    ))
+                    .at_key(format!("{name}.verdict"))
+                })?;
+            Ok((name, p, verdict))
+        })
+        .collect()
 }
 
 /// A recorded word as the `'static` one the timeline holds. Timelines keep

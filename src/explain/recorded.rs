@@ -58,25 +58,8 @@ pub fn pair_from_proof(file: &Path) -> Result<PairResult, InputError> {
         )));
     }
     let world = World::new(policy, env);
-    let props = proof["properties"]
-        .as_array()
-        .ok_or_else(|| fail("no \"properties\" array".into()))?;
     let mut properties = Vec::with_capacity(CONTRACT.len());
-    for name in CONTRACT {
-        let p = props
-            .iter()
-            .find(|p| p["name"] == name)
-            .ok_or_else(|| fail(format!("no verdict for property {name}")))?;
-        let verdict = p["verdict"]
-            .as_str()
-            .and_then(Verdict::from_word)
-            .ok_or_else(|| {
-                fail(format!(
-                    "property {name}: verdict {} is not holds, violated or inconclusive",
-                    p["verdict"]
-                ))
-                .at_key(format!("{name}.verdict"))
-            })?;
+    for (name, p, verdict) in crate::diff::outcome::recorded_verdicts(&proof, file)? {
         let violated = verdict == Verdict::Violated;
         let timeline_key = if violated {
             "counterexample"
