@@ -334,16 +334,6 @@ pub struct Walk {
     pub steps: Vec<StepInfo>,
 }
 
-/// The replay log's word for a probe result.
-pub fn probe_word(r: ProbeResult) -> &'static str {
-    match r {
-        ProbeResult::Running => "running",
-        ProbeResult::NotRunning => "not_running",
-        ProbeResult::Error => "error",
-        ProbeResult::ErrorNotRunning => "error_not_running",
-    }
-}
-
 fn restart_word(r: RestartOutcome) -> &'static str {
     match r {
         RestartOutcome::Started => "started",
@@ -488,7 +478,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     };
                     out.push(Entry {
                         req,
-                        result: Some(probe_word(result)),
+                        result: Some(result.as_str()),
                         ..line(
                             Actor::Probe,
                             "probe_answered",
