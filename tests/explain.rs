@@ -10,6 +10,8 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+
 const V1: &str = "models/policies/v1-2931.toml";
 const V2: &str = "models/policies/v2-2950.toml";
 const DOCKER: &str = "models/environments/docker.toml";
@@ -159,22 +161,8 @@ fn bad_files_exit_2_naming_file_key_and_reason() {
 /// health sweep, no TTL monitor, no manual restarts): a world in which V1's
 /// `dead_detected_within` holds. Written under the test's scratch directory.
 fn visible_crash_docker() -> String {
-    let mut text = std::fs::read_to_string(DOCKER).expect("docker.toml");
-    for (from, to) in [
-        ("crash_reads = \"running\"", "crash_reads = \"not_running\""),
-        (
-            "restart_policy = \"unless-stopped\"",
-            "restart_policy = \"no\"",
-        ),
-        ("health_sweep = true", "health_sweep = false"),
-        ("ttl_monitor = true", "ttl_monitor = false"),
-        ("manual_restarts = 1", "manual_restarts = 0"),
-    ] {
-        assert!(text.contains(from), "docker.toml no longer says {from}");
-        text = text.replacen(from, to, 1);
-    }
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("explain-visible-crash.toml");
-    std::fs::write(&path, text).expect("write");
+    common::docker_with(&common::VISIBLE_CRASH, &path);
     path.to_string_lossy().into_owned()
 }
 

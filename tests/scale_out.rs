@@ -30,6 +30,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -58,26 +60,7 @@ fn run(cmd: &mut Command, what: &str) -> Output {
 /// lengths (the three `cycle_min = 6s` points are invalid). Absolute paths,
 /// so it runs from any directory.
 fn small_sweep(dir: &Path) -> Vec<String> {
-    let shipped = fs::read_to_string(root().join("models/environments/docker.toml"))
-        .expect("models/environments/docker.toml");
-    let mut text = shipped;
-    for (from, to) in [
-        ("tick = \"2s\"", "tick = \"1s\""),
-        ("crash_reads = \"running\"", "crash_reads = \"not_running\""),
-        (
-            "restart_policy = \"unless-stopped\"",
-            "restart_policy = \"no\"",
-        ),
-        ("health_sweep = true", "health_sweep = false"),
-        ("ttl_monitor = true", "ttl_monitor = false"),
-        ("manual_restarts = 1", "manual_restarts = 0"),
-        ("cycle_max = \"6s\"", "cycle_max = \"5s\""),
-    ] {
-        assert!(text.contains(from), "docker.toml no longer says {from}");
-        text = text.replacen(from, to, 1);
-    }
-    let env = dir.join("docker.toml");
-    fs::write(&env, text).expect("write the small environment");
+    let env = common::docker_with(&common::small_sweep_edits(), &dir.join("docker.toml"));
     let args = vec![
         root()
             .join("models/policies/v0-pre-2931.toml")

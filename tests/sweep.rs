@@ -19,6 +19,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -42,28 +44,11 @@ const V1: &str = "models/policies/v1-2931.toml";
 fn docker() -> &'static str {
     static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
-        let shipped =
-            fs::read_to_string(root().join("models/environments/docker.toml")).expect("docker");
-        let mut text = shipped.clone();
-        for (from, to) in [
-            ("tick = \"2s\"", "tick = \"1s\""),
-            ("crash_reads = \"running\"", "crash_reads = \"not_running\""),
-            (
-                "restart_policy = \"unless-stopped\"",
-                "restart_policy = \"no\"",
-            ),
-            ("health_sweep = true", "health_sweep = false"),
-            ("ttl_monitor = true", "ttl_monitor = false"),
-            ("manual_restarts = 1", "manual_restarts = 0"),
-            ("cycle_max = \"6s\"", "cycle_max = \"5s\""),
-        ] {
-            assert!(text.contains(from), "docker.toml no longer says {from}");
-            text = text.replacen(from, to, 1);
-        }
-        let dir = root().join("target").join("sweep-tests");
-        fs::create_dir_all(&dir).expect("target/sweep-tests");
-        let path = dir.join("docker.toml");
-        fs::write(&path, text).expect("write the sweep environment");
+        let path = root()
+            .join("target")
+            .join("sweep-tests")
+            .join("docker.toml");
+        common::docker_with(&common::small_sweep_edits(), &path);
         path.to_string_lossy().into_owned()
     })
 }

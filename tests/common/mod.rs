@@ -1,0 +1,47 @@
+//! Helpers shared by several test crates (`mod common;`). Each test crate
+//! uses only some of them, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// Edits that turn the shipped `docker.toml` into Docker where `IsRunning`
+/// sees a crash (no `unless-stopped` restart, a crashed container reads
+/// not-running) and only requests detect it (no health sweep, no TTL
+/// monitor, no manual restarts).
+pub const VISIBLE_CRASH: [(&str, &str); 5] = [
+    ("crash_reads = \"running\"", "crash_reads = \"not_running\""),
+    (
+        "restart_policy = \"unless-stopped\"",
+        "restart_policy = \"no\"",
+    ),
+    ("health_sweep = true", "health_sweep = false"),
+    ("ttl_monitor = true", "ttl_monitor = false"),
+    ("manual_restarts = 1", "manual_restarts = 0"),
+];
+
+/// [`VISIBLE_CRASH`] on a 1 s tick (so 1 s sweep steps are valid) with a
+/// 5 s `cycle_max`: about a thousand states a point for `v0-pre-2931`, and
+/// a detection bound a sweep crosses (v0 detects within 12 s there).
+pub fn small_sweep_edits() -> Vec<(&'static str, &'static str)> {
+    let mut edits = VISIBLE_CRASH.to_vec();
+    edits.push(("tick = \"2s\"", "tick = \"1s\""));
+    edits.push(("cycle_max = \"6s\"", "cycle_max = \"5s\""));
+    edits
+}
+
+/// Writes the shipped `docker.toml` with `edits` (each `from` must be in
+/// the file: a test fails when the shipped model no longer says it) as
+/// `out`, and returns `out`.
+pub fn docker_with(edits: &[(&str, &str)], out: &Path) -> PathBuf {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/environments/docker.toml");
+    let mut text = std::fs::read_to_string(&shipped).expect("models/environments/docker.toml");
+    for (from, to) in edits {
+        assert!(text.contains(from), "docker.toml no longer says {from}");
+        text = text.replacen(from, to, 1);
+    }
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).expect("the environment's directory");
+    }
+    std::fs::write(out, text).expect("write the environment");
+    out.to_path_buf()
+}
