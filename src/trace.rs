@@ -38,81 +38,96 @@ pub struct Knew {
     pub has_settle_window: bool,
 }
 
-/// Who acted on a timeline line. Serialized, displayed and parsed as its
-/// word ([`Actor::word`]: `proxy`, `restart coordinator`, …), the one table
-/// every output (text, JSON, proofs, diagrams) uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Actor {
-    /// A client whose request fails.
-    Client,
-    /// The proxy's decision for a request.
-    Proxy,
-    /// The `IsRunning` probe answering.
-    Probe,
-    /// The preflight check before a forward.
-    Preflight,
-    /// The Docker health sweep.
-    HealthSweep,
-    /// The cloud reconciler.
-    Reconciler,
-    /// The liveness (Redis TTL) monitor.
-    LivenessMonitor,
-    /// The restart coordinator and its restart job.
-    RestartCoordinator,
-    /// The container (or instance) itself.
-    Container,
-    /// The workspace's agent.
-    Agent,
-    /// An operator (config PUT, manual restart).
-    Operator,
-    /// Redis (key and cache expiry).
-    Redis,
-    /// Time passing.
-    Clock,
+/// Declares a fieldless enum in which every variant has one word: `word`,
+/// `from_word`, `ALL`, `Display` (padded to the width asked) and serde as
+/// that word. The one table for every output (text, JSON, proofs,
+/// diagrams) and for reading proofs back.
+macro_rules! worded {
+    ($(#[$meta:meta])* pub enum $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident => $word:literal,)+
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// Its word on a timeline.
+            pub fn word(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)+
+                }
+            }
+
+            /// The value whose word is `word`.
+            pub fn from_word(word: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.word() == word)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.pad(self.word())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.word())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let word = std::borrow::Cow::<'de, str>::deserialize(d)?;
+                $name::from_word(&word).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        concat!("unknown ", stringify!($name), " {:?}"),
+                        word
+                    ))
+                })
+            }
+        }
+    };
+}
+
+worded! {
+    /// Who acted on a timeline line.
+    pub enum Actor {
+        /// A client whose request fails.
+        Client => "client",
+        /// The proxy's decision for a request.
+        Proxy => "proxy",
+        /// The `IsRunning` probe answering.
+        Probe => "probe",
+        /// The preflight check before a forward.
+        Preflight => "preflight",
+        /// The Docker health sweep.
+        HealthSweep => "health sweep",
+        /// The cloud reconciler.
+        Reconciler => "reconciler",
+        /// The liveness (Redis TTL) monitor.
+        LivenessMonitor => "liveness monitor",
+        /// The restart coordinator and its restart job.
+        RestartCoordinator => "restart coordinator",
+        /// The container (or instance) itself.
+        Container => "container",
+        /// The workspace's agent.
+        Agent => "agent",
+        /// An operator (config PUT, manual restart).
+        Operator => "operator",
+        /// Redis (key and cache expiry).
+        Redis => "redis",
+        /// Time passing.
+        Clock => "clock",
+    }
 }
 
 impl Actor {
-    /// Every actor.
-    pub const ALL: [Actor; 13] = [
-        Actor::Client,
-        Actor::Proxy,
-        Actor::Probe,
-        Actor::Preflight,
-        Actor::HealthSweep,
-        Actor::Reconciler,
-        Actor::LivenessMonitor,
-        Actor::RestartCoordinator,
-        Actor::Container,
-        Actor::Agent,
-        Actor::Operator,
-        Actor::Redis,
-        Actor::Clock,
-    ];
-
-    /// Its word on a timeline.
-    pub fn word(self) -> &'static str {
-        match self {
-            Actor::Client => "client",
-            Actor::Proxy => "proxy",
-            Actor::Probe => "probe",
-            Actor::Preflight => "preflight",
-            Actor::HealthSweep => "health sweep",
-            Actor::Reconciler => "reconciler",
-            Actor::LivenessMonitor => "liveness monitor",
-            Actor::RestartCoordinator => "restart coordinator",
-            Actor::Container => "container",
-            Actor::Agent => "agent",
-            Actor::Operator => "operator",
-            Actor::Redis => "redis",
-            Actor::Clock => "clock",
-        }
-    }
-
-    /// The actor whose word is `word`.
-    pub fn from_word(word: &str) -> Option<Actor> {
-        Actor::ALL.into_iter().find(|a| a.word() == word)
-    }
-
     /// Lines by this actor show what the proxy knew after the step (it acted
     /// on it); the others, what it knew before.
     fn shows_knowledge_after(self) -> bool {
@@ -127,23 +142,75 @@ impl Actor {
     }
 }
 
-impl std::fmt::Display for Actor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.word())
-    }
-}
-
-impl Serialize for Actor {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.word())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Actor {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Actor, D::Error> {
-        let word = std::borrow::Cow::<'de, str>::deserialize(d)?;
-        Actor::from_word(&word)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown actor {word:?}")))
+worded! {
+    /// What happened on a timeline line.
+    pub enum What {
+        /// Model time passes (the last line of a run ending in a tick).
+        TimePasses => "time_passes",
+        /// A request arrives (its preflight checks first) or fails.
+        RequestFailed => "request_failed",
+        /// A forward the preflight let through fails.
+        ForwardFailed => "forward_failed",
+        /// A forward the preflight let through succeeds.
+        ForwardOk => "forward_ok",
+        /// A decision asks `IsRunning`.
+        ProbeRequested => "probe_requested",
+        /// `IsRunning` answers.
+        ProbeAnswered => "probe_answered",
+        /// A decision waits for one of its timers.
+        Waits => "waits",
+        /// A decision's timer fires.
+        TimerFired => "timer_fired",
+        /// A strike reaches the threshold; the declaration takes its own lock.
+        StrikeThreshold => "strike_threshold",
+        /// A decision ends: not dead.
+        NotDead => "not_dead",
+        /// A decision ends: the request is queued (202).
+        Queued => "queued",
+        /// A decision ends without acting.
+        Skipped => "skipped",
+        /// The container is declared dead.
+        DeclaredDead => "declared_dead",
+        /// A detector runs the policy's decision.
+        DetectorDecides => "detector_decides",
+        /// The agent heartbeats.
+        Heartbeat => "heartbeat",
+        /// The booting agent registers.
+        AgentRegistered => "agent_registered",
+        /// The pending instance reports running.
+        ReportsRunning => "reports_running",
+        /// The container crashes.
+        ContainerCrashed => "container_crashed",
+        /// Docker restarts the crashed container.
+        DockerRestarted => "docker_restarted",
+        /// A config PUT.
+        ConfigPut => "config_put",
+        /// A manual restart.
+        ManualRestart => "manual_restart",
+        /// The liveness key expires.
+        KeyExpired => "key_expired",
+        /// The cached URL expires.
+        CacheExpired => "cache_expired",
+        /// A `RestartByID` passes (or fails) its debounce check.
+        RestartChecked => "restart_checked",
+        /// A `RestartByID` coalesces into the cycle in flight, or is dropped.
+        RestartCoalesced => "restart_coalesced",
+        /// A request that coalesced is lost (the loop cleared `running`).
+        RestartLost => "restart_lost",
+        /// The drain loop finds a request pending: another cycle, re-stamped.
+        RestartLooped => "restart_looped",
+        /// A `RestartByID` starts a restart (running, stamped).
+        RestartStarted => "restart_started",
+        /// Nothing is pending: the drain loop ends.
+        RestartFinished => "restart_finished",
+        /// The restart job stops the container.
+        CycleStops => "cycle_stops",
+        /// The container's stop returns.
+        CycleStopped => "cycle_stopped",
+        /// The restart job sleeps before provisioning.
+        CycleSleeps => "cycle_sleeps",
+        /// The provision returns.
+        CycleProvisioned => "cycle_provisioned",
     }
 }
 
@@ -154,8 +221,8 @@ pub struct Entry {
     pub t_ms: Ms,
     /// Who acted.
     pub actor: Actor,
-    /// What happened, as a stable snake_case word.
-    pub action: &'static str,
+    /// What happened.
+    pub action: What,
     /// What happened, in words.
     pub detail: String,
     /// The failed request this line is about (`r1`, `r2`, …), numbered in
@@ -256,11 +323,11 @@ fn probe_words(r: ProbeResult) -> &'static str {
 }
 
 /// What a decision step means, in words.
-fn step_words(step: Step, wake_from: Ms) -> (&'static str, String) {
+fn step_words(step: Step, wake_from: Ms) -> (What, String) {
     match step {
-        Step::Probe => ("probe_requested", "asks IsRunning".into()),
+        Step::Probe => (What::ProbeRequested, "asks IsRunning".into()),
         Step::Wake { at, timer } => (
-            "waits",
+            What::Waits,
             format!(
                 "waits {} until +{}",
                 match timer {
@@ -271,12 +338,12 @@ fn step_words(step: Step, wake_from: Ms) -> (&'static str, String) {
             ),
         ),
         Step::Yield => (
-            "strike_threshold",
+            What::StrikeThreshold,
             "strike reaches the threshold; the declaration takes its own lock".into(),
         ),
         Step::Done(v) => match v {
             Verdict::Skipped(r) => (
-                "skipped",
+                What::Skipped,
                 match r {
                     SkipReason::ExternalRuntime => "skipped: external runtime".into(),
                     SkipReason::NoProvisioner => "skipped: no provisioner".into(),
@@ -290,21 +357,21 @@ fn step_words(step: Step, wake_from: Ms) -> (&'static str, String) {
                 },
             ),
             Verdict::NotDead(NotDeadReason::Running) => {
-                ("not_dead", "not dead: running (strikes reset)".into())
+                (What::NotDead, "not dead: running (strikes reset)".into())
             }
             Verdict::NotDead(NotDeadReason::ProbeError) => {
-                ("not_dead", "not dead: probe error, assume alive".into())
+                (What::NotDead, "not dead: probe error, assume alive".into())
             }
             Verdict::NotDead(NotDeadReason::Strike(n)) => {
-                ("not_dead", format!("not dead: strike {n} recorded"))
+                (What::NotDead, format!("not dead: strike {n} recorded"))
             }
             Verdict::NotDead(NotDeadReason::Booting) => (
-                "not_dead",
+                What::NotDead,
                 "not dead: settling, the new agent has not heartbeated yet".into(),
             ),
-            Verdict::Queued => ("queued", "not dead: request queued (202)".into()),
+            Verdict::Queued => (What::Queued, "not dead: request queued (202)".into()),
             Verdict::Dead => (
-                "declared_dead",
+                What::DeclaredDead,
                 "DECLARES DEAD: offline, Redis keys deleted, RestartByID launched".into(),
             ),
         },
@@ -384,7 +451,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
         let after_truth = truth_word(next.truth);
         for note in notes {
             let at = t;
-            let line = |actor: Actor, action: &'static str, detail: String| {
+            let line = |actor: Actor, action: What, detail: String| {
                 let after = actor.shows_knowledge_after();
                 Entry {
                     t_ms: at,
@@ -410,7 +477,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     if last {
                         out.push(Entry {
                             t_ms: t,
-                            ..line(Actor::Clock, "time_passes", "time passes".into())
+                            ..line(Actor::Clock, What::TimePasses, "time passes".into())
                         });
                     }
                 }
@@ -436,7 +503,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     };
                     out.push(Entry {
                         req: Some(req),
-                        ..line(Actor::Client, "request_failed", what)
+                        ..line(Actor::Client, What::RequestFailed, what)
                     });
                 }
                 Note::Forward { slot, fails } => {
@@ -448,7 +515,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                         req: Some(req),
                         ..line(
                             Actor::Client,
-                            if fails { "forward_failed" } else { "forward_ok" },
+                            if fails { What::ForwardFailed } else { What::ForwardOk },
                             if fails {
                                 format!("r{req}: the forward fails; the proxy asks: is the container dead?")
                             } else {
@@ -481,7 +548,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                         result: Some(result.as_str()),
                         ..line(
                             Actor::Probe,
-                            "probe_answered",
+                            What::ProbeAnswered,
                             format!("IsRunning for {whose} → {}{how}", probe_words(result)),
                         )
                     });
@@ -490,7 +557,11 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     let req = ids[slot].unwrap_or(0);
                     out.push(Entry {
                         req: Some(req),
-                        ..line(Actor::Proxy, "timer_fired", format!("r{req}: timer fires"))
+                        ..line(
+                            Actor::Proxy,
+                            What::TimerFired,
+                            format!("r{req}: timer fires"),
+                        )
                     });
                 }
                 Note::Resume { .. } => {}
@@ -527,33 +598,35 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                         ),
                     };
                     declared_line[1].push(out.len());
-                    out.push(line(actor, "declared_dead", text.into()));
+                    out.push(line(actor, What::DeclaredDead, text.into()));
                 }
-                Note::Heartbeat => out.push(line(Actor::Agent, "heartbeat", "heartbeat".into())),
+                Note::Heartbeat => {
+                    out.push(line(Actor::Agent, What::Heartbeat, "heartbeat".into()))
+                }
                 Note::Registered => out.push(line(
                     Actor::Agent,
-                    "agent_registered",
+                    What::AgentRegistered,
                     "the new agent registers: URL set, online, liveness key created".into(),
                 )),
                 Note::ReportsRunning => out.push(line(
                     Actor::Container,
-                    "reports_running",
+                    What::ReportsRunning,
                     "the new instance reports running; the agent boots".into(),
                 )),
                 Note::Crash => out.push(line(
                     Actor::Container,
-                    "container_crashed",
+                    What::ContainerCrashed,
                     "the container crashes".into(),
                 )),
                 Note::DockerRestarts => out.push(line(
                     Actor::Container,
-                    "docker_restarted",
+                    What::DockerRestarted,
                     "Docker restarts the crashed container (unless-stopped); the agent boots"
                         .into(),
                 )),
                 Note::ConfigPut { fired } => out.push(line(
                     Actor::Operator,
-                    "config_put",
+                    What::ConfigPut,
                     if fired {
                         "config PUT → RestartByID launched".into()
                     } else {
@@ -562,7 +635,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                 )),
                 Note::ManualRestart { outcome } => out.push(line(
                     Actor::Operator,
-                    "manual_restart",
+                    What::ManualRestart,
                     match outcome {
                         None => {
                             "manual restart (no coordinator, no stamp): row provisioning, URL blank"
@@ -586,19 +659,19 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                         req: Some(req),
                         ..line(
                             actor,
-                            "detector_decides",
+                            What::DetectorDecides,
                             format!("finds the row online and runs the policy's decision (as r{req}): is the container dead?"),
                         )
                     });
                 }
                 Note::KeyExpired => out.push(line(
                     Actor::Redis,
-                    "key_expired",
+                    What::KeyExpired,
                     "the liveness key expires".into(),
                 )),
                 Note::CacheExpired => out.push(line(
                     Actor::Redis,
-                    "cache_expired",
+                    What::CacheExpired,
                     "the cached URL expires".into(),
                 )),
                 Note::Check { class, dropped } => {
@@ -621,20 +694,20 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                             RestartOutcome::Dropped(r),
                         );
                     }
-                    out.push(line(Actor::RestartCoordinator, "restart_checked", text));
+                    out.push(line(Actor::RestartCoordinator, What::RestartChecked, text));
                 }
                 Note::Coalesce { class, outcome } => {
                     fate(&mut out, &mut declared_line, class, outcome);
                     let (word, text) = match outcome {
                         RestartOutcome::Started => (
-                            "restart_started",
+                            What::RestartStarted,
                             format!(
                                 "{} RestartByID: restart started (running, stamped)",
                                 class_words(class)
                             ),
                         ),
                         o => (
-                            "restart_coalesced",
+                            What::RestartCoalesced,
                             format!("{} RestartByID: {}", class_words(class), restart_words(o)),
                         ),
                     };
@@ -644,13 +717,13 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     if run && restamped {
                         out.push(line(
                             Actor::RestartCoordinator,
-                            "restart_looped",
+                            What::RestartLooped,
                             "a request is pending: another cycle, re-stamped".into(),
                         ));
                     } else if !run {
                         out.push(line(
                             Actor::RestartCoordinator,
-                            "restart_finished",
+                            What::RestartFinished,
                             "nothing pending: the cycle loop ends".into(),
                         ));
                     }
@@ -659,7 +732,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     if lost {
                         out.push(line(
                             Actor::RestartCoordinator,
-                            "restart_lost",
+                            What::RestartLost,
                             "running=false; a request that coalesced since is lost".into(),
                         ));
                     }
@@ -671,16 +744,18 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     };
                     let (word, text) = match what {
                         JobEvent::Sleeps => (
-                            "cycle_sleeps",
+                            What::CycleSleeps,
                             format!("{who}: the row is provisioning: sleeps 10 s first"),
                         ),
-                        JobEvent::Stops => ("cycle_stops", format!("{who}: stops the container")),
+                        JobEvent::Stops => {
+                            (What::CycleStops, format!("{who}: stops the container"))
+                        }
                         JobEvent::Stopped => (
-                            "cycle_stopped",
+                            What::CycleStopped,
                             format!("{who}: stopped; row provisioning, URL blank"),
                         ),
                         JobEvent::Provisioned => (
-                            "cycle_provisioned",
+                            What::CycleProvisioned,
                             format!("{who}: the new container is provisioned"),
                         ),
                     };
@@ -735,11 +810,11 @@ pub fn mark_violation(walk: &mut Walk) {
         .find(|&i| {
             matches!(
                 walk.entries[i].action,
-                "declared_dead"
-                    | "restart_started"
-                    | "restart_coalesced"
-                    | "restart_checked"
-                    | "restart_lost"
+                What::DeclaredDead
+                    | What::RestartStarted
+                    | What::RestartCoalesced
+                    | What::RestartChecked
+                    | What::RestartLost
             )
         })
         .or_else(|| walk.entries.len().checked_sub(1));
@@ -824,4 +899,29 @@ pub fn render_text(entries: &[Entry], why: Option<&str>, colour: bool) -> String
         let _ = writeln!(s, "     why: {why}.");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_word_is_distinct_and_reads_back_through_serde() {
+        fn check<T>(all: &[T], word: fn(T) -> &'static str)
+        where
+            T: Copy + PartialEq + std::fmt::Debug + Serialize + serde::de::DeserializeOwned,
+        {
+            let mut seen = std::collections::BTreeSet::new();
+            for &v in all {
+                assert!(seen.insert(word(v)), "{v:?}: word used twice");
+                let json = serde_json::to_value(v).unwrap();
+                assert_eq!(json, serde_json::Value::from(word(v)));
+                assert_eq!(serde_json::from_value::<T>(json).unwrap(), v);
+            }
+            assert!(serde_json::from_value::<T>("no such word".into()).is_err());
+        }
+        check(Actor::ALL, Actor::word);
+        check(What::ALL, What::word);
+        assert_eq!(format!("[{:<7}]", Actor::Proxy), "[proxy  ]");
+    }
 }

@@ -55,14 +55,16 @@ fn check_round_trip(e: &Explanation, label: &str) -> bool {
     let fatal: Vec<_> = want.iter().filter(|w| w.fatal).collect();
     if e.shown == Shown::Counterexample {
         let marked = e.entries().iter().find(|x| x.violation).expect("marked");
-        if marked.action == "declared_dead" && marked.actor != livecheck::trace::Actor::Proxy {
+        if marked.action == livecheck::trace::What::DeclaredDead
+            && marked.actor != livecheck::trace::Actor::Proxy
+        {
             // Another detector (health sweep, reconciler, TTL monitor,
             // preflight) declared: a replay log holds the proxy's request
             // decisions only, which all replay as checked above.
             assert!(fatal.is_empty(), "{label}");
             return false;
         }
-        if marked.action == "declared_dead" {
+        if marked.action == livecheck::trace::What::DeclaredDead {
             assert_eq!(fatal.len(), 1, "{label}: one fatal decision");
             assert_eq!(fatal[0].outcome, "dead", "{label}");
             let f = got_by[&key(&fatal[0].req, fatal[0].t_ms)];
@@ -274,7 +276,7 @@ fn cli_replay_of_the_2929_log_declares_dead() {
     let fatal = e
         .entries()
         .iter()
-        .find(|x| x.action == "declared_dead")
+        .find(|x| x.action == livecheck::trace::What::DeclaredDead)
         .expect("the declaration");
     assert_eq!(last["outcome"], "dead");
     assert_eq!(last["req"], fatal.req_name().expect("req").as_str());

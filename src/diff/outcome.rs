@@ -180,8 +180,8 @@ fn entry(v: &Value, has_settle_window: bool) -> Option<Entry> {
     };
     Some(Entry {
         t_ms: v["t_ms"].as_u64()?,
-        actor: crate::trace::Actor::from_word(v["actor"].as_str()?)?,
-        action: word(&v["action"])?,
+        actor: trace::Actor::from_word(v["actor"].as_str()?)?,
+        action: trace::What::from_word(v["action"].as_str()?)?,
         detail: v["detail"].as_str()?.to_owned(),
         req: match v.get("req") {
             None | Some(Value::Null) => None,

@@ -2,7 +2,7 @@
 //! SVG renderers: who sends what to whom for each timeline line.
 
 use crate::duration::Human;
-use crate::trace::{Entry, Knew};
+use crate::trace::{Actor as A, Entry, Knew, What as W};
 
 /// A lifeline of the sequence diagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -125,17 +125,16 @@ pub fn knew_line(k: &Knew) -> String {
 
 /// The diagram element for `e`.
 pub fn message(e: &Entry) -> Message {
-    use crate::trace::Actor as A;
     use Participant::*;
     let (from, to, kind) = match (e.actor, e.action) {
         (A::Client, _) => (Client, Proxy, Kind::Call),
         (A::Probe, _) => (Probe, Proxy, Kind::Reply),
-        (A::Proxy, "probe_requested") => (Proxy, Probe, Kind::Call),
-        (A::Proxy, "waits") => (Proxy, Proxy, Kind::Note),
-        (A::Proxy, "timer_fired") => (Proxy, Proxy, Kind::Call),
-        (A::Proxy, "declared_dead") => (Proxy, Coordinator, Kind::Call),
+        (A::Proxy, W::ProbeRequested) => (Proxy, Probe, Kind::Call),
+        (A::Proxy, W::Waits) => (Proxy, Proxy, Kind::Note),
+        (A::Proxy, W::TimerFired) => (Proxy, Proxy, Kind::Call),
+        (A::Proxy, W::DeclaredDead) => (Proxy, Coordinator, Kind::Call),
         (A::Proxy, _) => (Proxy, Client, Kind::Reply),
-        (A::RestartCoordinator, "restart_finished") => (Coordinator, Container, Kind::Reply),
+        (A::RestartCoordinator, W::RestartFinished) => (Coordinator, Container, Kind::Reply),
         (A::RestartCoordinator, _) => (Coordinator, Container, Kind::Call),
         (A::Container, _) => (Container, Container, Kind::Note),
         (A::Agent, _) => (Agent, Proxy, Kind::Call),
@@ -156,11 +155,11 @@ pub fn message(e: &Entry) -> Message {
             "{} failed: is the container dead?",
             e.req_name().unwrap_or_default()
         ),
-        (A::Proxy, "probe_requested") => {
+        (A::Proxy, W::ProbeRequested) => {
             format!("{}: IsRunning?", e.req_name().unwrap_or_default())
         }
-        (A::Proxy, "declared_dead") => e.detail.replacen(": DECLARES DEAD:", " DECLARES DEAD:", 1),
-        (A::Agent, "heartbeat") => "heartbeat".into(),
+        (A::Proxy, W::DeclaredDead) => e.detail.replacen(": DECLARES DEAD:", " DECLARES DEAD:", 1),
+        (A::Agent, W::Heartbeat) => "heartbeat".into(),
         _ => e.detail.clone(),
     };
     Message {

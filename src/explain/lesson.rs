@@ -291,7 +291,7 @@ pub fn render(f: &Facts) -> String {
     let declared =
         f.v1.entries()
             .iter()
-            .find(|x| x.action == "declared_dead")
+            .find(|x| x.action == crate::trace::What::DeclaredDead)
             .map(|x| x.knew);
     match (v1.decision.recent_heartbeat, declared) {
         (Some(h), Some(knew)) if !knew.recent_heartbeat => {

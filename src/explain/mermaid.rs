@@ -62,7 +62,7 @@ pub fn render(e: &Explanation) -> String {
                 m.to.id()
             )),
         }
-        if entry.action == "request_failed" || m.violation {
+        if entry.action == crate::trace::What::RequestFailed || m.violation {
             s.push_str(&format!(
                 "{indent}Note right of {}: proxy knew: {}\n",
                 Participant::Proxy.id(),

@@ -32,7 +32,7 @@
 use super::Explanation;
 use crate::duration::Ms;
 use crate::model::NOW;
-use crate::trace::Entry;
+use crate::trace::{Actor, Entry, What};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -78,13 +78,13 @@ pub struct Expected {
 pub fn expected(entries: &[Entry]) -> Vec<Expected> {
     entries
         .iter()
-        .filter(|e| e.actor == crate::trace::Actor::Proxy)
+        .filter(|e| e.actor == Actor::Proxy)
         .filter_map(|e| {
             let outcome = match e.action {
-                "declared_dead" => "dead",
-                "not_dead" => "not_dead",
-                "queued" => "queued",
-                "skipped" => "skipped",
+                What::DeclaredDead => "dead",
+                What::NotDead => "not_dead",
+                What::Queued => "queued",
+                What::Skipped => "skipped",
                 _ => return None,
             };
             let restart = match e.restart {
@@ -126,13 +126,13 @@ pub fn lines(entries: &[Entry], initial_heartbeat_age: Option<Ms>) -> Vec<LogLin
     for e in entries {
         let t = e.t_ms;
         match e.action {
-            "request_failed" | "probe_answered" => {
+            What::RequestFailed | What::ProbeAnswered => {
                 let Some(r) = e.req.filter(|r| finished.contains(r)) else {
                     continue;
                 };
                 let mut l = line(
                     t,
-                    if e.action == "request_failed" {
+                    if e.action == What::RequestFailed {
                         "a2a_failed"
                     } else {
                         "probe"
@@ -142,10 +142,10 @@ pub fn lines(entries: &[Entry], initial_heartbeat_age: Option<Ms>) -> Vec<LogLin
                 l.result = e.result;
                 out.push(l);
             }
-            "heartbeat" | "agent_registered" => out.push(line(t, "heartbeat")),
-            "restart_started" => out.push(line(t, "restart_started")),
-            "restart_finished" => out.push(line(t, "restart_finished")),
-            "restart_looped" => {
+            What::Heartbeat | What::AgentRegistered => out.push(line(t, "heartbeat")),
+            What::RestartStarted => out.push(line(t, "restart_started")),
+            What::RestartFinished => out.push(line(t, "restart_finished")),
+            What::RestartLooped => {
                 out.push(line(t, "restart_finished"));
                 out.push(line(t, "restart_started"));
             }
@@ -159,10 +159,10 @@ fn expected_reqs(entries: &[Entry]) -> BTreeSet<u32> {
     entries
         .iter()
         .filter(|e| {
-            e.actor == crate::trace::Actor::Proxy
+            e.actor == Actor::Proxy
                 && matches!(
                     e.action,
-                    "declared_dead" | "not_dead" | "queued" | "skipped"
+                    What::DeclaredDead | What::NotDead | What::Queued | What::Skipped
                 )
         })
         .filter_map(|e| e.req)
