@@ -10,7 +10,10 @@
 //! Trace Format of Apalache and Quint), [`html`] (one self-contained page with
 //! an inline SVG sequence diagram), [`replay_log`] (the counterexample as a
 //! replay log that `livecheck replay` turns back into the fatal decision),
-//! `json`, and [`lesson`] (the markdown of `docs/lessons/2929.md`).
+//! `json`, and [`lesson`] (the markdown of `docs/lessons/2929.md`). One run
+//! renders every format at once into a directory ([`write_all_formats`],
+//! `--out-dir`), and a recorded proof replaces the check ([`recorded`],
+//! `--from`).
 //!
 //! Exit status of [`run`]: for a property, as `check` says of it (0 holds,
 //! 1 violated, 3 inconclusive); for `2929`, 0 when the checker reproduces the
