@@ -1,5 +1,6 @@
-//! The `check` command's behaviour behind the argument parser: which files,
-//! which output, which exit status.
+//! The command layer behind the argument parser (`src/main.rs` only parses
+//! and dispatches): `check` here (which files, which output, which exit
+//! status), the smaller subcommands in [`commands`].
 
 pub mod commands;
 
@@ -71,7 +72,10 @@ fn shipped_names(args: &[PathBuf], dir: &str, what: &str) -> Result<Vec<PathBuf>
     args.iter().map(|a| shipped_name(a, dir, what)).collect()
 }
 
-/// One argument of [`shipped_names`].
+/// A policy or environment argument as a file: a bare name that is not a
+/// file here (no `/`, no `.toml`) is the shipped model `models/DIR/NAME.toml`
+/// ([`crate::diff::resolve`]: `what` names it in errors); anything else is
+/// the path it is.
 pub fn shipped_name(arg: &Path, dir: &str, what: &str) -> Result<PathBuf, InputError> {
     match arg.to_str() {
         Some(s) if !arg.exists() && !s.contains('/') && !s.ends_with(".toml") => {
