@@ -305,8 +305,14 @@ const CHUNK: usize = 256;
 /// Generated states in flight between their prefetch and their insertion.
 const PIPELINE: usize = 16;
 
+/// A level's states with their ids.
+type Level<const W: usize> = Vec<([u64; W], u32)>;
+
 struct Shared<'a, M: Model, const W: usize> {
     model: &'a M,
+    /// Emptied buffers of earlier levels, for the threads' next states:
+    /// reusing them spares the kernel zeroing fresh pages at every level.
+    pool: &'a std::sync::Mutex<Vec<Level<W>>>,
     targets: &'a [Target<M>],
     open: &'a [bool],
     visited: &'a Visited<W>,
@@ -353,6 +359,9 @@ where
 
     fn work(&self, reporter: bool) -> Local<W> {
         let mut local = Local::new(self.targets.len());
+        if let Some(buffer) = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            local.next = buffer;
+        }
         let mut actions = Vec::new();
         let mut pipe = std::collections::VecDeque::with_capacity(PIPELINE + 1);
         let mut last_report = Instant::now();
@@ -505,6 +514,8 @@ where
     let stop_why = std::sync::Mutex::new(None);
     let mut depth = 0;
     let mut subsumed = 0;
+    let pool = std::sync::Mutex::new(Vec::new());
+    let mut spare: Level<W> = Vec::new();
     while !level.is_empty() {
         let threads = opts.threads.max(1) + opts.lent_threads.map_or(0, |lent| lent());
         if opts.stop_when_all_hit && found.iter().all(Option::is_some) {
@@ -520,6 +531,7 @@ where
         let open: Vec<bool> = found.iter().map(Option::is_none).collect();
         let shared = Shared {
             model,
+            pool: &pool,
             targets,
             open: &open,
             visited: &visited,
@@ -553,8 +565,9 @@ where
         // Merge: the smallest location wins, whichever thread saw it.
         let mut hits: Vec<Option<Loc>> = vec![None; targets.len()];
         let mut level_worst: Option<(u64, Loc)> = None;
-        let mut next: Vec<([u64; W], u32)> =
-            Vec::with_capacity(locals.iter().map(|l| l.next.len()).sum());
+        let mut next = std::mem::take(&mut spare);
+        next.clear();
+        next.reserve(locals.iter().map(|l| l.next.len()).sum());
         for mut l in locals {
             for (h, lh) in hits.iter_mut().zip(&l.hits) {
                 if let Some(x) = lh {
@@ -573,6 +586,7 @@ where
                 }
             }
             next.append(&mut l.next);
+            pool.lock().unwrap_or_else(|e| e.into_inner()).push(l.next);
         }
         let to_found = |loc: Loc| Found::Edge {
             parent: level[loc.rank as usize].1,
@@ -653,7 +667,7 @@ where
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        level = next;
+        spare = std::mem::replace(&mut level, next);
     }
     let stopped = *stop_why.lock().unwrap_or_else(|e| e.into_inner());
     let rebuild = |visited: &mut Visited<W>, f: Found| path(model, &inits, visited, f);
