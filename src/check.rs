@@ -173,12 +173,7 @@ pub fn check_pair_lent(
             lent_threads,
         },
     );
-    let stopped_by = out.stopped.map(|s| match s {
-        engine::Stop::MaxStates => "max-states",
-        engine::Stop::Timeout => "timeout",
-        engine::Stop::AllHit => "all-decided",
-        engine::Stop::Capacity => "capacity",
-    });
+    let stopped_by = out.stopped.map(engine::Stop::word);
     let complete = out.complete;
     let mut trails = out.hits.into_iter();
     let mut results = Vec::new();

@@ -5,7 +5,7 @@
 
 use crate::error::InputError;
 use crate::policy::Policy;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
 /// A policy argument: a file, or a shipped name (`v2-2950`).
@@ -16,14 +16,6 @@ fn policy_arg(arg: &Path) -> Result<PathBuf, InputError> {
 /// An environment argument: a file, or a shipped name (`cloud`).
 fn env_arg(arg: &Path) -> Result<PathBuf, InputError> {
     super::shipped_name(arg, "environments", "environment")
-}
-
-/// Writes `text` to stdout; a closed pipe is not bad input, so write errors
-/// are ignored.
-fn print(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
 }
 
 /// Arguments of `livecheck explore`.
@@ -77,7 +69,7 @@ pub fn replay(args: &ReplayArgs) -> Result<u8, InputError> {
     if let Some(old) = &args.what_if_old {
         let old = Policy::load(&policy_arg(old)?)?;
         let report = crate::replay::what_if_file(&old, &policy, log)?;
-        print(&report.render(args.format, &log.display().to_string()));
+        super::print_stdout(&report.render(args.format, &log.display().to_string()));
         return Ok(0);
     }
     use crate::input::LineCapped;
@@ -135,7 +127,7 @@ pub fn validate_trace(args: &ValidateTraceArgs) -> Result<u8, InputError> {
         ..Default::default()
     };
     let results = crate::validate::validate_file(&policy, &env, &args.log, &opts)?;
-    print(&crate::validate::render(
+    super::print_stdout(&crate::validate::render(
         &results,
         &args.log.display().to_string(),
     ));

@@ -114,6 +114,14 @@ pub fn load_environment(path: &Path) -> Result<Environment, InputError> {
     })
 }
 
+/// Writes a report to stdout. A closed pipe (`livecheck … | head`) is not
+/// bad input: write errors on stdout are ignored.
+pub fn print_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
 /// Every `*.toml` in `dir`, sorted; an error naming the directory when it is
 /// missing or empty.
 pub fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
@@ -299,10 +307,7 @@ pub fn check(args: &CheckArgs) -> Result<u8, InputError> {
                 + &gate.as_ref().map(|g| g.markdown()).unwrap_or_default()
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe is not bad input: ignore write errors on stdout.
-    let _ = stdout.write_all(out.as_bytes());
-    let _ = stdout.flush();
+    print_stdout(&out);
     if let Some(g) = &gate {
         return Ok(g.exit_code());
     }

@@ -25,7 +25,6 @@ use crate::error::InputError;
 use crate::policy::Policy;
 use knobs::KnobChange;
 use outcome::Outcome;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -424,9 +423,6 @@ pub fn run(args: &DiffArgs) -> Result<u8, InputError> {
             s
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe is not bad input.
-    let _ = stdout.write_all(out.as_bytes());
-    let _ = stdout.flush();
+    crate::cli::print_stdout(&out);
     Ok(diff.exit_code())
 }

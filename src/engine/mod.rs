@@ -170,6 +170,21 @@ pub enum Stop {
     Capacity,
 }
 
+impl Stop {
+    /// Every reason.
+    pub const ALL: [Stop; 4] = [Stop::MaxStates, Stop::Timeout, Stop::AllHit, Stop::Capacity];
+
+    /// The report's word for it (`stopped_by` in the JSON and proofs).
+    pub fn word(self) -> &'static str {
+        match self {
+            Stop::MaxStates => "max-states",
+            Stop::Timeout => "timeout",
+            Stop::AllHit => "all-decided",
+            Stop::Capacity => "capacity",
+        }
+    }
+}
+
 /// A snapshot for progress reports.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {

@@ -37,7 +37,6 @@ use crate::model::search::{self, SearchEnd, Trail};
 use crate::model::{World, WorldState};
 use crate::policy::Policy;
 use crate::trace::{self, Walk};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -564,7 +563,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8, InputError> {
         return Err(InputError::new(why).at_key("--format"));
     }
     if is_2929 && args.policy.is_none() && args.format == Format::Lesson {
-        write_stdout(&lesson::generate()?);
+        crate::cli::print_stdout(&lesson::generate()?);
         return Ok(0);
     }
     let (e, stem, code) = if is_2929 {
@@ -628,7 +627,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8, InputError> {
                 println!("{}", file.display());
             }
         }
-        None => write_stdout(&render(&e, args.format, colour_wanted())?),
+        None => crate::cli::print_stdout(&render(&e, args.format, colour_wanted())?),
     }
     Ok(code)
 }
@@ -668,12 +667,4 @@ pub fn write_all_formats(
         written.push(file);
     }
     Ok(written)
-}
-
-/// Writes `text` to stdout; a closed pipe is not bad input, so write errors
-/// are ignored.
-fn write_stdout(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
 }

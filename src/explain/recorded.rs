@@ -202,8 +202,9 @@ pub fn replay(world: &World, actions: &[Action]) -> Result<Trail, InputError> {
 
 /// A recorded `stopped_by` word as the checker's own (`'static`) word.
 fn stop_word(s: &str) -> &'static str {
-    ["max-states", "timeout", "all-decided", "capacity"]
+    crate::engine::Stop::ALL
         .into_iter()
+        .map(crate::engine::Stop::word)
         .find(|w| *w == s)
         .unwrap_or("bound")
 }

@@ -33,7 +33,7 @@ pub mod run;
 use crate::error::InputError;
 use grid::{Base, Grid, Shard};
 use output::{Counts, RunStats, SweepOutput};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -175,11 +175,7 @@ fn emit(out: &SweepOutput, format: Format, plot_path: Option<&PathBuf>) -> Resul
         Format::Csv => output::render_csv(out),
         Format::Json => output::render_json(out),
     };
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe is not bad input: ignore write errors on stdout.
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
-    drop(stdout);
+    crate::cli::print_stdout(&text);
     // After the results are out: a picture that cannot be written must not
     // cost the sweep's results.
     if let Some(path) = plot_path {
