@@ -417,6 +417,14 @@ fn class_words(c: Class) -> &'static str {
     }
 }
 
+fn detector_actor(d: Detector) -> Actor {
+    match d {
+        Detector::Sweep => Actor::HealthSweep,
+        Detector::Reconciler => Actor::Reconciler,
+        Detector::TtlMonitor => Actor::LivenessMonitor,
+    }
+}
+
 fn prober_actor(p: Prober) -> Actor {
     match p {
         Prober::Decision => Actor::Proxy,
@@ -583,22 +591,19 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     });
                 }
                 Note::Declared { by } => {
-                    let (actor, text) = match by {
-                        Detector::Sweep => (
-                            Actor::HealthSweep,
-                            "DECLARES DEAD: offline, Redis keys deleted, RestartByID launched",
-                        ),
-                        Detector::Reconciler => (
-                            Actor::Reconciler,
-                            "DECLARES DEAD: RestartByID launched (row and keys untouched)",
-                        ),
-                        Detector::TtlMonitor => (
-                            Actor::LivenessMonitor,
-                            "DECLARES DEAD: the liveness key expired: offline, RestartByID launched",
-                        ),
+                    let text = match by {
+                        Detector::Sweep => {
+                            "DECLARES DEAD: offline, Redis keys deleted, RestartByID launched"
+                        }
+                        Detector::Reconciler => {
+                            "DECLARES DEAD: RestartByID launched (row and keys untouched)"
+                        }
+                        Detector::TtlMonitor => {
+                            "DECLARES DEAD: the liveness key expired: offline, RestartByID launched"
+                        }
                     };
                     declared_line[1].push(out.len());
-                    out.push(line(actor, What::DeclaredDead, text.into()));
+                    out.push(line(detector_actor(by), What::DeclaredDead, text.into()));
                 }
                 Note::Heartbeat => {
                     out.push(line(Actor::Agent, What::Heartbeat, "heartbeat".into()))
@@ -650,11 +655,7 @@ pub fn walk(world: &World, trail: &Trail) -> Walk {
                     let req = next_id;
                     next_id += 1;
                     ids[slot] = Some(req);
-                    let actor = match by {
-                        Detector::Sweep => Actor::HealthSweep,
-                        Detector::Reconciler => Actor::Reconciler,
-                        Detector::TtlMonitor => Actor::LivenessMonitor,
-                    };
+                    let actor = detector_actor(by);
                     out.push(Entry {
                         req: Some(req),
                         ..line(
