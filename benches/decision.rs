@@ -34,9 +34,9 @@ type End = (Verdict, Option<RestartOutcome>);
 /// `RestartByID` (its two sections back to back).
 #[inline(never)]
 fn drive(policy: &Policy, ws: &mut Workspace, mut now: Ms, answers: &[ProbeResult]) -> End {
-    let mut d = Decision::new();
+    let (mut d, first) = Decision::start(policy, ws, now);
     let mut next = 0;
-    let mut step = d.step(policy, ws, now, Input::Start);
+    let mut step = Ok(first);
     loop {
         match step {
             Ok(Step::Done(v)) => {

@@ -8,9 +8,9 @@
 //! the probe answers their decisions ask for (running, not running, transport
 //! errors), platform restart cycles, the restarts the decisions themselves
 //! start, and a few external-runtime workspaces. The generator knows which
-//! probe answers to write by running the same [`Decision`] on a mirror of
-//! each workspace, through replay's own driver step
-//! ([`livecheck::replay::advance`]: a strike's declaration section resumed
+//! probe answers to write by running the same decision on a mirror of each
+//! workspace, through replay's own driver steps ([`livecheck::replay::begin`]
+//! and [`livecheck::replay::advance`]: a strike's declaration section resumed
 //! at once, a declaration's `RestartByID` run back to back), so the log is
 //! valid by construction (the bench fails if replay reports an error).
 //!
@@ -25,9 +25,9 @@
 //! `--bench` flag) it runs once on 100 k lines.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use livecheck::decision::{Decision, Input, ProbeResult, Verdict};
+use livecheck::decision::{Input, ProbeResult, Verdict};
 use livecheck::policy::Policy;
-use livecheck::replay::advance;
+use livecheck::replay::{advance, begin};
 use livecheck::restart::RestartOutcome;
 use livecheck::workspace::Workspace;
 use livecheck::Ms;
@@ -131,8 +131,8 @@ fn act(
     )?;
     let mut lines = 1;
     let mut now = t;
-    let mut d = Decision::new();
-    let mut step = advance(policy, &mut g.ws, &mut d, now, Input::Start);
+    let (mut d, first) = begin(policy, &mut g.ws, now);
+    let mut step = Ok(first);
     let end = loop {
         match step.expect("generator drives the decision correctly") {
             Err(end) => break end,

@@ -64,8 +64,7 @@ fn ids(n: usize) -> Vec<String> {
 /// The bare machine: one decision on `ws`.
 #[inline(always)]
 fn bare_decision(policy: &Policy, ws: &mut Workspace) -> Step {
-    let mut d = Decision::new();
-    let s = d.step(policy, ws, NOW, Input::Start).unwrap();
+    let (mut d, s) = Decision::start(policy, ws, NOW);
     debug_assert_eq!(s, Step::Probe);
     d.step(policy, ws, NOW, Input::Probe(ProbeResult::Running))
         .unwrap()

@@ -319,20 +319,21 @@ fn polls(policy: &Policy) -> u64 {
 /// such as replay walks one by one): reported in docs/hardening.md.
 const MAX_POLLS: u64 = 4096;
 
-/// Drives a decision to its end the way a driver does (timers at their
-/// instants, probes answered `answer`): it must end within its polls and
-/// a few steps more.
+/// Drives a decision to its end the way a driver does (started now when the
+/// slot has none, timers at their instants, probes answered `answer`): it
+/// must end within its polls and a few steps more.
 fn run_to_end(
     policy: &Policy,
     ws: &mut Workspace,
-    d: &mut Decision,
+    slot: &mut Option<Decision>,
     now: &mut u64,
     answer: ProbeResult,
 ) {
+    let d = *slot.get_or_insert_with(|| start_checked(policy, ws, *now));
+    let mut awaiting = d.awaiting();
     for _ in 0..polls(policy) + 16 {
-        let input = match d.awaiting() {
+        let input = match awaiting {
             Awaiting::Nothing => return,
-            Awaiting::Start => Input::Start,
             Awaiting::Probe => Input::Probe(answer),
             Awaiting::Timer(t) => {
                 *now = (*now).max(t);
@@ -340,20 +341,36 @@ fn run_to_end(
             }
             Awaiting::Resume => Input::Resume,
         };
-        step_checked(policy, ws, d, *now, input);
+        step_checked(policy, ws, slot, *now, input);
+        awaiting = slot.map_or(Awaiting::Nothing, |d| d.awaiting());
     }
-    if d.awaiting() == Awaiting::Nothing {
+    if awaiting == Awaiting::Nothing {
         return;
     }
     panic!(
         "a decision did not end within {} steps: {:?}",
         polls(policy) + 16,
-        d.phase()
+        slot.map(|d| d.phase())
     );
 }
 
-/// One step, with the machine's contract checked around it.
-fn step_checked(policy: &Policy, ws: &mut Workspace, d: &mut Decision, now: u64, input: Input) {
+/// A decision started at `now`, with the machine's contract checked after it.
+fn start_checked(policy: &Policy, ws: &mut Workspace, now: u64) -> Decision {
+    let (d, step) = Decision::start(policy, ws, now);
+    check_step(policy, ws, &d, now, step);
+    d
+}
+
+/// One step of a running decision (nothing when the slot has none), with
+/// the machine's contract checked around it.
+fn step_checked(
+    policy: &Policy,
+    ws: &mut Workspace,
+    slot: &mut Option<Decision>,
+    now: u64,
+    input: Input,
+) {
+    let Some(d) = slot else { return };
     let (before_d, before_ws) = (*d, *ws);
     match d.step(policy, ws, now, input) {
         Err(e) => {
@@ -362,15 +379,23 @@ fn step_checked(policy: &Policy, ws: &mut Workspace, d: &mut Decision, now: u64,
             assert_eq!(e.awaiting, before_d.awaiting());
             assert!(!e.to_string().is_empty());
         }
-        Ok(Step::Probe) => assert_eq!(d.awaiting(), Awaiting::Probe),
-        Ok(Step::Yield) => assert_eq!(d.awaiting(), Awaiting::Resume),
-        Ok(Step::Wake { at: t, .. }) => {
+        Ok(step) => check_step(policy, ws, d, now, step),
+    }
+}
+
+/// The contract after a step: the decision awaits what the step says, a
+/// declaration did what declaring does, and no decision probes thrice.
+fn check_step(policy: &Policy, ws: &Workspace, d: &Decision, now: u64, step: Step) {
+    match step {
+        Step::Probe => assert_eq!(d.awaiting(), Awaiting::Probe),
+        Step::Yield => assert_eq!(d.awaiting(), Awaiting::Resume),
+        Step::Wake { at: t, .. } => {
             // A wake at `now` (a zero re-probe delay) is due at once; the
             // run_to_end bound catches a wake that never makes progress.
             assert!(t >= now, "a wake at {t}, before now ({now})");
             assert_eq!(d.awaiting(), Awaiting::Timer(t));
         }
-        Ok(Step::Done(v)) => {
+        Step::Done(v) => {
             assert_eq!(d.verdict(), Some(v));
             assert_eq!(d.awaiting(), Awaiting::Nothing);
             if v == Verdict::Dead {
@@ -401,7 +426,7 @@ pub fn decision(data: &[u8]) {
     let mut b = Bytes(data);
     let policy = fuzzed_policy(&mut b);
     let mut ws = Workspace::new(Facts::default());
-    let mut ds = [Decision::new(), Decision::new()];
+    let mut ds: [Option<Decision>; 2] = [None, None];
     let mut now: u64 = u64::from(b.u32());
     let mut ops = 0;
     while !b.done() && ops < 4096 {
@@ -409,7 +434,12 @@ pub fn decision(data: &[u8]) {
         let op = b.u8();
         let k = usize::from(op >> 7);
         match op % 16 {
-            0 => step_checked(&policy, &mut ws, &mut ds[k], now, Input::Start),
+            0 => {
+                // A request of a slot with no decision fails.
+                if ds[k].is_none() {
+                    ds[k] = Some(start_checked(&policy, &mut ws, now));
+                }
+            }
             1 | 2 => {
                 let r = probe_result(b.u8());
                 step_checked(&policy, &mut ws, &mut ds[k], now, Input::Probe(r));
@@ -461,8 +491,8 @@ pub fn decision(data: &[u8]) {
                 };
             }
             12 => {
-                if ds[k].awaiting() == Awaiting::Nothing {
-                    ds[k] = Decision::new();
+                if ds[k].is_some_and(|d| d.awaiting() == Awaiting::Nothing) {
+                    ds[k] = None;
                 }
             }
             13 => {
@@ -471,15 +501,17 @@ pub fn decision(data: &[u8]) {
             }
             14 => {
                 // A timer fed early: the same wake comes back, nothing moves.
-                if let Awaiting::Timer(t) = ds[k].awaiting() {
-                    if t > now {
-                        let before = ds[k];
-                        let got = ds[k].step(&policy, &mut ws, now, Input::Timer);
-                        assert!(
-                            matches!(got, Ok(Step::Wake { at, .. }) if at == t),
-                            "{got:?}"
-                        );
-                        assert_eq!(ds[k], before);
+                if let Some(d) = &mut ds[k] {
+                    if let Awaiting::Timer(t) = d.awaiting() {
+                        if t > now {
+                            let before = *d;
+                            let got = d.step(&policy, &mut ws, now, Input::Timer);
+                            assert!(
+                                matches!(got, Ok(Step::Wake { at, .. }) if at == t),
+                                "{got:?}"
+                            );
+                            assert_eq!(*d, before);
+                        }
                     }
                 }
             }

@@ -6,9 +6,10 @@
 //! A [`Decision`] is one failed request's run of the rule. The driver owns
 //! the clock, the probes and the shared [`Workspace`]:
 //!
-//! 1. create it with [`Decision::new`] and feed [`Input::Start`] when the
-//!    request fails;
-//! 2. act on the returned [`Step`]: on [`Step::Probe`] run `IsRunning` and
+//! 1. when the request fails, start it with [`Decision::start`], which runs
+//!    the rule's first steps at once and returns the decision with its first
+//!    [`Step`] (there is no decision that has not started);
+//! 2. act on each returned [`Step`]: on [`Step::Probe`] run `IsRunning` and
 //!    feed the answer as [`Input::Probe`]; on [`Step::Wake`] feed
 //!    [`Input::Timer`] once the clock reaches that instant (an early wake is
 //!    harmless: the same `Wake` comes back); on [`Step::Yield`] feed
@@ -110,11 +111,9 @@ impl std::fmt::Display for ProbeResult {
     }
 }
 
-/// What the driver feeds the decision.
+/// What the driver feeds a running decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Input {
-    /// The request failed: run the rule.
-    Start,
     /// The answer to the probe the decision asked for.
     Probe(ProbeResult),
     /// The instant asked for by [`Step::Wake`] has come.
@@ -241,8 +240,6 @@ impl Verdict {
 /// What a decision is waiting for; returned by [`Decision::awaiting`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Awaiting {
-    /// [`Input::Start`].
-    Start,
     /// [`Input::Probe`].
     Probe,
     /// [`Input::Timer`] at this instant.
@@ -254,10 +251,9 @@ pub enum Awaiting {
 }
 
 impl std::fmt::Display for Awaiting {
-    /// `start`, `probe`, `timer`, `resume`, `nothing`.
+    /// `probe`, `timer`, `resume`, `nothing`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Awaiting::Start => "start",
             Awaiting::Probe => "probe",
             Awaiting::Timer(_) => "timer",
             Awaiting::Resume => "resume",
@@ -312,8 +308,6 @@ pub enum ProbeNo {
 /// Where a decision is; public so drivers can show what the proxy knew.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Phase {
-    /// Not started.
-    Idle,
     /// Polling for a fresh heartbeat (step 6).
     WaitFresh {
         /// `settling` and `recent`, read before the wait.
@@ -376,19 +370,20 @@ pub struct Decision {
     probes: u8,
 }
 
-impl Default for Decision {
-    fn default() -> Self {
-        Decision::new()
-    }
-}
-
 impl Decision {
-    /// A decision that has not started.
-    pub const fn new() -> Self {
-        Decision {
-            phase: Phase::Idle,
+    /// The request failed at `now`: runs the rule's first steps (1–6: the
+    /// guards, the pre-probe basis, the first look for a fresh heartbeat)
+    /// against `ws` and returns the decision with what it asks of the
+    /// driver first. A guard that skips returns a decision already over
+    /// (`Step::Done`).
+    pub fn start(policy: &Policy, ws: &mut Workspace, now: Ms) -> (Decision, Step) {
+        let mut d = Decision {
+            // Overwritten by every path of `begin`.
+            phase: Phase::Done(Verdict::Skipped(SkipReason::Restarting)),
             probes: 0,
-        }
+        };
+        let step = d.begin(policy, ws, now);
+        (d, step)
     }
 
     /// A decision in `phase` after `probes` probes (drivers that store
@@ -420,7 +415,6 @@ impl Decision {
     /// What input the decision takes next.
     pub fn awaiting(&self) -> Awaiting {
         match self.phase {
-            Phase::Idle => Awaiting::Start,
             Phase::WaitFresh { wake, .. } | Phase::Sleeping { wake, .. } => Awaiting::Timer(wake),
             Phase::Probing { .. } => Awaiting::Probe,
             Phase::Declaring { .. } => Awaiting::Resume,
@@ -441,7 +435,6 @@ impl Decision {
             awaiting: self.awaiting(),
         };
         let step = match (self.phase, input) {
-            (Phase::Idle, Input::Start) => self.start(policy, ws, now),
             (
                 Phase::WaitFresh {
                     basis,
@@ -490,8 +483,8 @@ impl Decision {
         Step::Probe
     }
 
-    /// Steps 1–6.
-    fn start(&mut self, policy: &Policy, ws: &mut Workspace, now: Ms) -> Step {
+    /// Steps 1–6; sets the phase on every path.
+    fn begin(&mut self, policy: &Policy, ws: &mut Workspace, now: Ms) -> Step {
         let d = &policy.decision;
         if ws.facts.external_runtime {
             return self.finish(Verdict::Skipped(SkipReason::ExternalRuntime));
@@ -694,7 +687,7 @@ impl Decision {
                 *wake = wake.saturating_sub(dt);
             }
             Phase::Probing { basis, .. } | Phase::Declaring { basis } => seen(basis),
-            Phase::Idle | Phase::Done(_) => {}
+            Phase::Done(_) => {}
         }
     }
 }

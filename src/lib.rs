@@ -29,9 +29,10 @@
 //! "#;
 //! let policy = Policy::parse("v0", Path::new("v0.toml"), toml).expect("a valid policy");
 //! let mut ws = Workspace::default();
-//! let mut d = Decision::new();
 //! let now = 1_000_000;
-//! assert_eq!(d.step(&policy, &mut ws, now, Input::Start), Ok(Step::Probe));
+//! // The request failed: the decision starts and asks for a probe.
+//! let (mut d, step) = Decision::start(&policy, &mut ws, now);
+//! assert_eq!(step, Step::Probe);
 //! // The caller runs IsRunning and feeds the answer back.
 //! let step = d.step(&policy, &mut ws, now, Input::Probe(ProbeResult::NotRunning));
 //! assert_eq!(step, Ok(Step::Done(Verdict::Dead)));

@@ -289,6 +289,15 @@ pub struct End {
     pub restart: Option<RestartOutcome>,
 }
 
+/// Starts a decision at `now` the way a log driver does, outside a
+/// [`Replayer`]; what follows its first step is as in [`advance`].
+pub fn begin(policy: &Policy, ws: &mut Workspace, now: Ms) -> (Decision, Result<Step, End>) {
+    let (mut decision, step) = Decision::start(policy, ws, now);
+    let next = follow(policy, ws, &mut decision, now, step);
+    // A started decision is never refused the resume its yield asks for.
+    (decision, next.unwrap_or(Ok(step)))
+}
+
 /// Feeds `input` to `decision` the way a log driver does, outside a
 /// [`Replayer`] (benchmarks and tests that drive one decision by hand): a
 /// [`Step::Yield`] is resumed at once and a declaration's `RestartByID` runs
@@ -301,7 +310,18 @@ pub fn advance(
     now: Ms,
     input: Input,
 ) -> Result<Result<Step, End>, UnexpectedInput> {
-    let mut step = decision.step(policy, ws, now, input)?;
+    let step = decision.step(policy, ws, now, input)?;
+    follow(policy, ws, decision, now, step)
+}
+
+/// What [`begin`] and [`advance`] do after a step.
+fn follow(
+    policy: &Policy,
+    ws: &mut Workspace,
+    decision: &mut Decision,
+    now: Ms,
+    mut step: Step,
+) -> Result<Result<Step, End>, UnexpectedInput> {
     while step == Step::Yield {
         step = decision.step(policy, ws, now, Input::Resume)?;
     }
@@ -315,7 +335,21 @@ pub fn advance(
     })
 }
 
-/// One input fed to a decision, shown to an [`Observer`].
+/// What a replay gave a decision: its start or one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fed {
+    /// The request failed: the decision started ([`Decision::start`]).
+    Start,
+    /// One input to the running decision ([`Decision::step`]).
+    Input {
+        /// The input.
+        input: Input,
+        /// The decision before it.
+        before: Decision,
+    },
+}
+
+/// One step of a decision (its start or an input), shown to an [`Observer`].
 #[derive(Debug, Clone, Copy)]
 pub struct DecisionInput<'a> {
     /// The workspace.
@@ -324,10 +358,8 @@ pub struct DecisionInput<'a> {
     pub req: &'a str,
     /// The input's `now`.
     pub now: Ms,
-    /// The input.
-    pub input: Input,
-    /// The decision before the input.
-    pub before: Decision,
+    /// What was given: the start, or an input and the decision before it.
+    pub input: Fed,
     /// The workspace's shared state before the input.
     pub ws_before: Workspace,
     /// What the decision answered (an error: the input was refused and
@@ -465,6 +497,27 @@ struct Engine<'a> {
 }
 
 impl Engine<'_> {
+    /// Starts the decision of request `req` at `now` (its request failed at
+    /// line `line`) and reports it like [`Engine::feed`].
+    fn start(
+        &self,
+        st: &mut WsState,
+        req: &str,
+        line: usize,
+        now: Ms,
+        obs: &mut dyn Observer,
+    ) -> bool {
+        let ws_before = st.ws;
+        let (decision, step) = Decision::start(self.policy, &mut st.ws, now);
+        st.live.push(Live {
+            req: req.to_owned(),
+            decision,
+            line,
+        });
+        let idx = st.live.len() - 1;
+        self.report(st, idx, now, Fed::Start, ws_before, Ok(step), obs)
+    }
+
     /// Feeds `input` at `now` to the live decision at `idx`, reporting it;
     /// a [`Step::Yield`] is resumed at once and a declaration's restart
     /// request follows it. Returns false when the input was refused.
@@ -480,7 +533,26 @@ impl Engine<'_> {
         let live = &mut st.live[idx];
         let before = live.decision;
         let result = live.decision.step(self.policy, &mut st.ws, now, input);
-        let after = live.decision;
+        let fed = Fed::Input { input, before };
+        self.report(st, idx, now, fed, ws_before, result, obs)
+    }
+
+    /// What follows a step of the live decision at `idx`: the observer is
+    /// told; a finished decision is removed (a declaration's restart request
+    /// runs first); a yield is resumed and a probe answered from the
+    /// container's truth at once. Returns false when the input was refused.
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        st: &mut WsState,
+        idx: usize,
+        now: Ms,
+        fed: Fed,
+        ws_before: Workspace,
+        result: Result<Step, UnexpectedInput>,
+        obs: &mut dyn Observer,
+    ) -> bool {
+        let after = st.live[idx].decision;
         let req = &st.live[idx].req;
         // A declaration launches `RestartByID` at once; what became of it
         // is part of what replay prints for the decision.
@@ -513,8 +585,7 @@ impl Engine<'_> {
             ws: self.id,
             req,
             now,
-            input,
-            before,
+            input: fed,
             ws_before,
             result,
             after,
@@ -711,13 +782,7 @@ impl Engine<'_> {
                         p.line
                     )));
                 }
-                st.live.push(Live {
-                    req: req.to_owned(),
-                    decision: Decision::new(),
-                    line: line_no,
-                });
-                let idx = st.live.len() - 1;
-                self.feed(st, idx, t, Input::Start, obs);
+                self.start(st, req, line_no, t, obs);
                 self.unanswered(st)?;
             }
             EventKind::Container => {

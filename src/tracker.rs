@@ -486,20 +486,14 @@ impl WorkspaceRef {
     }
 
     fn begin_on(cell: Arc<Cell>, now: Ms) -> (Request, Step) {
-        let mut decision = Decision::new();
-        let step = {
+        let (decision, step) = {
             let mut s = lock(&cell.slot);
             let now = s.at(now);
-            match decision.step(&cell.policy, &mut s.ws, now, Input::Start) {
-                Ok(step) => {
-                    s.clock = now;
-                    s.counters.decisions += 1;
-                    s.after_step(step);
-                    step
-                }
-                // A new decision always takes Start; kept total anyway.
-                Err(_) => Step::Done(Verdict::Skipped(crate::decision::SkipReason::Restarting)),
-            }
+            let (decision, step) = Decision::start(&cell.policy, &mut s.ws, now);
+            s.clock = now;
+            s.counters.decisions += 1;
+            s.after_step(step);
+            (decision, step)
         };
         (Request { cell, decision }, step)
     }
@@ -673,8 +667,8 @@ pub struct Request {
 
 impl Request {
     /// Feeds `input` at `now` under the workspace lock, judged against the
-    /// workspace's current state. [`Input::Start`] is refused: [`Tracker::begin`]
-    /// already gave it. A [`Step::Yield`] (a strike at the threshold) is
+    /// workspace's current state ([`Tracker::begin`] started the decision).
+    /// A [`Step::Yield`] (a strike at the threshold) is
     /// followed at once by the declaration's own lock section: the lock is
     /// released and taken again in between, as upstream.
     pub fn step(&mut self, now: Ms, input: Input) -> Result<Step, UnexpectedInput> {
@@ -800,7 +794,7 @@ mod tests {
         let before = t.view("w").unwrap();
         let e = r.timer(200).unwrap_err();
         assert_eq!(e.awaiting, Awaiting::Probe);
-        assert_eq!(r.step(300, Input::Start).unwrap_err().got, Input::Start);
+        assert_eq!(r.step(300, Input::Resume).unwrap_err().got, Input::Resume);
         assert_eq!(
             t.view("w").unwrap(),
             before,

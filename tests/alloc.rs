@@ -95,10 +95,10 @@ struct End {
 /// `RestartByID` (debounce check, then coalescing). A cycle it starts is
 /// left running (see [`drain`]). All without allocating.
 fn drive(policy: &Policy, ws: &mut Workspace, mut now: Ms, answers: &[ProbeResult]) -> End {
-    let mut d = Decision::new();
+    let (mut d, first) = Decision::start(policy, ws, now);
     let mut next = 0;
     let (mut wakes, mut yields) = (0, 0);
-    let mut step = d.step(policy, ws, now, Input::Start);
+    let mut step = Ok(first);
     loop {
         match step {
             Ok(Step::Done(verdict)) => {
@@ -263,9 +263,9 @@ fn v3_strikes_declaration_section_and_recheck_allocate_nothing() {
     // A restart begins while the decision sleeps before its re-probe: the
     // re-check stands down.
     let mut ws = Workspace::default();
-    let mut d = Decision::new();
     let (steps, n) = allocations(|| {
-        let s1 = d.step(&v3, &mut ws, T0, Input::Start);
+        let (mut d, s1) = Decision::start(&v3, &mut ws, T0);
+        let s1 = Ok(s1);
         let s2 = d.step(&v3, &mut ws, T0, Input::Probe(ProbeResult::NotRunning));
         ws.observe_restart_started(T0 + 100);
         ws.observe_restart_finished(T0 + 300);

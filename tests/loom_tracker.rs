@@ -248,10 +248,7 @@ impl World for Plain<'_> {
     type Req = Decision;
     fn begin(&mut self, now: Ms) -> (Decision, Step) {
         let now = self.at(now);
-        let mut d = Decision::new();
-        let step = d
-            .step(self.policy, &mut self.ws, now, Input::Start)
-            .expect("a new decision takes Start");
+        let (d, step) = Decision::start(self.policy, &mut self.ws, now);
         self.counters.decisions += 1;
         self.counted(step);
         (d, step)

@@ -136,6 +136,11 @@ fn instant() -> impl Strategy<Value = Ms> {
 
 #[derive(Debug, Clone)]
 enum Chaos {
+    /// A request fails: a decision starts in the slot unless it holds one.
+    Start {
+        slot: usize,
+        now: Ms,
+    },
     Step {
         slot: usize,
         now: Ms,
@@ -177,7 +182,6 @@ enum Chaos {
 
 fn chaos() -> impl Strategy<Value = Chaos> {
     let input = prop_oneof![
-        Just(Input::Start),
         Just(Input::Timer),
         Just(Input::Resume),
         probe_result().prop_map(Input::Probe),
@@ -188,7 +192,8 @@ fn chaos() -> impl Strategy<Value = Chaos> {
         Just(Status::Provisioning),
     ];
     prop_oneof![
-        12 => (0..3usize, instant(), input).prop_map(|(slot, now, input)| Chaos::Step { slot, now, input }),
+        3 => (0..3usize, instant()).prop_map(|(slot, now)| Chaos::Start { slot, now }),
+        9 => (0..3usize, instant(), input).prop_map(|(slot, now, input)| Chaos::Step { slot, now, input }),
         1 => instant().prop_map(Chaos::Heartbeat),
         1 => instant().prop_map(Chaos::Register),
         1 => any::<bool>().prop_map(Chaos::Url),
@@ -297,18 +302,26 @@ proptest! {
         let policy = &policies()[pi];
         let r = &policy.restart;
         let mut ws = Workspace::default();
-        let mut slots = [Decision::new(); 3];
+        let mut slots: [Option<Decision>; 3] = [None; 3];
         for op in script {
             match op {
+                Chaos::Start { slot, now } => {
+                    if slots[slot].is_none() {
+                        let before = ws;
+                        let (d, step) = Decision::start(policy, &mut ws, now);
+                        check_step(policy, &d, &before, &ws, step)?;
+                        slots[slot] = Some(d);
+                    }
+                }
                 Chaos::Step { slot, now, input } => {
-                    let before = (slots[slot], ws);
-                    let d = &mut slots[slot];
+                    let Some(d) = &mut slots[slot] else { continue };
+                    let before = (*d, ws);
                     match d.step(policy, &mut ws, now, input) {
                         Ok(step) => check_step(policy, d, &before.1, &ws, step)?,
                         Err(e) => {
-                            prop_assert_eq!((slots[slot], ws), before, "refused input changed state");
+                            prop_assert_eq!((*d, ws), before, "refused input changed state");
                             prop_assert_eq!(e.got, input);
-                            prop_assert_eq!(e.awaiting, slots[slot].awaiting());
+                            prop_assert_eq!(e.awaiting, d.awaiting());
                         }
                     }
                 }
@@ -336,8 +349,12 @@ proptest! {
                     heartbeat: caps.0, restart_stamp: caps.1, strike_first: caps.2, file_write: caps.3,
                     restart_finished: caps.1, recent_window: caps.0, liveness_key: caps.4,
                 }),
-                Chaos::AgeDecision { slot, now, dt, cap } => slots[slot].age(now, dt, cap),
-                Chaos::Fresh(slot) => slots[slot] = Decision::new(),
+                Chaos::AgeDecision { slot, now, dt, cap } => {
+                    if let Some(d) = &mut slots[slot] {
+                        d.age(now, dt, cap);
+                    }
+                }
+                Chaos::Fresh(slot) => slots[slot] = None,
             }
         }
     }
@@ -349,8 +366,8 @@ proptest! {
 fn v3_skips_after_its_probes_when_a_restart_began_meanwhile() {
     let v3 = policy("v3-proposed");
     let mut ws = Workspace::default();
-    let mut d = Decision::new();
-    assert_eq!(d.step(v3, &mut ws, 1_000, Input::Start), Ok(Step::Probe));
+    let (mut d, first) = Decision::start(v3, &mut ws, 1_000);
+    assert_eq!(first, Step::Probe);
     let before = ws;
     let step = d.step(v3, &mut ws, 1_000, Input::Probe(ProbeResult::NotRunning));
     assert_eq!(
@@ -513,7 +530,11 @@ enum Seen {
 /// strike count is the one the rule would build on (a record older than the
 /// strike window counts as none: the next strike restarts at 1 either way,
 /// and aging may drop such a record).
-fn untimed(policy: &Policy, ws: &Workspace, d: &[Decision; 2]) -> impl PartialEq + std::fmt::Debug {
+fn untimed(
+    policy: &Policy,
+    ws: &Workspace,
+    d: &[Option<Decision>; 2],
+) -> impl PartialEq + std::fmt::Debug {
     let window = policy.decision.strikes.map_or(0, |s| s.window);
     (
         (ws.facts, ws.url_registered, ws.url_cached, ws.status),
@@ -528,7 +549,7 @@ fn untimed(policy: &Policy, ws: &Workspace, d: &[Decision; 2]) -> impl PartialEq
             ws.restart.is_first_iteration(),
         ),
         ws.restart.started_at().is_some(),
-        d.map(|d| (d.awaiting(), d.verdict(), d.probes())),
+        d.map(|d| d.map(|d| (d.awaiting(), d.verdict(), d.probes()))),
     )
 }
 
@@ -536,7 +557,8 @@ struct Run<'p> {
     policy: &'p Policy,
     caps: AgeCaps,
     ws: Workspace,
-    d: [Decision; 2],
+    /// The two decision slots (`None`: no request has failed there yet).
+    d: [Option<Decision>; 2],
 }
 
 impl Run<'_> {
@@ -552,12 +574,12 @@ impl Run<'_> {
             return dt;
         }
         let mut dt = dt;
-        for d in &self.d {
+        for d in self.d.iter().flatten() {
             match d.awaiting() {
                 Awaiting::Probe | Awaiting::Resume => return 0,
                 Awaiting::Timer(at) if at <= NOW => return 0,
                 Awaiting::Timer(at) => dt = dt.min(at - NOW),
-                Awaiting::Start | Awaiting::Nothing => {}
+                Awaiting::Nothing => {}
             }
         }
         dt
@@ -565,8 +587,16 @@ impl Run<'_> {
 
     fn age(&mut self, dt: Ms) {
         self.ws.age(NOW, dt, &self.caps);
-        for d in &mut self.d {
+        for d in self.d.iter_mut().flatten() {
             d.age(NOW, dt, self.caps.restart_stamp);
+        }
+    }
+
+    /// Feeds `input` to slot `s`'s decision (nothing when it has none).
+    fn feed(&mut self, s: usize, input: Input) -> Seen {
+        match &mut self.d[s] {
+            Some(d) => Seen::Step(d.step(self.policy, &mut self.ws, NOW, input)),
+            None => Seen::Nothing,
         }
     }
 
@@ -580,7 +610,7 @@ impl Run<'_> {
                 Seen::Nothing
             }
             Op::TickToWake(s) => {
-                if let Awaiting::Timer(t) = self.d[s].awaiting() {
+                if let Some(Awaiting::Timer(t)) = self.d[s].map(|d| d.awaiting()) {
                     if t > NOW {
                         let dt = t - NOW;
                         if self.may_pass(dt) < dt {
@@ -588,8 +618,7 @@ impl Run<'_> {
                         }
                         self.age(dt);
                     }
-                    let ws = &mut self.ws;
-                    return Seen::Step(self.d[s].step(p, ws, NOW, Input::Timer));
+                    return self.feed(s, Input::Timer);
                 }
                 Seen::Nothing
             }
@@ -632,20 +661,24 @@ impl Run<'_> {
                 ws.observe_restart_finished(NOW);
                 Seen::Nothing
             }
-            Op::Start(s) => {
-                if matches!(self.d[s].awaiting(), Awaiting::Nothing) {
-                    self.d[s] = Decision::new();
+            Op::Start(s) => match self.d[s] {
+                // A request of this slot fails while its decision runs: no
+                // second decision for the same request.
+                Some(d) if d.awaiting() != Awaiting::Nothing => Seen::Nothing,
+                _ => {
+                    let (d, step) = Decision::start(p, ws, NOW);
+                    self.d[s] = Some(d);
+                    Seen::Step(Ok(step))
                 }
-                Seen::Step(self.d[s].step(p, ws, NOW, Input::Start))
-            }
-            Op::Timer(s) => Seen::Step(self.d[s].step(p, ws, NOW, Input::Timer)),
-            Op::Probe(s, r) => Seen::Step(self.d[s].step(p, ws, NOW, Input::Probe(r))),
-            Op::Resume(s) => Seen::Step(self.d[s].step(p, ws, NOW, Input::Resume)),
+            },
+            Op::Timer(s) => self.feed(s, Input::Timer),
+            Op::Probe(s, r) => self.feed(s, Input::Probe(r)),
+            Op::Resume(s) => self.feed(s, Input::Resume),
             Op::Drive(s, r) => {
                 let mut seen = [None; DRIVE];
                 for out in &mut seen {
-                    let op = match self.d[s].awaiting() {
-                        Awaiting::Start | Awaiting::Nothing => Op::Start(s),
+                    let op = match self.d[s].map_or(Awaiting::Nothing, |d| d.awaiting()) {
+                        Awaiting::Nothing => Op::Start(s),
                         Awaiting::Probe => Op::Probe(s, r),
                         Awaiting::Timer(t) if t <= NOW => Op::Timer(s),
                         Awaiting::Timer(t) if self.may_pass(t - NOW) == t - NOW => {
@@ -688,13 +721,13 @@ fn compare(policy: &Policy, caps: AgeCaps, init: Init, ops: &[Op]) -> Result<(),
         policy,
         caps,
         ws,
-        d: [Decision::new(); 2],
+        d: [None; 2],
     };
     let mut exact = Run {
         policy,
         caps: UNCAPPED,
         ws,
-        d: [Decision::new(); 2],
+        d: [None; 2],
     };
     for (i, &op) in ops.iter().enumerate() {
         let a = capped.apply(op);
@@ -855,7 +888,7 @@ fn caps_cover_a_decision_that_outlives_every_window() {
         policy: p,
         caps: UNCAPPED,
         ws: start_state(init),
-        d: [Decision::new(); 2],
+        d: [None; 2],
     };
     let seen: Vec<Seen> = ops.iter().map(|&op| exact.apply(op)).collect();
     assert_eq!(
@@ -893,7 +926,7 @@ fn no_finite_cap_covers_a_probe_answer_slower_than_it() {
             url: true,
             strikes: None,
         }),
-        d: [Decision::new(); 2],
+        d: [None; 2],
     };
     let mut exact = Run {
         caps: UNCAPPED,
@@ -942,7 +975,7 @@ fn capped_scripts_reach_the_recheck_and_the_declaration_section() {
                 policy: p,
                 caps: UNCAPPED,
                 ws: start_state(init),
-                d: [Decision::new(); 2],
+                d: [None; 2],
             };
             for op in ops {
                 let seen = run.apply(op);

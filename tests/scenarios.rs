@@ -172,10 +172,7 @@ impl World {
     fn decide(&mut self, answers: &[ProbeResult]) -> Outcome {
         let now = self.now;
         self.advance(now);
-        let mut d = Decision::new();
-        let mut step = d
-            .step(&self.policy, &mut self.ws, self.now, Input::Start)
-            .expect("a new decision takes Start");
+        let (mut d, mut step) = Decision::start(&self.policy, &mut self.ws, self.now);
         let mut used = 0;
         let mut probe_times = Vec::new();
         let mut wakes = Vec::new();
@@ -624,8 +621,8 @@ fn v0_b6_declare_dead_restart_coalesced_into_long_running_cycle() {
     // is coalesced (pending); the running drain loop runs once more.
     let policy = load(V0);
     let mut ws = Workspace::default();
-    let mut d = Decision::new();
-    assert_eq!(d.step(&policy, &mut ws, T0, Input::Start), Ok(Step::Probe));
+    let (mut d, first) = Decision::start(&policy, &mut ws, T0);
+    assert_eq!(first, Step::Probe);
     assert_eq!(
         ws.restart_by_id_now(&policy.restart, T0 + 1, RestartSource::Other),
         RestartOutcome::Started
@@ -925,14 +922,14 @@ fn v2_b6_fresh_wait_polls_at_0_500_1000_1500_and_gives_up_at_2000() {
     w.restart_cycle(T0 - 10_000, T0 - 5_000);
     let mut ws = w.ws;
     let policy = load(V2);
-    let mut d = Decision::new();
-    // Poll at +0 happens inside Start.
+    // Poll at +0 happens inside the start.
+    let (mut d, first) = Decision::start(&policy, &mut ws, T0);
     assert_eq!(
-        d.step(&policy, &mut ws, T0, Input::Start),
-        Ok(Step::Wake {
+        first,
+        Step::Wake {
             at: T0 + 500,
             timer: Timer::HeartbeatPoll
-        })
+        }
     );
     // An early timer is harmless: the same wake comes back.
     assert_eq!(
@@ -1060,9 +1057,8 @@ fn v2_b6_fresh_needs_a_heartbeat_strictly_newer_than_the_stamp() {
 fn v2_b6_no_fresh_wait_when_not_settling() {
     let mut w = World::new(V2);
     w.restart_cycle(T0 - 40_000, T0 - 39_000);
-    let mut d = Decision::new();
-    let step = d.step(&w.policy, &mut w.ws, T0, Input::Start);
-    assert_eq!(step, Ok(Step::Probe));
+    let (_, step) = Decision::start(&w.policy, &mut w.ws, T0);
+    assert_eq!(step, Step::Probe);
 }
 
 #[test]
@@ -1095,8 +1091,8 @@ fn v2_b9_reprobe_after_exactly_500ms() {
     let policy = load(V2);
     let mut ws = Workspace::default();
     ws.heartbeat(T0);
-    let mut d = Decision::new();
-    assert_eq!(d.step(&policy, &mut ws, T0, Input::Start), Ok(Step::Probe));
+    let (mut d, first) = Decision::start(&policy, &mut ws, T0);
+    assert_eq!(first, Step::Probe);
     assert_eq!(
         d.step(&policy, &mut ws, T0, Input::Probe(FALSE)),
         Ok(Step::Wake {
@@ -1308,15 +1304,9 @@ fn unexpected_inputs_are_refused_and_change_nothing() {
     for p in ALL {
         let policy = load(p);
         let mut ws = Workspace::default();
-        let mut d = Decision::new();
-        for bad in [Input::Timer, Input::Probe(FALSE), Input::Resume] {
-            let before = (d, ws);
-            let e = d.step(&policy, &mut ws, T0, bad).unwrap_err();
-            assert_eq!(e.awaiting, Awaiting::Start, "{p}");
-            assert_eq!((d, ws), before, "{p}: refused input changed state");
-        }
-        assert_eq!(d.step(&policy, &mut ws, T0, Input::Start), Ok(Step::Probe));
-        for bad in [Input::Start, Input::Timer, Input::Resume] {
+        let (mut d, first) = Decision::start(&policy, &mut ws, T0);
+        assert_eq!(first, Step::Probe);
+        for bad in [Input::Timer, Input::Resume] {
             let before = (d, ws);
             let e = d.step(&policy, &mut ws, T0, bad).unwrap_err();
             assert_eq!(e.awaiting, Awaiting::Probe, "{p}");
@@ -1324,12 +1314,7 @@ fn unexpected_inputs_are_refused_and_change_nothing() {
         }
         let done = d.step(&policy, &mut ws, T0, Input::Probe(TRUE));
         assert_eq!(done, Ok(Step::Done(RUNNING.0)));
-        for bad in [
-            Input::Start,
-            Input::Timer,
-            Input::Probe(TRUE),
-            Input::Resume,
-        ] {
+        for bad in [Input::Timer, Input::Probe(TRUE), Input::Resume] {
             let before = (d, ws);
             let e = d.step(&policy, &mut ws, T0, bad).unwrap_err();
             assert_eq!(e.awaiting, Awaiting::Nothing, "{p}");
@@ -1350,8 +1335,8 @@ fn a_declaring_decision_takes_only_resume() {
         count: 1,
         first: T0,
     });
-    let mut d = Decision::new();
-    assert_eq!(d.step(&policy, &mut ws, T0, Input::Start), Ok(Step::Probe));
+    let (mut d, first) = Decision::start(&policy, &mut ws, T0);
+    assert_eq!(first, Step::Probe);
     assert_eq!(
         d.step(&policy, &mut ws, T0, Input::Probe(FALSE)),
         Ok(Step::Yield)
@@ -1359,7 +1344,7 @@ fn a_declaring_decision_takes_only_resume() {
     assert_eq!(d.awaiting(), Awaiting::Resume);
     assert_eq!(ws.strikes.map(|s| s.count), Some(2));
     assert_eq!(ws.status, Status::Online, "nothing declared yet");
-    for bad in [Input::Start, Input::Timer, Input::Probe(FALSE)] {
+    for bad in [Input::Timer, Input::Probe(FALSE)] {
         let before = (d, ws);
         let e = d.step(&policy, &mut ws, T0, bad).unwrap_err();
         assert_eq!(e.awaiting, Awaiting::Resume);
@@ -1383,14 +1368,14 @@ fn a_declaring_decision_takes_only_resume() {
 // leaves behind (item 6).
 // ===================================================================
 
-/// Drives a decision until it yields or finishes, answering every probe
-/// with "not running" at `now`.
-fn until_yield_or_done(policy: &Policy, ws: &mut Workspace, d: &mut Decision, now: Ms) -> Step {
-    let mut step = d.step(policy, ws, now, Input::Start).unwrap();
+/// Starts a decision at `now` and drives it until it yields or finishes,
+/// answering every probe with "not running".
+fn until_yield_or_done(policy: &Policy, ws: &mut Workspace, now: Ms) -> (Decision, Step) {
+    let (mut d, mut step) = Decision::start(policy, ws, now);
     while step == Step::Probe {
         step = d.step(policy, ws, now, Input::Probe(FALSE)).unwrap();
     }
-    step
+    (d, step)
 }
 
 #[test]
@@ -1406,15 +1391,10 @@ fn two_decisions_at_strikes_2_and_3_both_declare() {
         count: 1,
         first: T0,
     });
-    let (mut a, mut b) = (Decision::new(), Decision::new());
-    assert_eq!(
-        until_yield_or_done(&policy, &mut ws, &mut a, T0 + 10),
-        Step::Yield
-    );
-    assert_eq!(
-        until_yield_or_done(&policy, &mut ws, &mut b, T0 + 10),
-        Step::Yield
-    );
+    let (mut a, step_a) = until_yield_or_done(&policy, &mut ws, T0 + 10);
+    assert_eq!(step_a, Step::Yield);
+    let (mut b, step_b) = until_yield_or_done(&policy, &mut ws, T0 + 10);
+    assert_eq!(step_b, Step::Yield);
     assert_eq!(ws.strikes.map(|s| s.count), Some(3), "strikes 2 and 3");
     assert_eq!(
         a.step(&policy, &mut ws, T0 + 10, Input::Resume),
@@ -1449,16 +1429,10 @@ fn a_declaration_in_its_own_section_reads_the_record_as_it_is_then() {
         count: 1,
         first: T0,
     });
-    let mut a = Decision::new();
-    assert_eq!(
-        until_yield_or_done(&policy, &mut ws, &mut a, T0 + 10),
-        Step::Yield
-    );
-    let mut b = Decision::new();
-    assert_eq!(
-        b.step(&policy, &mut ws, T0 + 10, Input::Start),
-        Ok(Step::Probe)
-    );
+    let (mut a, step_a) = until_yield_or_done(&policy, &mut ws, T0 + 10);
+    assert_eq!(step_a, Step::Yield);
+    let (mut b, first) = Decision::start(&policy, &mut ws, T0 + 10);
+    assert_eq!(first, Step::Probe);
     assert_eq!(
         b.step(&policy, &mut ws, T0 + 10, Input::Probe(TRUE)),
         Ok(Step::Done(RUNNING.0))
@@ -1481,10 +1455,9 @@ fn two_declarations_whose_restart_requests_both_pass_the_debounce_run_two_cycles
     let policy = load(V0);
     let mut ws = Workspace::default();
     ws.register(T0 - 100_000);
-    let (mut a, mut b) = (Decision::new(), Decision::new());
     let dead = Step::Done(Verdict::Dead);
-    assert_eq!(until_yield_or_done(&policy, &mut ws, &mut a, T0), dead);
-    assert_eq!(until_yield_or_done(&policy, &mut ws, &mut b, T0), dead);
+    assert_eq!(until_yield_or_done(&policy, &mut ws, T0).1, dead);
+    assert_eq!(until_yield_or_done(&policy, &mut ws, T0).1, dead);
     let r = &policy.restart;
     assert_eq!(
         ws.restart.debounce_check(r, T0, RestartSource::Detector),
@@ -1609,12 +1582,12 @@ fn v3_two_strikes_after_the_new_agent_registered_declare_and_bypass_the_debounce
 
 const V4: &str = "v4-proposed";
 
-/// Drives `d` from its start at `now`, answering every probe "not running",
-/// up to the yield between the strike that reaches the threshold and the
-/// declaration's own lock section.
-fn to_declaring(policy: &Policy, ws: &mut Workspace, d: &mut Decision, now: Ms) -> Ms {
+/// Starts a decision at `now` and drives it, answering every probe "not
+/// running", up to the yield between the strike that reaches the threshold
+/// and the declaration's own lock section; returns it and that instant.
+fn to_declaring(policy: &Policy, ws: &mut Workspace, now: Ms) -> (Decision, Ms) {
     let mut now = now;
-    let mut step = d.step(policy, ws, now, Input::Start).unwrap();
+    let (mut d, mut step) = Decision::start(policy, ws, now);
     for _ in 0..16 {
         step = match step {
             Step::Probe => d.step(policy, ws, now, Input::Probe(FALSE)).unwrap(),
@@ -1622,7 +1595,7 @@ fn to_declaring(policy: &Policy, ws: &mut Workspace, d: &mut Decision, now: Ms) 
                 now = at;
                 d.step(policy, ws, now, Input::Timer).unwrap()
             }
-            Step::Yield => return now,
+            Step::Yield => return (d, now),
             Step::Done(v) => panic!("{}: finished with {v:?} before declaring", policy.name),
         };
     }
@@ -1645,13 +1618,12 @@ fn v4_two_decisions_past_the_threshold_declare_once() {
         ws.register(T0 - 60_000);
         // A recent heartbeat: a not-running answer strikes (on_recent).
         ws.heartbeat(T0 - 1_000);
-        let (mut a, mut b) = (Decision::new(), Decision::new());
         ws.strikes = Some(StrikeRecord {
             count: 1,
             first: T0 - 1_000,
         });
-        let ta = to_declaring(&policy, &mut ws, &mut a, T0);
-        let tb = to_declaring(&policy, &mut ws, &mut b, T0);
+        let (mut a, ta) = to_declaring(&policy, &mut ws, T0);
+        let (mut b, tb) = to_declaring(&policy, &mut ws, T0);
         assert_eq!(
             a.step(&policy, &mut ws, ta, Input::Resume).unwrap(),
             Step::Done(Verdict::Dead),

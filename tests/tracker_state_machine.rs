@@ -92,11 +92,6 @@ enum Op {
         req: usize,
         now: Ms,
     },
-    /// `Input::Start` on an existing request: always refused.
-    Restart {
-        req: usize,
-        now: Ms,
-    },
     /// `Input::Resume` from the caller: always refused (the tracker takes
     /// a declaration's section itself, in the same call as the strike).
     Resume {
@@ -287,18 +282,14 @@ impl Model {
                 let i = self.ws(ws);
                 let p = &mut self.arena[i];
                 let at = p.tick(*now);
-                let mut d = Decision::new();
-                let r = d.step(policy, &mut p.ws, at, Input::Start);
-                if let Ok(step) = r {
-                    p.counters.decisions += 1;
-                    p.counted(step);
-                }
+                let (d, step) = Decision::start(policy, &mut p.ws, at);
+                p.counters.decisions += 1;
+                p.counted(step);
                 self.reqs.push((i, d));
-                Out::Step(r)
+                Out::Step(Ok(step))
             }
             Op::Probe { req, now, result } => self.feed(*req, *now, Input::Probe(*result)),
             Op::Timer { req, now } => self.feed(*req, *now, Input::Timer),
-            Op::Restart { req, now } => self.feed(*req, *now, Input::Start),
             Op::Resume { req, now } => self.feed(*req, *now, Input::Resume),
             Op::Heartbeat { ws, now } => {
                 let i = self.ws(ws);
@@ -385,7 +376,6 @@ fn op_now(op: &Op) -> Option<Ms> {
         Op::Begin { now, .. }
         | Op::Probe { now, .. }
         | Op::Timer { now, .. }
-        | Op::Restart { now, .. }
         | Op::Resume { now, .. }
         | Op::Heartbeat { now, .. }
         | Op::Register { now, .. }
@@ -502,7 +492,6 @@ impl ReferenceStateMachine for TrackerMachine {
             1 => (any_req.clone(), now.clone(), result.clone())
                 .prop_map(|(req, now, result)| Op::Probe { req, now, result }),
             1 => (any_req.clone(), now.clone()).prop_map(|(req, now)| Op::Timer { req, now }),
-            1 => (any_req.clone(), now.clone()).prop_map(|(req, now)| Op::Restart { req, now }),
             1 => (any_req, now.clone()).prop_map(|(req, now)| Op::Resume { req, now }),
         ];
         let base = if state.quiet {
@@ -578,7 +567,6 @@ impl StateMachineTest for TrackerMachine {
             }
             Op::Probe { req, now, result } => feed(&mut sut.reqs, req, now, Input::Probe(result)),
             Op::Timer { req, now } => feed(&mut sut.reqs, req, now, Input::Timer),
-            Op::Restart { req, now } => feed(&mut sut.reqs, req, now, Input::Start),
             Op::Resume { req, now } => feed(&mut sut.reqs, req, now, Input::Resume),
             Op::Heartbeat { ws, now } => {
                 t.heartbeat(&ws, now);

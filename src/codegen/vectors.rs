@@ -51,7 +51,7 @@ use crate::decision::{Input, ProbeResult, Step};
 use crate::duration::Ms;
 use crate::error::InputError;
 use crate::policy::Policy;
-use crate::replay::{CoordinatorCall, DecisionInput, Observer, Replayer, RestartCall};
+use crate::replay::{CoordinatorCall, DecisionInput, Fed, Observer, Replayer, RestartCall};
 use crate::restart::RestartSource;
 use crate::workspace::{Status, Workspace};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -255,10 +255,12 @@ struct Recorder {
 impl Observer for Recorder {
     fn decision(&mut self, d: &DecisionInput<'_>) {
         let (word, result) = match d.input {
-            Input::Start => ("start", None),
-            Input::Timer => ("timer", None),
-            Input::Resume => ("resume", None),
-            Input::Probe(p) => ("probe", Some(p)),
+            Fed::Start => ("start", None),
+            Fed::Input { input, .. } => match input {
+                Input::Timer => ("timer", None),
+                Input::Resume => ("resume", None),
+                Input::Probe(p) => ("probe", Some(p)),
+            },
         };
         let mut rec = StepRecord::input(d.now, word);
         rec.req = Some(d.req.to_owned());

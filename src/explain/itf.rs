@@ -129,7 +129,6 @@ fn action_name(a: &Action) -> String {
 
 fn phase_name(d: &Decision) -> &'static str {
     match d.phase() {
-        Phase::Idle => "idle",
         Phase::WaitFresh { .. } => "waiting_for_fresh_heartbeat",
         Phase::Probing { .. } => "probing",
         Phase::Sleeping { .. } => "sleeping_before_reprobe",

@@ -40,12 +40,7 @@ pub(super) fn apply(
                 preflight,
                 from_db,
             });
-            s.slots[slot] = Some(if preflight {
-                Slot::Preflight(Decision::new())
-            } else {
-                Slot::Decision(Decision::new())
-            });
-            feed(w, s, slot, Input::Start, n)?;
+            start(w, s, slot, preflight, n)?;
         }
         Action::Forward(slot, fails) => {
             let slot = usize::from(slot);
@@ -54,8 +49,7 @@ pub(super) fn apply(
             }
             n.note(Note::Forward { slot, fails });
             if fails {
-                s.slots[slot] = Some(Slot::Decision(Decision::new()));
-                feed(w, s, slot, Input::Start, n)?;
+                start(w, s, slot, false, n)?;
             } else {
                 s.slots[slot] = None;
             }
@@ -178,17 +172,15 @@ pub(super) fn apply(
                 Detector::Reconciler
             };
             n.note(Note::DetectorDecides { slot, by });
-            s.slots[slot] = Some(Slot::Decision(Decision::new()));
-            feed(w, s, slot, Input::Start, n)?;
+            start(w, s, slot, false, n)?;
         }
         Action::Sweep(answer) => {
             if s.ws.status != Status::Online {
                 return None;
             }
             let result = answer_probe(w, s, answer, None, Prober::Sweep, n)?;
-            let mut d = Decision::new();
             let policy = w.sweep_policy();
-            let mut step = d.step(policy, &mut s.ws, NOW, Input::Start).ok()?;
+            let (mut d, mut step) = Decision::start(policy, &mut s.ws, NOW);
             if step == Step::Probe {
                 step = d.step(policy, &mut s.ws, NOW, Input::Probe(result)).ok()?;
             }
@@ -350,6 +342,29 @@ fn answer_probe(
 }
 
 /// Feeds `input` to the machine in `slot` and acts on what it says.
+/// Starts a decision in `slot` (the preflight's when `preflight`): its
+/// request failed, or the preflight runs before forwarding.
+fn start(
+    w: &World,
+    s: &mut WorldState,
+    slot: usize,
+    preflight: bool,
+    n: &mut impl Narrate,
+) -> Option<()> {
+    let (by, policy) = if preflight {
+        (Prober::Preflight, &w.preflight)
+    } else {
+        (Prober::Decision, &w.policy)
+    };
+    let (d, step) = Decision::start(policy, &mut s.ws, NOW);
+    *s.slots.get_mut(slot)? = Some(match by {
+        Prober::Preflight => Slot::Preflight(d),
+        _ => Slot::Decision(d),
+    });
+    stepped(s, slot, by, step, n)
+}
+
+/// Feeds `input` to the decision in `slot`; `None` when it refuses it.
 fn feed(
     w: &World,
     s: &mut WorldState,
@@ -364,11 +379,25 @@ fn feed(
         Slot::Forwarding => return None,
     };
     let step = d.step(w.slot_policy(&cell), &mut s.ws, NOW, input).ok()?;
-    n.note(Note::Step { slot, by, step });
     s.slots[slot] = Some(match cell {
         Slot::Preflight(_) => Slot::Preflight(d),
         _ => Slot::Decision(d),
     });
+    stepped(s, slot, by, step, n)
+}
+
+/// What follows a step of the decision in `slot` (already stored there):
+/// the narration, and when it is over the slot freed (or, after a
+/// preflight that let the request through, the forward) and a declaration's
+/// restart launched.
+fn stepped(
+    s: &mut WorldState,
+    slot: usize,
+    by: Prober,
+    step: Step,
+    n: &mut impl Narrate,
+) -> Option<()> {
+    n.note(Note::Step { slot, by, step });
     let Step::Done(verdict) = step else {
         return Some(());
     };

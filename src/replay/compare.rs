@@ -33,8 +33,7 @@
 //! debounce and its settle window count), but the container's states that
 //! follow are still the recorded ones.
 
-use super::{Finished, Observer, Replayer};
-use crate::decision::Input;
+use super::{Fed, Finished, Observer, Replayer};
 use crate::duration::Ms;
 use crate::error::InputError;
 use crate::policy::Policy;
@@ -118,7 +117,7 @@ struct Collect {
 
 impl Observer for Collect {
     fn decision(&mut self, i: &super::DecisionInput<'_>) {
-        if i.input == Input::Start {
+        if i.input == Fed::Start {
             let key = (i.ws.to_owned(), i.req.to_owned());
             self.started.insert(key, (self.line, i.now));
         }

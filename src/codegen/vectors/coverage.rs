@@ -11,7 +11,9 @@ use crate::decision::{
 use crate::duration::Ms;
 use crate::error::InputError;
 use crate::policy::{Policy, SettleFrom};
-use crate::replay::{restart_requested_now, CoordinatorCall, DecisionInput, Observer, RestartCall};
+use crate::replay::{
+    restart_requested_now, CoordinatorCall, DecisionInput, Fed, Observer, RestartCall,
+};
 use crate::restart::{RestartCoordinator, RestartSource};
 use crate::workspace::StrikeRecord;
 use serde::{Deserialize, Serialize};
@@ -69,7 +71,6 @@ fn rel(result: &Result<Step, UnexpectedInput>, after: &Decision, now: Ms) -> Rel
     };
     let b = |b: Basis| Some((b.settling, b.recent, b.fresh));
     match after.phase() {
-        Phase::Idle => r.tag = 0,
         Phase::WaitFresh {
             basis,
             since,
@@ -104,9 +105,10 @@ fn rel(result: &Result<Step, UnexpectedInput>, after: &Decision, now: Ms) -> Rel
     r
 }
 
-fn phase_word(d: &Decision) -> &'static str {
+/// The phase's word (`idle` before the decision started).
+fn phase_word(d: Option<&Decision>) -> &'static str {
+    let Some(d) = d else { return "idle" };
     match d.phase() {
-        Phase::Idle => "idle",
         Phase::WaitFresh { .. } => "wait_fresh",
         Phase::Probing {
             which: ProbeNo::First,
@@ -154,25 +156,30 @@ impl Counter<'_> {
 impl Observer for Counter<'_> {
     fn decision(&mut self, d: &DecisionInput<'_>) {
         let policy = self.policy;
-        let (before, ws, now, input) = (&d.before, &d.ws_before, d.now, d.input);
+        let (ws, now) = (&d.ws_before, d.now);
+        let (before, input) = match d.input {
+            Fed::Start => (None, None),
+            Fed::Input { input, before } => (Some(before), Some(input)),
+        };
         let (result, after) = (&d.result, &d.after);
         self.inputs += 1;
-        let awaiting = before.awaiting();
+        let phase = before.map(|b| b.phase());
+        let awaiting = before.map(|b| b.awaiting());
         let input_word = match input {
-            Input::Timer => match awaiting {
-                Awaiting::Timer(at) if now < at => "timer_early".to_owned(),
+            Some(Input::Timer) => match awaiting {
+                Some(Awaiting::Timer(at)) if now < at => "timer_early".to_owned(),
                 _ => "timer".to_owned(),
             },
-            Input::Probe(p) => format!("probe_{p}"),
-            Input::Start => "start".to_owned(),
-            Input::Resume => "resume".to_owned(),
+            Some(Input::Probe(p)) => format!("probe_{p}"),
+            None => "start".to_owned(),
+            Some(Input::Resume) => "resume".to_owned(),
         };
         // Steps that only a v3 knob explains are told apart: a re-probe with
         // no heartbeat or settle reason (reprobe.always), and the
         // declaration's re-check with no cycle running (the restart stamp
         // moved).
-        let probing = match before.phase() {
-            Phase::Probing { basis, .. } => Some(basis),
+        let probing = match phase {
+            Some(Phase::Probing { basis, .. }) => Some(basis),
             _ => None,
         };
         let result_word = match result {
@@ -198,7 +205,7 @@ impl Observer for Counter<'_> {
         };
         self.transition(format!(
             "decision:{}:{input_word}->{result_word}",
-            phase_word(before)
+            phase_word(before.as_ref())
         ));
         // Boundary sides: the compared quantity sits at the boundary and the
         // same step a millisecond across it gives a different result.
@@ -234,10 +241,10 @@ impl Observer for Counter<'_> {
                 at_edge("debounce", age(t), db - 1, db);
             }
         }
-        if input == Input::Timer {
-            if let Awaiting::Timer(at) = awaiting {
-                let name = match before.phase() {
-                    Phase::WaitFresh { .. } => "fresh_poll_timer",
+        if input == Some(Input::Timer) {
+            if let Some(Awaiting::Timer(at)) = awaiting {
+                let name = match phase {
+                    Some(Phase::WaitFresh { .. }) => "fresh_poll_timer",
                     _ => "reprobe_timer",
                 };
                 if now + 1 == at {
@@ -247,7 +254,7 @@ impl Observer for Counter<'_> {
                     cands.push((name, Side::Outside, Perturb::NowMinus));
                 }
             }
-            if let Phase::WaitFresh { deadline, .. } = before.phase() {
+            if let Some(Phase::WaitFresh { deadline, .. }) = phase {
                 if now + 1 == deadline {
                     cands.push(("fresh_deadline", Side::Inside, Perturb::NowPlus));
                 }
@@ -256,9 +263,9 @@ impl Observer for Counter<'_> {
                 }
             }
         }
-        let since = match before.phase() {
-            Phase::WaitFresh { since, .. } if input == Input::Timer => Some(since),
-            Phase::Idle if input == Input::Start => ws.restart.started_at(),
+        let since = match (phase, input) {
+            (Some(Phase::WaitFresh { since, .. }), Some(Input::Timer)) => Some(since),
+            (None, _) => ws.restart.started_at(),
             _ => None,
         };
         if let (Some(since), Some(hb), Some(_)) = (
@@ -273,7 +280,7 @@ impl Observer for Counter<'_> {
                 cands.push(("fresh_since", Side::Outside, Perturb::HeartbeatPlus));
             }
         }
-        if let (Some(s), Input::Probe(_)) = (d.strikes, input) {
+        if let (Some(s), Some(Input::Probe(_))) = (d.strikes, input) {
             let count = ws.strikes.map_or(0, |r| r.count);
             if count > 0 && count.saturating_add(1) == s.threshold {
                 cands.push(("strike_threshold", Side::Inside, Perturb::CountMinus));
@@ -287,7 +294,6 @@ impl Observer for Counter<'_> {
         }
         let base = rel(result, after, now);
         for (name, side, perturb) in cands {
-            let mut dec = *before;
             let mut w = *ws;
             let mut n = now;
             match perturb {
@@ -313,7 +319,16 @@ impl Observer for Counter<'_> {
                     });
                 }
             }
-            let r2 = dec.step(policy, &mut w, n, input);
+            let (dec, r2) = match (before, input) {
+                (Some(mut dec), Some(input)) => {
+                    let r2 = dec.step(policy, &mut w, n, input);
+                    (dec, r2)
+                }
+                _ => {
+                    let (dec, step) = Decision::start(policy, &mut w, n);
+                    (dec, Ok(step))
+                }
+            };
             if rel(&r2, &dec, n) != base {
                 self.hit(name, side);
             }
