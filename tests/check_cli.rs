@@ -1,6 +1,8 @@
 //! `livecheck check` and `livecheck explore` through the real binary: exit
 //! codes, JSON shape, bounded searches and bad input.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -16,11 +18,7 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn scratch(name: &str, text: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("check_cli");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+    common::scratch_file("check_cli", name, text)
 }
 
 const V0: &str = "models/policies/v0-pre-2931.toml";

@@ -12,6 +12,8 @@
 //!
 //! Go is required: without it these tests fail and say how to install it.
 
+mod common;
+
 use livecheck::codegen::vectors::{self, RandomParams, Vector};
 use livecheck::policy::Policy;
 use std::collections::BTreeSet;
@@ -24,16 +26,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn scratch_root() -> PathBuf {
-    root().join("target").join("codegen-go-tests")
-}
-
 /// A fresh scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let d = scratch_root().join(name);
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).expect("create scratch dir under target/");
-    d
+    common::fresh_dir("codegen_go", name)
 }
 
 fn shipped_policies() -> Vec<PathBuf> {
@@ -144,8 +139,7 @@ detector_bypasses_debounce = true
 /// Writes the synthetic policies into `test`'s own directory (tests run in
 /// parallel; none reads a file another is writing).
 fn synthetic_policies(test: &str) -> Vec<PathBuf> {
-    let dir = scratch_root().join("synthetic-policies").join(test);
-    fs::create_dir_all(&dir).expect("create synthetic policy dir");
+    let dir = common::scratch_dir("codegen_go", &format!("synthetic-policies/{test}"));
     SYNTHETIC
         .iter()
         .map(|(name, text)| {
@@ -174,7 +168,7 @@ fn go(dir: &Path, args: &[&str]) -> Output {
                  Install it: `apt-get install golang-go` (Debian/Ubuntu; .ci/run does this in CI)"
         ),
     });
-    let cache = scratch_root();
+    let cache = common::scratch_dir("codegen_go", "go");
     Command::new("go")
         .args(args)
         .current_dir(dir)

@@ -9,6 +9,8 @@
 //! manual restart) where v1-2931's `dead_detected_within` holds, and a copy
 //! of v1-2931 that needs 5 strikes, where it does not.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -32,12 +34,7 @@ fn stderr(o: &Output) -> String {
 
 /// A fresh scratch directory for one test.
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("diff")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("diff", test)
 }
 
 fn replace_once(text: &str, from: &str, to: &str) -> String {

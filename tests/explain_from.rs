@@ -4,6 +4,8 @@
 //! `--out-dir` writes every format from one run, and policies and
 //! environments are given by their shipped names.
 
+mod common;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,12 +29,7 @@ fn livecheck(args: &[&str]) -> (i32, String, String) {
 
 /// A fresh scratch directory for one test.
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("explain_from")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("explain_from", test)
 }
 
 fn repo(rel: &str) -> PathBuf {

@@ -7,9 +7,11 @@
 //! `LIVECHECK_BIN=/path/to/livecheck` runs them against another build (that
 //! is how they were seen to fail before the fixes).
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,17 +23,11 @@ fn bin() -> Command {
 }
 
 fn scratch_dir(sub: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("hardening")
-        .join(sub);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch_dir("hardening", sub)
 }
 
 fn scratch(name: &str, text: &str) -> PathBuf {
-    let path = scratch_dir("files").join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+    common::scratch_file("hardening", name, text)
 }
 
 /// Runs livecheck, killing it (and failing the test) when it takes longer

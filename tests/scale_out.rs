@@ -37,10 +37,7 @@ fn root() -> PathBuf {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = root().join("target").join("scale-out-tests").join(name);
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).expect("create scratch dir under target/");
-    d
+    common::fresh_dir("scale_out", name)
 }
 
 fn stderr(o: &Output) -> String {

@@ -26,10 +26,7 @@ fn root() -> PathBuf {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = root().join("target").join("sweep-tests").join(name);
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).expect("create scratch dir under target/");
-    d
+    common::fresh_dir("sweep", name)
 }
 
 const V0: &str = "models/policies/v0-pre-2931.toml";
@@ -44,10 +41,7 @@ const V1: &str = "models/policies/v1-2931.toml";
 fn docker() -> &'static str {
     static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
-        let path = root()
-            .join("target")
-            .join("sweep-tests")
-            .join("docker.toml");
+        let path = common::scratch_dir("sweep", "world").join("docker.toml");
         common::docker_with(&common::small_sweep_edits(), &path);
         path.to_string_lossy().into_owned()
     })

@@ -45,3 +45,28 @@ pub fn docker_with(edits: &[(&str, &str)], out: &Path) -> PathBuf {
     std::fs::write(out, text).expect("write the environment");
     out.to_path_buf()
 }
+
+/// `CARGO_TARGET_TMPDIR/<area>/<sub>`, created if missing and kept if it
+/// exists (several tests of one crate may share it).
+pub fn scratch_dir(area: &str, sub: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(area).join(sub);
+    std::fs::create_dir_all(&dir).expect("create a scratch directory under target/");
+    dir
+}
+
+/// A fresh, empty `CARGO_TARGET_TMPDIR/<area>/<test>` for one test (what an
+/// earlier run left there is removed first).
+pub fn fresh_dir(area: &str, test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(area).join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch directory under target/");
+    dir
+}
+
+/// Writes `text` as `CARGO_TARGET_TMPDIR/<area>/files/<name>` and returns
+/// its path.
+pub fn scratch_file(area: &str, name: &str, text: &str) -> PathBuf {
+    let path = scratch_dir(area, "files").join(name);
+    std::fs::write(&path, text).expect("write a scratch file under target/");
+    path
+}
