@@ -329,4 +329,20 @@ fn a_proof_that_no_longer_describes_its_inputs_is_refused_with_exit_2() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("--env"), "{err}");
+
+    // Nothing is searched: the search bounds beside --from are usage
+    // errors rather than silently ignored.
+    for flag in [["--threads", "2"], ["--timeout", "5"], ["--max-states", "10"]] {
+        let (code, out, err) = livecheck(&[
+            "explain",
+            "--from",
+            "proofs/v1-2931.docker.json",
+            "--property",
+            P,
+            flag[0],
+            flag[1],
+        ]);
+        assert_eq!(code, 2, "{flag:?}: {out}{err}");
+        assert!(err.contains(flag[0]) && err.contains("--from"), "{err}");
+    }
 }

@@ -100,14 +100,26 @@ pub struct ExplainArgs {
     /// or livecheck version is refused (exit 2).
     #[arg(long, value_name = "PROOF", conflicts_with_all = ["env", "policy"])]
     pub from: Option<PathBuf>,
-    /// Checker threads (1 to 256).
-    #[arg(long, default_value_t = 1, value_parser = crate::limits::parse_threads)]
+    /// Checker threads (1 to 256). Not with --from (nothing is searched).
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_parser = crate::limits::parse_threads,
+        conflicts_with = "from"
+    )]
     pub threads: usize,
-    /// Stop the check after this many generated states (at least 1).
-    #[arg(long, value_parser = crate::limits::parse_max_states)]
+    /// Stop the check after this many generated states (at least 1). Not
+    /// with --from.
+    #[arg(long, value_parser = crate::limits::parse_max_states, conflicts_with = "from")]
     pub max_states: Option<usize>,
-    /// Stop the check after this many seconds (1 to 31536000).
-    #[arg(long, value_name = "SECONDS", value_parser = crate::limits::parse_timeout)]
+    /// Stop the check after this many seconds (1 to 31536000). Not with
+    /// --from.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        value_parser = crate::limits::parse_timeout,
+        conflicts_with = "from"
+    )]
     pub timeout: Option<u64>,
     /// With 2929: does this policy (a file or a shipped name) still show
     /// #2929? Exit 1 it does, 0 it rules it out, 3 the search could not tell.
