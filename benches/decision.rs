@@ -12,7 +12,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use livecheck::decision::{Decision, Input, NotDeadReason, ProbeResult, Step, Verdict};
 use livecheck::policy::Policy;
 use livecheck::restart::{RestartOutcome, RestartSource};
-use livecheck::workspace::{StrikeRecord, Workspace};
+use livecheck::workspace::{Stored, StrikeRecord, Workspace};
 use livecheck::Ms;
 use std::path::Path;
 use std::time::Duration;
@@ -42,9 +42,12 @@ fn drive(policy: &Policy, ws: &mut Workspace, mut now: Ms, answers: &[ProbeResul
             Ok(Step::Done(v)) => {
                 let restart = (v == Verdict::Dead).then(|| {
                     let r = &policy.restart;
-                    match ws.restart.debounce_check(r, now, RestartSource::Detector) {
+                    match ws
+                        .restart_mut()
+                        .debounce_check(r, now, RestartSource::Detector)
+                    {
                         Err(reason) => RestartOutcome::Dropped(reason),
-                        Ok(()) => ws.restart.coalesce(now),
+                        Ok(()) => ws.restart_mut().coalesce(now),
                     }
                 });
                 return (v, restart);
@@ -81,9 +84,12 @@ fn bench(c: &mut Criterion) {
     // A recent heartbeat and one strike already counted: "not running" is
     // strike 2, declared in its own lock section.
     let mut struck = recent;
-    struck.strikes = Some(StrikeRecord {
-        count: 1,
-        first: T0 - 2_000,
+    struck = Workspace::restore(Stored {
+        strikes: Some(StrikeRecord {
+            count: 1,
+            first: T0 - 2_000,
+        }),
+        ..struck.stored()
     });
 
     let mut g = c.benchmark_group("decision");

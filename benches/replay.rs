@@ -29,7 +29,7 @@ use livecheck::decision::{Input, ProbeResult, Verdict};
 use livecheck::policy::Policy;
 use livecheck::replay::{advance, begin};
 use livecheck::restart::RestartOutcome;
-use livecheck::workspace::Workspace;
+use livecheck::workspace::{Facts, Workspace};
 use livecheck::Ms;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -114,7 +114,7 @@ fn act(
         }
         // As replay reads a heartbeat line: the first after the row lost
         // its URL stands for the new agent's registration.
-        if g.ws.url_registered {
+        if g.ws.url_registered() {
             g.ws.heartbeat(t);
         } else {
             g.ws.register(t);
@@ -195,7 +195,10 @@ fn generate(target: u64) -> (PathBuf, u64) {
     let mut lines = 0u64;
     for (id, g) in gens.iter_mut().enumerate() {
         if id % 100 == 7 {
-            g.ws.facts.external_runtime = true;
+            g.ws.set_facts(Facts {
+                external_runtime: true,
+                ..g.ws.facts()
+            });
             writeln!(
                 out,
                 r#"{{"t_ms":0,"ws":"ws{id}","event":"workspace","runtime":"external"}}"#

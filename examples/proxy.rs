@@ -191,7 +191,7 @@ impl World {
         }
         // The row goes offline unless a restart marked it provisioning; the
         // Redis keys go either way.
-        let row = ws.view().state.status;
+        let row = ws.view().state.status();
         let note = match verdict {
             Verdict::Dead if self.container(name) != Container::Crashed => {
                 format!("  (row {row:?}, Redis keys deleted; the container was not crashed: a false death)")
@@ -245,7 +245,7 @@ fn main() {
                 for n in names {
                     if w.container(n) == Container::Running {
                         let ws = w.tracker.workspace(n);
-                        if ws.view().state.url_registered {
+                        if ws.view().state.url_registered() {
                             ws.heartbeat(w.now());
                         } else {
                             ws.register(w.now());

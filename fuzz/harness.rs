@@ -18,7 +18,7 @@ use livecheck::limits::MAX_DURATION_MS;
 use livecheck::model::NOW;
 use livecheck::policy::Policy;
 use livecheck::restart::RestartSource;
-use livecheck::workspace::{Facts, Workspace};
+use livecheck::workspace::{Facts, Stored, Workspace};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -399,17 +399,17 @@ fn check_step(policy: &Policy, ws: &Workspace, d: &Decision, now: u64, step: Ste
             assert_eq!(d.verdict(), Some(v));
             assert_eq!(d.awaiting(), Awaiting::Nothing);
             if v == Verdict::Dead {
-                assert!(!ws.url_cached, "a declaration deletes the URL cache");
+                assert!(!ws.url_cached(), "a declaration deletes the URL cache");
                 assert!(
-                    ws.liveness_key.is_none(),
+                    ws.liveness_key().is_none(),
                     "a declaration deletes the liveness key"
                 );
                 assert!(
-                    ws.status != livecheck::workspace::Status::Online,
+                    ws.status() != livecheck::workspace::Status::Online,
                     "a declaration marks the row offline (or leaves it provisioning)"
                 );
                 if policy.decision.strikes.is_some() {
-                    assert!(ws.strikes.is_none(), "a declaration resets strikes");
+                    assert!(ws.strikes().is_none(), "a declaration resets strikes");
                 }
             }
         }
@@ -467,28 +467,30 @@ pub fn decision(data: &[u8]) {
                 };
                 match b.u8() % 3 {
                     0 => {
-                        let _ = ws.restart.request(&policy.restart, now, source);
+                        let _ = ws.restart_mut().request(&policy.restart, now, source);
                     }
                     1 => {
-                        let _ = ws.restart.debounce_check(&policy.restart, now, source);
+                        let _ = ws
+                            .restart_mut()
+                            .debounce_check(&policy.restart, now, source);
                     }
                     _ => {
-                        let _ = ws.restart.coalesce(now);
+                        let _ = ws.restart_mut().coalesce(now);
                     }
                 }
             }
             9 => {
-                if ws.restart.loop_top(now) == livecheck::restart::LoopTop::Done {
-                    ws.restart.exit(now);
+                if ws.restart_mut().loop_top(now) == livecheck::restart::LoopTop::Done {
+                    ws.restart_mut().exit(now);
                 }
             }
             10 => ws.observe_restart_started(now),
             11 => {
                 let f = b.u8();
-                ws.facts = Facts {
+                ws.set_facts(Facts {
                     external_runtime: f & 1 != 0,
                     provisioner: f & 2 == 0,
-                };
+                });
             }
             12 => {
                 if ds[k].is_some_and(|d| d.awaiting() == Awaiting::Nothing) {
@@ -515,7 +517,12 @@ pub fn decision(data: &[u8]) {
                     }
                 }
             }
-            _ => ws.url_registered = b.u8() % 2 == 0,
+            _ => {
+                ws = Workspace::restore(Stored {
+                    url_registered: b.u8() % 2 == 0,
+                    ..ws.stored()
+                })
+            }
         }
     }
     for (i, d) in ds.iter_mut().enumerate() {

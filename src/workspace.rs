@@ -79,9 +79,31 @@ pub struct StrikeRecord {
     pub first: Ms,
 }
 
-/// Everything the decisions of one workspace share.
+/// Everything the decisions of one workspace share. Its fields are read
+/// through its accessors and changed only through its methods, one upstream
+/// write each (the rule's own effects are applied by the decision); a
+/// workspace in any other state is built from plain data with
+/// [`Workspace::restore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub struct Workspace {
+    pub(crate) facts: Facts,
+    pub(crate) last_heartbeat: Option<Ms>,
+    pub(crate) url_registered: bool,
+    pub(crate) status: Status,
+    pub(crate) url_cached: bool,
+    pub(crate) liveness_key: Option<Ms>,
+    pub(crate) strikes: Option<StrikeRecord>,
+    pub(crate) restart: RestartCoordinator,
+}
+
+/// A workspace's shared state as plain data: what storage holds for it (the
+/// database row, the Redis keys, the strike map's entry, the restart state).
+/// Any combination is allowed, as storage may hold after any history. A
+/// driver that reads a workspace back from storage, or a test that starts
+/// from a given state, builds the [`Workspace`] with [`Workspace::restore`];
+/// [`Workspace::stored`] gives it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Stored {
     /// Runtime and provisioner facts.
     pub facts: Facts,
     /// `last_heartbeat_at`; `None` before the first heartbeat. A restart
@@ -115,6 +137,89 @@ impl Workspace {
             facts,
             ..Workspace::default()
         }
+    }
+
+    /// A workspace in the state `s` (see [`Stored`]).
+    pub fn restore(s: Stored) -> Self {
+        Workspace {
+            facts: s.facts,
+            last_heartbeat: s.last_heartbeat,
+            url_registered: s.url_registered,
+            status: s.status,
+            url_cached: s.url_cached,
+            liveness_key: s.liveness_key,
+            strikes: s.strikes,
+            restart: s.restart,
+        }
+    }
+
+    /// The workspace's state as plain data (see [`Stored`]).
+    pub fn stored(&self) -> Stored {
+        Stored {
+            facts: self.facts,
+            last_heartbeat: self.last_heartbeat,
+            url_registered: self.url_registered,
+            status: self.status,
+            url_cached: self.url_cached,
+            liveness_key: self.liveness_key,
+            strikes: self.strikes,
+            restart: self.restart,
+        }
+    }
+
+    /// Runtime and provisioner facts.
+    pub fn facts(&self) -> Facts {
+        self.facts
+    }
+
+    /// The workspace's runtime or provisioner changed: decisions begun
+    /// afterwards read the new facts.
+    pub fn set_facts(&mut self, facts: Facts) {
+        self.facts = facts;
+    }
+
+    /// `last_heartbeat_at`; `None` before the first heartbeat.
+    pub fn last_heartbeat(&self) -> Option<Ms> {
+        self.last_heartbeat
+    }
+
+    /// The row's `url` column is not empty.
+    pub fn url_registered(&self) -> bool {
+        self.url_registered
+    }
+
+    /// The row's `status`.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The Redis URL cache holds a URL.
+    pub fn url_cached(&self) -> bool {
+        self.url_cached
+    }
+
+    /// When the Redis liveness key was last set or refreshed; `None` when it
+    /// does not exist.
+    pub fn liveness_key(&self) -> Option<Ms> {
+        self.liveness_key
+    }
+
+    /// The strike record, if any strike is counted.
+    pub fn strikes(&self) -> Option<StrikeRecord> {
+        self.strikes
+    }
+
+    /// The restart coordinator's state.
+    pub fn restart(&self) -> &RestartCoordinator {
+        &self.restart
+    }
+
+    /// The restart coordinator, for drivers that run `RestartByID`'s
+    /// sections themselves (its methods are the upstream sections and keep
+    /// its invariants; see [`Workspace::restart_by_id_now`] for the sections
+    /// back to back).
+    pub fn restart_mut(&mut self) -> &mut RestartCoordinator {
+        &mut self.restart
     }
 
     /// The heartbeat handler at `now` (`registry.go@96ef5515:834-863,

@@ -104,9 +104,12 @@ fn drive(policy: &Policy, ws: &mut Workspace, mut now: Ms, answers: &[ProbeResul
             Ok(Step::Done(verdict)) => {
                 let restart = (verdict == Verdict::Dead).then(|| {
                     let r = &policy.restart;
-                    match ws.restart.debounce_check(r, now, RestartSource::Detector) {
+                    match ws
+                        .restart_mut()
+                        .debounce_check(r, now, RestartSource::Detector)
+                    {
                         Err(reason) => RestartOutcome::Dropped(reason),
-                        Ok(()) => ws.restart.coalesce(now),
+                        Ok(()) => ws.restart_mut().coalesce(now),
                     }
                 });
                 return End {
@@ -144,7 +147,7 @@ fn drain(ws: &mut Workspace, now: Ms) -> usize {
         ws.mark_provisioning();
         cycles += 1;
     }
-    ws.restart.exit(now);
+    ws.restart_mut().exit(now);
     cycles
 }
 
@@ -202,15 +205,15 @@ fn v2_declare_dead_with_restart_started_allocates_nothing() {
     ws.heartbeat(T0 - 20_000);
     let ((r, cycles), n) = allocations(|| {
         let r = drive(&v2, &mut ws, T0, &[ProbeResult::NotRunning]);
-        assert!(ws.restart.is_running());
+        assert!(ws.restart().is_running());
         (r, drain(&mut ws, T0 + 4_000))
     });
     assert_eq!(n, 0);
     assert_eq!(r.verdict, Verdict::Dead);
     assert_eq!(r.restart, Some(RestartOutcome::Started));
     assert_eq!(cycles, 1);
-    assert_eq!(ws.restart.started_at(), Some(T0));
-    assert!(!ws.restart.is_running(), "the drain loop exited");
+    assert_eq!(ws.restart().started_at(), Some(T0));
+    assert!(!ws.restart().is_running(), "the drain loop exited");
 }
 
 #[test]

@@ -332,7 +332,11 @@ fn a_proof_that_no_longer_describes_its_inputs_is_refused_with_exit_2() {
 
     // Nothing is searched: the search bounds beside --from are usage
     // errors rather than silently ignored.
-    for flag in [["--threads", "2"], ["--timeout", "5"], ["--max-states", "10"]] {
+    for flag in [
+        ["--threads", "2"],
+        ["--timeout", "5"],
+        ["--max-states", "10"],
+    ] {
         let (code, out, err) = livecheck(&[
             "explain",
             "--from",

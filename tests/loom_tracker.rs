@@ -267,7 +267,11 @@ impl World for Plain<'_> {
     }
     fn gate(&mut self, now: Ms) -> Result<Carry, RestartOutcome> {
         let now = self.at(now);
-        match self.ws.restart.file_write_gate(&self.policy.restart, now) {
+        match self
+            .ws
+            .restart_mut()
+            .file_write_gate(&self.policy.restart, now)
+        {
             Err(r) => Err(RestartOutcome::Dropped(r)),
             Ok(()) => Ok(None),
         }
@@ -277,10 +281,10 @@ impl World for Plain<'_> {
         let r = &self.policy.restart;
         if r.atomic_request {
             // One section: the coalescing section that follows is empty.
-            let o = self.ws.restart.request(r, now, source);
+            let o = self.ws.restart_mut().request(r, now, source);
             return carried(self.started(o));
         }
-        match self.ws.restart.debounce_check(r, now, source) {
+        match self.ws.restart_mut().debounce_check(r, now, source) {
             Err(reason) => Err(RestartOutcome::Dropped(reason)),
             Ok(()) => Ok(None),
         }
@@ -290,13 +294,13 @@ impl World for Plain<'_> {
             return o;
         }
         let now = self.at(now);
-        let o = self.ws.restart.coalesce(now);
+        let o = self.ws.restart_mut().coalesce(now);
         self.started(o)
     }
     fn loop_top(&mut self, now: Ms) -> LoopTop {
         let now = self.at(now);
-        let first = self.ws.restart.is_first_iteration();
-        let top = self.ws.restart.loop_top(now);
+        let first = self.ws.restart().is_first_iteration();
+        let top = self.ws.restart_mut().loop_top(now);
         if top == LoopTop::Run {
             self.ws.mark_provisioning();
             if !first {
@@ -307,7 +311,7 @@ impl World for Plain<'_> {
     }
     fn loop_exit(&mut self, now: Ms) {
         let now = self.at(now);
-        self.ws.restart.exit(now);
+        self.ws.restart_mut().exit(now);
     }
     fn observe_start(&mut self, now: Ms) {
         let now = self.at(now);
@@ -741,7 +745,7 @@ fn two_cycles(_: &[Vec<Out>], view: &WorkspaceView) -> bool {
 /// A request coalesced after the drain loop's last top, before its exit:
 /// pending with nothing running it.
 fn lost(_: &[Vec<Out>], view: &WorkspaceView) -> bool {
-    view.state.restart.is_pending() && !view.state.restart.is_running()
+    view.state.restart().is_pending() && !view.state.restart().is_running()
 }
 
 /// Every cycle started ran its drain loop to the exit, and no more cycles
@@ -755,7 +759,7 @@ fn cycles_are_accounted_for(outs: &[Vec<Out>], view: &WorkspaceView) {
         .filter(|o| matches!(o, Out::Restart(r) if r.accepted()))
         .count();
     assert!(runs <= accepted, "{outs:?}");
-    assert!(!view.state.restart.is_running(), "every loop exited");
+    assert!(!view.state.restart().is_running(), "every loop exited");
 }
 
 // ---------------------------------------------------------------------------
@@ -952,7 +956,7 @@ fn concurrent_declarations_can_run_two_cycles() {
                 );
             }
             assert_eq!(
-                view.state.restart.started_at().map(|t| t >= 1_000),
+                view.state.restart().started_at().map(|t| t >= 1_000),
                 Some(true)
             );
         }),
@@ -1073,11 +1077,11 @@ fn two_decisions_at_strikes_2_and_3_both_declare() {
                 vs.iter().filter(|v| **v == Verdict::Dead).count()
             );
             if vs == both {
-                assert_eq!(view.state.strikes, None);
+                assert_eq!(view.state.strikes(), None);
             } else {
-                assert_eq!(view.state.strikes.map(|s| s.count), Some(1));
+                assert_eq!(view.state.strikes().map(|s| s.count), Some(1));
             }
-            assert_eq!(view.state.status, Status::Offline, "declared");
+            assert_eq!(view.state.status(), Status::Offline, "declared");
         }),
     });
 }
@@ -1113,7 +1117,7 @@ fn v4_two_decisions_at_strikes_2_and_3_declare_once() {
                 "{vs:?}"
             );
             assert_eq!(view.counters.declarations, 1);
-            assert_eq!(view.state.status, Status::Offline, "declared");
+            assert_eq!(view.state.status(), Status::Offline, "declared");
         }),
     });
 }
@@ -1150,16 +1154,16 @@ fn declaration_races_a_heartbeat() {
             // one cycle later): the tracker clamps a late call.
             let late = Some(20_000 + CYCLE);
             assert!(
-                view.state.last_heartbeat == Some(20_000)
-                    || (view.state.last_heartbeat == late && view.counters.declarations == 1),
+                view.state.last_heartbeat() == Some(20_000)
+                    || (view.state.last_heartbeat() == late && view.counters.declarations == 1),
                 "{:?}",
-                view.state.last_heartbeat
+                view.state.last_heartbeat()
             );
-            assert!(!view.state.url_registered, "nothing registered a URL");
+            assert!(!view.state.url_registered(), "nothing registered a URL");
             match verdict(&outs[0]) {
                 Verdict::Queued => {
                     assert_eq!(view.counters.restarts_started, 0);
-                    assert_eq!(view.state.status, Status::Online);
+                    assert_eq!(view.state.status(), Status::Online);
                 }
                 Verdict::Dead => {
                     assert_eq!(view.counters.restarts_started, 1);
@@ -1257,7 +1261,7 @@ fn two_failures_in_the_settle_window_add_two_strikes() {
         find: vec![],
         never: vec![],
         invariant: Box::new(|outs, view| {
-            assert_eq!(view.state.strikes.map(|s| s.count), Some(2));
+            assert_eq!(view.state.strikes().map(|s| s.count), Some(2));
             let mut seen: Vec<Verdict> = outs.iter().map(|o| verdict(o)).collect();
             seen.sort();
             assert_eq!(
@@ -1289,7 +1293,7 @@ fn two_failures_in_the_v2_settle_window_declare_exactly_once() {
         never: vec![],
         invariant: Box::new(|outs, view| {
             assert_eq!(view.counters.declarations, 1, "{outs:?}");
-            assert_eq!(view.state.strikes, None, "declaring resets the record");
+            assert_eq!(view.state.strikes(), None, "declaring resets the record");
             let strike1 = outs
                 .iter()
                 .filter(|o| verdict(o) == Verdict::NotDead(NotDeadReason::Strike(1)))
@@ -1329,13 +1333,13 @@ fn heartbeat_races_a_strike_reset() {
         never: vec![],
         invariant: Box::new(|outs, view| {
             assert_eq!(view.counters.heartbeats, 2);
-            assert_eq!(view.state.last_heartbeat, Some(2_000));
+            assert_eq!(view.state.last_heartbeat(), Some(2_000));
             assert_eq!(verdict(&outs[0]), Verdict::NotDead(NotDeadReason::Running));
             match verdict(&outs[2]) {
                 Verdict::NotDead(NotDeadReason::Strike(1)) => {
-                    assert_eq!(view.state.strikes.map(|s| s.count), Some(1))
+                    assert_eq!(view.state.strikes().map(|s| s.count), Some(1))
                 }
-                Verdict::Dead => assert_eq!(view.state.strikes, None),
+                Verdict::Dead => assert_eq!(view.state.strikes(), None),
                 v => panic!("unexpected verdict {v:?}"),
             }
         }),
@@ -1370,8 +1374,8 @@ fn failure_races_the_end_of_a_restart_cycle() {
         invariant: Box::new(|outs, view| {
             assert_eq!(view.counters.restarts_started, 1);
             assert_eq!(outs[1], vec![Out::Loop(LoopTop::Done), Out::Applied]);
-            assert!(!view.state.restart.is_running());
-            assert_eq!(view.state.restart.finished_at(), Some(1_000));
+            assert!(!view.state.restart().is_running());
+            assert_eq!(view.state.restart().finished_at(), Some(1_000));
             assert!(matches!(
                 verdict(&outs[0]),
                 Verdict::Skipped(SkipReason::Restarting)

@@ -30,7 +30,7 @@ use livecheck::decision::{
 };
 use livecheck::policy::{AgeCaps, Policy};
 use livecheck::restart::{DropReason, LoopTop, RestartOutcome, RestartSource};
-use livecheck::workspace::{Facts, Status, StrikeRecord, Workspace};
+use livecheck::workspace::{Facts, Status, Stored, StrikeRecord, Workspace};
 use livecheck::Ms;
 use proptest::prelude::*;
 use std::path::Path;
@@ -237,11 +237,11 @@ fn check_step(
     prop_assert!(d.probes() <= 2, "more than two probes: {d:?}");
     let has_record = policy.decision.strikes.is_some();
     if !has_record {
-        prop_assert_eq!(ws.strikes, before.strikes, "no strike record to touch");
+        prop_assert_eq!(ws.strikes(), before.strikes(), "no strike record to touch");
     }
-    let untouched = |ws: &Workspace| Workspace {
+    let untouched = |ws: &Workspace| Stored {
         strikes: None,
-        ..*ws
+        ..ws.stored()
     };
     match step {
         Step::Probe => prop_assert_eq!(d.awaiting(), Awaiting::Probe),
@@ -266,14 +266,17 @@ fn check_step(
                 Verdict::Skipped(SkipReason::AlreadyOffline) => {
                     prop_assert!(policy.decision.skip_when_offline);
                     prop_assert!(d.probes() >= 1);
-                    prop_assert_eq!(before.status, Status::Offline);
+                    prop_assert_eq!(before.status(), Status::Offline);
                 }
                 Verdict::Skipped(_) => prop_assert_eq!(d.probes(), 0),
                 Verdict::Dead => {
                     prop_assert!(d.probes() >= 1);
                     let mut want = *before;
                     if has_record {
-                        want.strikes = None;
+                        want = Workspace::restore(Stored {
+                            strikes: None,
+                            ..want.stored()
+                        });
                     }
                     want.declare_dead();
                     prop_assert_eq!(*ws, want, "exactly the declaration's effects");
@@ -327,22 +330,22 @@ proptest! {
                 }
                 Chaos::Heartbeat(t) => ws.heartbeat(t),
                 Chaos::Register(t) => ws.register(t),
-                Chaos::Url(u) => ws.url_registered = u,
-                Chaos::Cached(c) => ws.url_cached = c,
-                Chaos::Status(s) => ws.status = s,
+                Chaos::Url(u) => ws = Workspace::restore(Stored { url_registered: u, ..ws.stored() }),
+                Chaos::Cached(c) => ws = Workspace::restore(Stored { url_cached: c, ..ws.stored() }),
+                Chaos::Status(s) => ws = Workspace::restore(Stored { status: s, ..ws.stored() }),
                 Chaos::DeclareDead => ws.declare_dead(),
                 Chaos::MarkProvisioning => ws.mark_provisioning(),
                 Chaos::ContainerStarted => ws.container_started(),
                 Chaos::ResolveUrl => { ws.resolve_url(); }
-                Chaos::Strikes(s) => ws.strikes = s.map(|(count, first)| StrikeRecord { count, first }),
-                Chaos::Facts(e, p) => ws.facts = Facts { external_runtime: e, provisioner: p },
-                Chaos::FileWriteGate(t) => { let _ = ws.restart.file_write_gate(r, t); }
-                Chaos::DebounceCheck(t, s) => { let _ = ws.restart.debounce_check(r, t, s); }
-                Chaos::Coalesce(t) => { ws.restart.coalesce(t); }
-                Chaos::Request(t, s) => { ws.restart.request(r, t, s); }
+                Chaos::Strikes(s) => ws = Workspace::restore(Stored { strikes: s.map(|(count, first)| StrikeRecord { count, first }), ..ws.stored() }),
+                Chaos::Facts(e, p) => ws.set_facts(Facts { external_runtime: e, provisioner: p }),
+                Chaos::FileWriteGate(t) => { let _ = ws.restart_mut().file_write_gate(r, t); }
+                Chaos::DebounceCheck(t, s) => { let _ = ws.restart_mut().debounce_check(r, t, s); }
+                Chaos::Coalesce(t) => { ws.restart_mut().coalesce(t); }
+                Chaos::Request(t, s) => { ws.restart_mut().request(r, t, s); }
                 Chaos::RestartByIdNow(t, s) => { ws.restart_by_id_now(r, t, s); }
-                Chaos::LoopTop(t) => { ws.restart.loop_top(t); }
-                Chaos::Exit(t) => ws.restart.exit(t),
+                Chaos::LoopTop(t) => { ws.restart_mut().loop_top(t); }
+                Chaos::Exit(t) => ws.restart_mut().exit(t),
                 Chaos::ObserveStart(t) => ws.observe_restart_started(t),
                 Chaos::ObserveEnd(t) => ws.observe_restart_finished(t),
                 Chaos::AgeWorkspace { now, dt, caps } => ws.age(now, dt, &AgeCaps {
@@ -537,18 +540,23 @@ fn untimed(
 ) -> impl PartialEq + std::fmt::Debug {
     let window = policy.decision.strikes.map_or(0, |s| s.window);
     (
-        (ws.facts, ws.url_registered, ws.url_cached, ws.status),
-        ws.last_heartbeat.is_some(),
-        ws.liveness_key.is_some(),
-        ws.strikes
+        (
+            ws.facts(),
+            ws.url_registered(),
+            ws.url_cached(),
+            ws.status(),
+        ),
+        ws.last_heartbeat().is_some(),
+        ws.liveness_key().is_some(),
+        ws.strikes()
             .filter(|s| NOW.saturating_sub(s.first) <= window)
             .map(|s| s.count),
         (
-            ws.restart.is_running(),
-            ws.restart.is_pending(),
-            ws.restart.is_first_iteration(),
+            ws.restart().is_running(),
+            ws.restart().is_pending(),
+            ws.restart().is_first_iteration(),
         ),
-        ws.restart.started_at().is_some(),
+        ws.restart().started_at().is_some(),
         d.map(|d| d.map(|d| (d.awaiting(), d.verdict(), d.probes()))),
     )
 }
@@ -631,26 +639,29 @@ impl Run<'_> {
                 Seen::Nothing
             }
             Op::ClearUrl => {
-                ws.url_registered = false;
+                *ws = Workspace::restore(Stored {
+                    url_registered: false,
+                    ..ws.stored()
+                });
                 Seen::Nothing
             }
             Op::DeclareDead => {
                 ws.declare_dead();
                 Seen::Nothing
             }
-            Op::FileWriteGate => Seen::Gate(ws.restart.file_write_gate(r, NOW)),
-            Op::Check(src) => Seen::Check(ws.restart.debounce_check(r, NOW, src)),
-            Op::Coalesce => Seen::Restart(ws.restart.coalesce(NOW)),
-            Op::Request(src) => Seen::Restart(ws.restart.request(r, NOW, src)),
+            Op::FileWriteGate => Seen::Gate(ws.restart_mut().file_write_gate(r, NOW)),
+            Op::Check(src) => Seen::Check(ws.restart_mut().debounce_check(r, NOW, src)),
+            Op::Coalesce => Seen::Restart(ws.restart_mut().coalesce(NOW)),
+            Op::Request(src) => Seen::Restart(ws.restart_mut().request(r, NOW, src)),
             Op::LoopTop => {
-                let top = ws.restart.loop_top(NOW);
+                let top = ws.restart_mut().loop_top(NOW);
                 if top == LoopTop::Run {
                     ws.mark_provisioning();
                 }
                 Seen::Loop(top)
             }
             Op::Exit => {
-                ws.restart.exit(NOW);
+                ws.restart_mut().exit(NOW);
                 Seen::Nothing
             }
             Op::ObserveStart => {
@@ -701,7 +712,7 @@ impl Run<'_> {
 }
 
 fn start_state(init: Init) -> Workspace {
-    Workspace {
+    Workspace::restore(Stored {
         last_heartbeat: init.heartbeat_age.map(|a| NOW - a),
         url_registered: init.url,
         url_cached: init.url,
@@ -709,8 +720,8 @@ fn start_state(init: Init) -> Workspace {
             count,
             first: NOW - age,
         }),
-        ..Workspace::default()
-    }
+        ..Stored::default()
+    })
 }
 
 /// Runs `ops` twice (capped with `caps`, and uncapped) and compares every

@@ -23,7 +23,7 @@ use livecheck::decision::{
 };
 use livecheck::policy::Policy;
 use livecheck::restart::{DropReason, LoopTop, RestartOutcome, RestartSource};
-use livecheck::workspace::{Facts, Status, StrikeRecord, Workspace};
+use livecheck::workspace::{Facts, Status, Stored, StrikeRecord, Workspace};
 use livecheck::Ms;
 use std::path::Path;
 
@@ -124,9 +124,12 @@ impl World {
     /// exist, and `last_heartbeat_at` is left as it is (the upstream
     /// fixtures' "hb NULL" rows that still route).
     fn routable(&mut self) -> &mut Self {
-        self.ws.url_registered = true;
-        self.ws.url_cached = true;
-        self.ws.liveness_key = Some(self.now);
+        self.ws = Workspace::restore(Stored {
+            url_registered: true,
+            url_cached: true,
+            liveness_key: Some(self.now),
+            ..self.ws.stored()
+        });
         self
     }
 
@@ -149,7 +152,12 @@ impl World {
             match ev {
                 Ev::Heartbeat => self.ws.heartbeat(at),
                 Ev::Register => self.ws.register(at),
-                Ev::ClearUrl => self.ws.url_registered = false,
+                Ev::ClearUrl => {
+                    self.ws = Workspace::restore(Stored {
+                        url_registered: false,
+                        ..self.ws.stored()
+                    })
+                }
                 Ev::RestartStart => self.ws.observe_restart_started(at),
                 Ev::RestartEnd => self.ws.observe_restart_finished(at),
             }
@@ -289,17 +297,22 @@ fn skipped(r: SkipReason) -> Fate {
 fn assert_declaration_effects(o: &Outcome) {
     let (before, ws) = (&o.before_verdict, &o.at_verdict);
     assert_eq!(o.verdict, Verdict::Dead);
-    assert_eq!(ws.strikes, None, "declaring dead resets the strike record");
-    let want = if before.status == Status::Provisioning {
+    assert_eq!(
+        ws.strikes(),
+        None,
+        "declaring dead resets the strike record"
+    );
+    let want = if before.status() == Status::Provisioning {
         Status::Provisioning
     } else {
         Status::Offline
     };
-    assert_eq!(ws.status, want, "offline unless provisioning");
-    assert_eq!(ws.liveness_key, None, "the liveness key is deleted");
-    assert!(!ws.url_cached, "the Redis URL cache is deleted");
+    assert_eq!(ws.status(), want, "offline unless provisioning");
+    assert_eq!(ws.liveness_key(), None, "the liveness key is deleted");
+    assert!(!ws.url_cached(), "the Redis URL cache is deleted");
     assert_eq!(
-        ws.url_registered, before.url_registered,
+        ws.url_registered(),
+        before.url_registered(),
         "a declaration never touches the row's URL"
     );
 }
@@ -312,13 +325,17 @@ fn assert_declared(w: &World, o: &Outcome, when: Ms) {
     assert_declaration_effects(o);
     assert_eq!(o.restart, Some(RestartOutcome::Started));
     assert_eq!(
-        w.ws.restart.started_at(),
+        w.ws.restart().started_at(),
         Some(when),
         "an accepted restart request stamps restartStartedAt"
     );
-    assert!(w.ws.restart.is_running());
-    assert_eq!(w.ws.status, Status::Provisioning, "the cycle marks the row");
-    assert!(!w.ws.url_registered, "the cycle blanks the row's URL");
+    assert!(w.ws.restart().is_running());
+    assert_eq!(
+        w.ws.status(),
+        Status::Provisioning,
+        "the cycle marks the row"
+    );
+    assert!(!w.ws.url_registered(), "the cycle blanks the row's URL");
 }
 
 // ===================================================================
@@ -329,7 +346,10 @@ fn assert_declared(w: &World, o: &Outcome, when: Ms) {
 fn scenario_no_provisioner_not_dead_no_probe() {
     for p in ALL {
         let mut w = World::new(p);
-        w.ws.facts.provisioner = false;
+        w.ws.set_facts(Facts {
+            provisioner: false,
+            ..w.ws.facts()
+        });
         let o = w.decide(&[]);
         assert_eq!(o.fate(), skipped(SkipReason::NoProvisioner), "{p}");
         assert_eq!(o.probes, 0, "{p}");
@@ -340,7 +360,10 @@ fn scenario_no_provisioner_not_dead_no_probe() {
 fn scenario_runtime_external_not_dead_no_probe() {
     for p in ALL {
         let mut w = World::new(p);
-        w.ws.facts.external_runtime = true;
+        w.ws.set_facts(Facts {
+            external_runtime: true,
+            ..w.ws.facts()
+        });
         let o = w.decide(&[]);
         assert_eq!(o.fate(), skipped(SkipReason::ExternalRuntime), "{p}");
         assert_eq!(o.probes, 0, "{p}");
@@ -356,7 +379,7 @@ fn scenario_probe_false_hb_null_dead_after_one_probe_offline() {
         assert_eq!(o.fate(), STARTED, "{p}");
         assert_eq!(o.probes, 1, "{p}");
         assert_eq!(o.end, T0, "{p}: no sleep before declaring");
-        assert_eq!(o.at_verdict.status, Status::Offline, "{p}: offline");
+        assert_eq!(o.at_verdict.status(), Status::Offline, "{p}: offline");
         assert_declared(&w, &o, T0);
     }
 }
@@ -368,7 +391,7 @@ fn scenario_probe_true_hb_null_not_dead_one_probe() {
         let o = w.decide(&[TRUE]);
         assert_eq!(o.fate(), RUNNING, "{p}");
         assert_eq!(o.probes, 1, "{p}");
-        assert_eq!(w.ws.restart.started_at(), None, "{p}: no restart");
+        assert_eq!(w.ws.restart().started_at(), None, "{p}: no restart");
     }
 }
 
@@ -379,13 +402,13 @@ fn scenario_v2_probe_false_false_hb_now_not_settling_queued_two_probes() {
     let o = w.decide(&[FALSE, FALSE]);
     assert_eq!(o.fate(), QUEUED);
     assert_eq!(o.probes, 2);
-    assert_eq!(w.ws.strikes, None, "enqueueing adds no strike");
+    assert_eq!(w.ws.strikes(), None, "enqueueing adds no strike");
     assert!(
-        w.ws.url_registered && w.ws.url_cached && w.ws.liveness_key.is_some(),
+        w.ws.url_registered() && w.ws.url_cached() && w.ws.liveness_key().is_some(),
         "enqueueing clears nothing"
     );
-    assert_eq!(w.ws.status, Status::Online);
-    assert_eq!(w.ws.restart.started_at(), None, "no restart");
+    assert_eq!(w.ws.status(), Status::Online);
+    assert_eq!(w.ws.restart().started_at(), None, "no restart");
 }
 
 #[test]
@@ -429,11 +452,11 @@ fn scenario_v1_hb_now_false_true_false_third_call_is_strike_one_again() {
     w.at(T0, Ev::Heartbeat);
     assert_eq!(w.decide(&[FALSE]).fate(), strike(1));
     assert_eq!(w.decide_at(T0 + 100, &[TRUE]).fate(), RUNNING);
-    assert_eq!(w.ws.strikes, None, "running resets the record");
+    assert_eq!(w.ws.strikes(), None, "running resets the record");
     let third = w.decide_at(T0 + 200, &[FALSE]);
     assert_eq!(third.fate(), strike(1));
     assert_eq!(
-        w.ws.strikes,
+        w.ws.strikes(),
         Some(StrikeRecord {
             count: 1,
             first: T0 + 200
@@ -447,12 +470,12 @@ fn scenario_restart_stamped_now_not_running_restart_by_id_five_times_all_dropped
         let policy = load(p);
         let mut w = World::new(p);
         w.restart_cycle(T0, T0);
-        assert!(!w.ws.restart.is_running());
+        assert!(!w.ws.restart().is_running());
         for i in 0..5 {
             // Dropped in `shouldDebounceRestart`, RestartByID's first lock
             // section: coalescing never runs.
             assert_eq!(
-                w.ws.restart
+                w.ws.restart()
                     .debounce_check(&policy.restart, T0 + i, RestartSource::Other),
                 Err(DropReason::Debounce),
                 "{p}: call {i}"
@@ -463,8 +486,12 @@ fn scenario_restart_stamped_now_not_running_restart_by_id_five_times_all_dropped
                 "{p}: call {i}"
             );
         }
-        assert_eq!(w.ws.restart.started_at(), Some(T0), "{p}: nothing stamped");
-        assert!(!w.ws.restart.is_running(), "{p}");
+        assert_eq!(
+            w.ws.restart().started_at(),
+            Some(T0),
+            "{p}: nothing stamped"
+        );
+        assert!(!w.ws.restart().is_running(), "{p}");
     }
 }
 
@@ -478,8 +505,8 @@ fn scenario_restart_stamped_now_five_declarations_all_dropped_v0_v1() {
             let o = w.decide_at(T0 + i, &[FALSE]);
             assert_eq!(o.fate(), DROPPED, "{p}: call {i}");
         }
-        assert_eq!(w.ws.restart.started_at(), Some(T0), "{p}");
-        assert!(!w.ws.restart.is_running(), "{p}: nothing is coming");
+        assert_eq!(w.ws.restart().started_at(), Some(T0), "{p}");
+        assert!(!w.ws.restart().is_running(), "{p}: nothing is coming");
     }
 }
 
@@ -490,8 +517,10 @@ fn scenario_restart_stamped_now_five_declarations_all_dropped_v0_v1() {
 #[test]
 fn v0_b1_external_runtime_not_dead() {
     let mut w = World::new(V0);
-    w.ws.facts.external_runtime = true;
-    w.ws.facts.provisioner = false;
+    w.ws.set_facts(Facts {
+        external_runtime: true,
+        provisioner: false,
+    });
     let o = w.decide(&[]);
     assert_eq!(o.fate(), skipped(SkipReason::ExternalRuntime));
     assert_eq!(o.probes, 0);
@@ -500,7 +529,10 @@ fn v0_b1_external_runtime_not_dead() {
 #[test]
 fn v0_b2_no_provisioner_not_dead() {
     let mut w = World::new(V0);
-    w.ws.facts.provisioner = false;
+    w.ws.set_facts(Facts {
+        provisioner: false,
+        ..w.ws.facts()
+    });
     w.at(T0 - 100_000, Ev::RestartStart);
     let o = w.decide(&[]);
     assert_eq!(o.fate(), skipped(SkipReason::NoProvisioner));
@@ -561,7 +593,7 @@ fn v0_b5_running_not_dead() {
     let o = w.decide(&[TRUE]);
     assert_eq!(o.fate(), RUNNING);
     assert_eq!(o.probes, 1);
-    assert_eq!(w.ws.restart.started_at(), None);
+    assert_eq!(w.ws.restart().started_at(), None);
 }
 
 #[test]
@@ -591,16 +623,16 @@ fn v0_b6_declare_dead_restart_dropped_inside_debounce_59999() {
     // offline, but never blanks the row's `url` (reference, "What a
     // declaration really leaves behind"): the row keeps its URL, so the
     // next request still resolves it from the database.
-    assert!(w.ws.url_registered, "the row's URL stays");
-    assert!(!w.ws.url_cached && w.ws.liveness_key.is_none());
-    assert_eq!(w.ws.status, Status::Offline);
+    assert!(w.ws.url_registered(), "the row's URL stays");
+    assert!(!w.ws.url_cached() && w.ws.liveness_key().is_none());
+    assert_eq!(w.ws.status(), Status::Offline);
     assert_eq!(
-        w.ws.restart.started_at(),
+        w.ws.restart().started_at(),
         Some(T0),
         "a dropped call stamps nothing"
     );
     assert!(
-        !w.ws.restart.is_running(),
+        !w.ws.restart().is_running(),
         "orphaned offline: nothing coming"
     );
 }
@@ -628,27 +660,34 @@ fn v0_b6_declare_dead_restart_coalesced_into_long_running_cycle() {
         RestartOutcome::Started
     );
     // restart_by_id_now ran the loop's first top: the first iteration runs.
-    assert!(ws.restart.is_running() && !ws.restart.is_pending());
-    assert_eq!(ws.restart.started_at(), Some(T0 + 1));
+    assert!(ws.restart().is_running() && !ws.restart().is_pending());
+    assert_eq!(ws.restart().started_at(), Some(T0 + 1));
     let step = d.step(&policy, &mut ws, T0 + 60_001, Input::Probe(FALSE));
     assert_eq!(step, Ok(Step::Done(Verdict::Dead)));
     // The declaration launches RestartByID: both its sections.
     assert_eq!(
-        ws.restart
+        ws.restart()
             .debounce_check(&policy.restart, T0 + 60_001, RestartSource::Detector),
         Ok(())
     );
-    assert_eq!(ws.restart.coalesce(T0 + 60_001), RestartOutcome::Coalesced);
-    assert!(ws.restart.is_pending());
     assert_eq!(
-        ws.restart.loop_top(T0 + 70_000),
+        ws.restart_mut().coalesce(T0 + 60_001),
+        RestartOutcome::Coalesced
+    );
+    assert!(ws.restart().is_pending());
+    assert_eq!(
+        ws.restart_mut().loop_top(T0 + 70_000),
         LoopTop::Run,
         "one more cycle"
     );
-    assert_eq!(ws.restart.started_at(), Some(T0 + 70_000), "loop re-stamps");
-    assert_eq!(ws.restart.loop_top(T0 + 75_000), LoopTop::Done);
-    ws.restart.exit(T0 + 75_000);
-    assert!(!ws.restart.is_running() && !ws.restart.is_pending());
+    assert_eq!(
+        ws.restart().started_at(),
+        Some(T0 + 70_000),
+        "loop re-stamps"
+    );
+    assert_eq!(ws.restart_mut().loop_top(T0 + 75_000), LoopTop::Done);
+    ws.restart_mut().exit(T0 + 75_000);
+    assert!(!ws.restart().is_running() && !ws.restart().is_pending());
 }
 
 // ===================================================================
@@ -658,7 +697,10 @@ fn v0_b6_declare_dead_restart_coalesced_into_long_running_cycle() {
 #[test]
 fn v1_b1_external_runtime_not_dead() {
     let mut w = World::new(V1);
-    w.ws.facts.external_runtime = true;
+    w.ws.set_facts(Facts {
+        external_runtime: true,
+        ..w.ws.facts()
+    });
     let o = w.decide(&[]);
     assert_eq!(o.fate(), skipped(SkipReason::ExternalRuntime));
 }
@@ -666,7 +708,10 @@ fn v1_b1_external_runtime_not_dead() {
 #[test]
 fn v1_b2_no_provisioner_not_dead() {
     let mut w = World::new(V1);
-    w.ws.facts.provisioner = false;
+    w.ws.set_facts(Facts {
+        provisioner: false,
+        ..w.ws.facts()
+    });
     let o = w.decide(&[]);
     assert_eq!(o.fate(), skipped(SkipReason::NoProvisioner));
 }
@@ -676,14 +721,21 @@ fn v1_b3_restarting_not_dead_no_probe() {
     let mut w = World::new(V1);
     w.at(T0 - 100_000, Ev::RestartStart);
     w.at(T0, Ev::Heartbeat);
-    w.ws.strikes = Some(StrikeRecord {
-        count: 1,
-        first: T0 - 1,
+    w.ws = Workspace::restore(Stored {
+        strikes: Some(StrikeRecord {
+            count: 1,
+            first: T0 - 1,
+        }),
+        ..w.ws.stored()
     });
     let o = w.decide(&[]);
     assert_eq!(o.fate(), skipped(SkipReason::Restarting));
     assert_eq!(o.probes, 0);
-    assert_eq!(w.ws.strikes.map(|s| s.count), Some(1), "no strike touched");
+    assert_eq!(
+        w.ws.strikes().map(|s| s.count),
+        Some(1),
+        "no strike touched"
+    );
 }
 
 #[test]
@@ -717,15 +769,18 @@ fn v1_b5_probe_error_assumes_alive() {
     for e in [ERR, ERR_FALSE] {
         let mut w = World::new(V1);
         w.at(T0, Ev::Heartbeat);
-        w.ws.strikes = Some(StrikeRecord {
-            count: 1,
-            first: T0 - 10,
+        w.ws = Workspace::restore(Stored {
+            strikes: Some(StrikeRecord {
+                count: 1,
+                first: T0 - 10,
+            }),
+            ..w.ws.stored()
         });
         let o = w.decide(&[e]);
         assert_eq!(o.fate(), PROBE_ERROR, "{e:?}");
         assert_eq!(o.probes, 1);
         assert_eq!(
-            w.ws.strikes.map(|s| s.count),
+            w.ws.strikes().map(|s| s.count),
             Some(1),
             "an error neither adds nor resets strikes"
         );
@@ -736,22 +791,28 @@ fn v1_b5_probe_error_assumes_alive() {
 fn v1_b6_running_resets_strike_record() {
     let mut w = World::new(V1);
     w.at(T0, Ev::Heartbeat);
-    w.ws.strikes = Some(StrikeRecord {
-        count: 1,
-        first: T0 - 10,
+    w.ws = Workspace::restore(Stored {
+        strikes: Some(StrikeRecord {
+            count: 1,
+            first: T0 - 10,
+        }),
+        ..w.ws.stored()
     });
     let o = w.decide(&[TRUE]);
     assert_eq!(o.fate(), RUNNING);
-    assert_eq!(w.ws.strikes, None);
+    assert_eq!(w.ws.strikes(), None);
 }
 
 #[test]
 fn v1_b7_not_recent_declares_dead_after_one_probe() {
     let mut w = World::new(V1);
     w.routable();
-    w.ws.strikes = Some(StrikeRecord {
-        count: 1,
-        first: T0 - 10,
+    w.ws = Workspace::restore(Stored {
+        strikes: Some(StrikeRecord {
+            count: 1,
+            first: T0 - 10,
+        }),
+        ..w.ws.stored()
     });
     let o = w.decide(&[FALSE]);
     assert_eq!(o.fate(), STARTED);
@@ -767,18 +828,18 @@ fn v1_b8_recent_first_strike_not_dead_second_dead() {
     w.at(T0, Ev::Heartbeat);
     assert_eq!(w.decide(&[FALSE]).fate(), strike(1));
     assert_eq!(
-        w.ws.strikes,
+        w.ws.strikes(),
         Some(StrikeRecord {
             count: 1,
             first: T0
         })
     );
-    assert_eq!(w.ws.restart.started_at(), None);
+    assert_eq!(w.ws.restart().started_at(), None);
     w.at(T0 + 10_000, Ev::Heartbeat);
     let o = w.decide_at(T0 + 10_000, &[FALSE]);
     assert_eq!(o.fate(), STARTED);
     assert_eq!(
-        o.before_verdict.strikes.map(|s| s.count),
+        o.before_verdict.strikes().map(|s| s.count),
         Some(2),
         "strike 2 counted in `incrementDeadProbe`'s section"
     );
@@ -806,7 +867,7 @@ fn v1_b8_strike_window_30001_restarts_at_one() {
     w.at(T0 + 30_001, Ev::Heartbeat);
     assert_eq!(w.decide_at(T0 + 30_001, &[FALSE]).fate(), strike(1));
     assert_eq!(
-        w.ws.strikes,
+        w.ws.strikes(),
         Some(StrikeRecord {
             count: 1,
             first: T0 + 30_001
@@ -821,7 +882,10 @@ fn v1_b8_strike_window_30001_restarts_at_one() {
 #[test]
 fn v2_b1_external_runtime_not_dead() {
     let mut w = World::new(V2);
-    w.ws.facts.external_runtime = true;
+    w.ws.set_facts(Facts {
+        external_runtime: true,
+        ..w.ws.facts()
+    });
     let o = w.decide(&[]);
     assert_eq!(o.fate(), skipped(SkipReason::ExternalRuntime));
     assert_eq!(o.probes, 0);
@@ -830,7 +894,10 @@ fn v2_b1_external_runtime_not_dead() {
 #[test]
 fn v2_b2_no_provisioner_not_dead() {
     let mut w = World::new(V2);
-    w.ws.facts.provisioner = false;
+    w.ws.set_facts(Facts {
+        provisioner: false,
+        ..w.ws.facts()
+    });
     let o = w.decide(&[]);
     assert_eq!(o.fate(), skipped(SkipReason::NoProvisioner));
     assert_eq!(o.probes, 0);
@@ -882,9 +949,9 @@ fn v2_b4_not_settling_at_30000_declares_after_one_probe() {
     // row's URL stays (reference, "What a declaration really leaves
     // behind").
     assert_declaration_effects(&o);
-    assert!(w.ws.url_registered && !w.ws.url_cached);
-    assert_eq!(w.ws.status, Status::Offline);
-    assert_eq!(w.ws.restart.started_at(), Some(T0 - 30_000));
+    assert!(w.ws.url_registered() && !w.ws.url_cached());
+    assert_eq!(w.ws.status(), Status::Offline);
+    assert_eq!(w.ws.restart().started_at(), Some(T0 - 30_000));
 }
 
 #[test]
@@ -996,7 +1063,7 @@ fn v2_b6_fresh_heartbeat_seen_at_the_1500_poll_queues() {
     let o = w.decide(&[FALSE, FALSE]);
     assert_eq!(o.probe_times, vec![T0 + 1_500, T0 + 2_000]);
     assert_eq!(o.fate(), QUEUED, "fresh -> enqueue");
-    assert_eq!(w.ws.strikes, None);
+    assert_eq!(w.ws.strikes(), None);
 }
 
 #[test]
@@ -1076,14 +1143,17 @@ fn v2_b7_first_probe_error_not_dead() {
 #[test]
 fn v2_b8_first_probe_running_resets_strikes() {
     let mut w = World::new(V2);
-    w.ws.strikes = Some(StrikeRecord {
-        count: 1,
-        first: T0 - 5,
+    w.ws = Workspace::restore(Stored {
+        strikes: Some(StrikeRecord {
+            count: 1,
+            first: T0 - 5,
+        }),
+        ..w.ws.stored()
     });
     let o = w.decide(&[TRUE]);
     assert_eq!(o.fate(), RUNNING);
     assert_eq!(o.probes, 1);
-    assert_eq!(w.ws.strikes, None);
+    assert_eq!(w.ws.strikes(), None);
 }
 
 #[test]
@@ -1143,7 +1213,7 @@ fn v2_b9_reprobe_error_not_dead() {
         let o = w.decide(&[FALSE, e]);
         assert_eq!(o.fate(), PROBE_ERROR, "{e:?}");
         assert_eq!(o.probes, 2);
-        assert_eq!(w.ws.strikes, None, "no strike added");
+        assert_eq!(w.ws.strikes(), None, "no strike added");
     }
 }
 
@@ -1151,14 +1221,17 @@ fn v2_b9_reprobe_error_not_dead() {
 fn v2_b9_reprobe_running_resets_strikes_not_dead() {
     let mut w = World::new(V2);
     w.restart_cycle(T0 - 1_000, T0 - 500);
-    w.ws.strikes = Some(StrikeRecord {
-        count: 1,
-        first: T0 - 100,
+    w.ws = Workspace::restore(Stored {
+        strikes: Some(StrikeRecord {
+            count: 1,
+            first: T0 - 100,
+        }),
+        ..w.ws.stored()
     });
     let o = w.decide(&[FALSE, TRUE]);
     assert_eq!(o.fate(), RUNNING);
     assert_eq!(o.probes, 2);
-    assert_eq!(w.ws.strikes, None);
+    assert_eq!(w.ws.strikes(), None);
 }
 
 #[test]
@@ -1166,23 +1239,33 @@ fn v2_b10_recent_enqueues_even_while_settling_and_adds_no_strike() {
     let mut w = World::new(V2);
     w.restart_cycle(T0 - 10_000, T0 - 9_000);
     w.at(T0 - 100, Ev::Register);
-    w.ws.strikes = Some(StrikeRecord {
-        count: 1,
-        first: T0 - 100,
+    w.ws = Workspace::restore(Stored {
+        strikes: Some(StrikeRecord {
+            count: 1,
+            first: T0 - 100,
+        }),
+        ..w.ws.stored()
     });
     let o = w.decide(&[FALSE, FALSE]);
     assert_eq!(o.fate(), QUEUED);
-    assert_eq!(w.ws.strikes.map(|s| s.count), Some(1), "strikes untouched");
-    assert_eq!(w.ws.restart.started_at(), Some(T0 - 10_000), "no restart");
+    assert_eq!(
+        w.ws.strikes().map(|s| s.count),
+        Some(1),
+        "strikes untouched"
+    );
+    assert_eq!(w.ws.restart().started_at(), Some(T0 - 10_000), "no restart");
 }
 
 #[test]
 fn v2_b11_not_settling_declares_immediately_without_reprobe() {
     let mut w = World::new(V2);
     w.routable();
-    w.ws.strikes = Some(StrikeRecord {
-        count: 1,
-        first: T0 - 100,
+    w.ws = Workspace::restore(Stored {
+        strikes: Some(StrikeRecord {
+            count: 1,
+            first: T0 - 100,
+        }),
+        ..w.ws.stored()
     });
     let o = w.decide(&[FALSE]);
     assert_eq!(o.fate(), STARTED);
@@ -1214,9 +1297,9 @@ fn v2_b11_declare_restart_dropped_inside_debounce() {
     // offline UPDATE skips provisioning rows and only the Redis keys go
     // (reference, "What a declaration really leaves behind").
     assert_declaration_effects(&o);
-    assert_eq!(w.ws.status, Status::Provisioning, "no status change");
-    assert!(!w.ws.url_registered && !w.ws.url_cached);
-    assert!(!w.ws.restart.is_running());
+    assert_eq!(w.ws.status(), Status::Provisioning, "no status change");
+    assert!(!w.ws.url_registered() && !w.ws.url_cached());
+    assert!(!w.ws.restart().is_running());
 }
 
 #[test]
@@ -1227,7 +1310,7 @@ fn v2_b12_settling_first_strike_not_dead_second_dead() {
     assert_eq!(first.fate(), strike(1));
     assert_eq!(first.end, T0 + 2_500);
     assert_eq!(
-        w.ws.strikes,
+        w.ws.strikes(),
         Some(StrikeRecord {
             count: 1,
             first: T0 + 2_500
@@ -1241,11 +1324,11 @@ fn v2_b12_settling_first_strike_not_dead_second_dead() {
     );
     assert_eq!(second.end, T0 + 5_500);
     assert_eq!(second.yields, 1, "the declaration's own lock section");
-    assert_eq!(w.ws.strikes, None);
+    assert_eq!(w.ws.strikes(), None);
     // Changed with the world model: this used to assert the URL cleared;
     // the booting row stays `provisioning` (see the test above).
     assert_declaration_effects(&second);
-    assert_eq!(w.ws.status, Status::Provisioning);
+    assert_eq!(w.ws.status(), Status::Provisioning);
 }
 
 #[test]
@@ -1254,9 +1337,12 @@ fn v2_b12_strike_window_30000_still_counts() {
     // restart so the decision is settling.
     let mut w = World::new(V2);
     w.restart_cycle(T0 - 1_000, T0 - 500);
-    w.ws.strikes = Some(StrikeRecord {
-        count: 1,
-        first: T0 + 2_500 - 30_000,
+    w.ws = Workspace::restore(Stored {
+        strikes: Some(StrikeRecord {
+            count: 1,
+            first: T0 + 2_500 - 30_000,
+        }),
+        ..w.ws.stored()
     });
     let o = w.decide(&[FALSE, FALSE]);
     assert_eq!(o.end, T0 + 2_500);
@@ -1267,14 +1353,17 @@ fn v2_b12_strike_window_30000_still_counts() {
 fn v2_b12_strike_window_30001_restarts_at_one() {
     let mut w = World::new(V2);
     w.restart_cycle(T0 - 1_000, T0 - 500);
-    w.ws.strikes = Some(StrikeRecord {
-        count: 1,
-        first: T0 + 2_500 - 30_001,
+    w.ws = Workspace::restore(Stored {
+        strikes: Some(StrikeRecord {
+            count: 1,
+            first: T0 + 2_500 - 30_001,
+        }),
+        ..w.ws.stored()
     });
     let o = w.decide(&[FALSE, FALSE]);
     assert_eq!(o.fate(), strike(1));
     assert_eq!(
-        w.ws.strikes,
+        w.ws.strikes(),
         Some(StrikeRecord {
             count: 1,
             first: T0 + 2_500
@@ -1331,9 +1420,12 @@ fn a_declaring_decision_takes_only_resume() {
     let policy = load(V1);
     let mut ws = Workspace::default();
     ws.register(T0);
-    ws.strikes = Some(StrikeRecord {
-        count: 1,
-        first: T0,
+    ws = Workspace::restore(Stored {
+        strikes: Some(StrikeRecord {
+            count: 1,
+            first: T0,
+        }),
+        ..ws.stored()
     });
     let (mut d, first) = Decision::start(&policy, &mut ws, T0);
     assert_eq!(first, Step::Probe);
@@ -1342,8 +1434,8 @@ fn a_declaring_decision_takes_only_resume() {
         Ok(Step::Yield)
     );
     assert_eq!(d.awaiting(), Awaiting::Resume);
-    assert_eq!(ws.strikes.map(|s| s.count), Some(2));
-    assert_eq!(ws.status, Status::Online, "nothing declared yet");
+    assert_eq!(ws.strikes().map(|s| s.count), Some(2));
+    assert_eq!(ws.status(), Status::Online, "nothing declared yet");
     for bad in [Input::Timer, Input::Probe(FALSE)] {
         let before = (d, ws);
         let e = d.step(&policy, &mut ws, T0, bad).unwrap_err();
@@ -1354,10 +1446,10 @@ fn a_declaring_decision_takes_only_resume() {
         d.step(&policy, &mut ws, T0 + 1, Input::Resume),
         Ok(Step::Done(Verdict::Dead))
     );
-    assert_eq!(ws.strikes, None);
-    assert_eq!(ws.status, Status::Offline);
+    assert_eq!(ws.strikes(), None);
+    assert_eq!(ws.status(), Status::Offline);
     assert_eq!(
-        ws.restart.started_at(),
+        ws.restart().started_at(),
         None,
         "the driver launches the restart"
     );
@@ -1387,20 +1479,27 @@ fn two_decisions_at_strikes_2_and_3_both_declare() {
     let policy = load(V1);
     let mut ws = Workspace::default();
     ws.register(T0);
-    ws.strikes = Some(StrikeRecord {
-        count: 1,
-        first: T0,
+    ws = Workspace::restore(Stored {
+        strikes: Some(StrikeRecord {
+            count: 1,
+            first: T0,
+        }),
+        ..ws.stored()
     });
     let (mut a, step_a) = until_yield_or_done(&policy, &mut ws, T0 + 10);
     assert_eq!(step_a, Step::Yield);
     let (mut b, step_b) = until_yield_or_done(&policy, &mut ws, T0 + 10);
     assert_eq!(step_b, Step::Yield);
-    assert_eq!(ws.strikes.map(|s| s.count), Some(3), "strikes 2 and 3");
+    assert_eq!(ws.strikes().map(|s| s.count), Some(3), "strikes 2 and 3");
     assert_eq!(
         a.step(&policy, &mut ws, T0 + 10, Input::Resume),
         Ok(Step::Done(Verdict::Dead))
     );
-    assert_eq!(ws.strikes, None, "the first declaration resets the record");
+    assert_eq!(
+        ws.strikes(),
+        None,
+        "the first declaration resets the record"
+    );
     assert_eq!(
         b.step(&policy, &mut ws, T0 + 10, Input::Resume),
         Ok(Step::Done(Verdict::Dead)),
@@ -1425,9 +1524,12 @@ fn a_declaration_in_its_own_section_reads_the_record_as_it_is_then() {
     let policy = load(V1);
     let mut ws = Workspace::default();
     ws.register(T0);
-    ws.strikes = Some(StrikeRecord {
-        count: 1,
-        first: T0,
+    ws = Workspace::restore(Stored {
+        strikes: Some(StrikeRecord {
+            count: 1,
+            first: T0,
+        }),
+        ..ws.stored()
     });
     let (mut a, step_a) = until_yield_or_done(&policy, &mut ws, T0 + 10);
     assert_eq!(step_a, Step::Yield);
@@ -1437,12 +1539,12 @@ fn a_declaration_in_its_own_section_reads_the_record_as_it_is_then() {
         b.step(&policy, &mut ws, T0 + 10, Input::Probe(TRUE)),
         Ok(Step::Done(RUNNING.0))
     );
-    assert_eq!(ws.strikes, None);
+    assert_eq!(ws.strikes(), None);
     assert_eq!(
         a.step(&policy, &mut ws, T0 + 10, Input::Resume),
         Ok(Step::Done(Verdict::Dead))
     );
-    assert_eq!(ws.strikes, None);
+    assert_eq!(ws.strikes(), None);
 }
 
 #[test]
@@ -1460,36 +1562,42 @@ fn two_declarations_whose_restart_requests_both_pass_the_debounce_run_two_cycles
     assert_eq!(until_yield_or_done(&policy, &mut ws, T0).1, dead);
     let r = &policy.restart;
     assert_eq!(
-        ws.restart.debounce_check(r, T0, RestartSource::Detector),
+        ws.restart_mut()
+            .debounce_check(r, T0, RestartSource::Detector),
         Ok(())
     );
     assert_eq!(
-        ws.restart.debounce_check(r, T0, RestartSource::Detector),
+        ws.restart_mut()
+            .debounce_check(r, T0, RestartSource::Detector),
         Ok(())
     );
-    assert_eq!(ws.restart.coalesce(T0), RestartOutcome::Started);
-    assert_eq!(ws.restart.loop_top(T0), LoopTop::Run, "the first cycle");
+    assert_eq!(ws.restart_mut().coalesce(T0), RestartOutcome::Started);
+    assert_eq!(
+        ws.restart_mut().loop_top(T0),
+        LoopTop::Run,
+        "the first cycle"
+    );
     ws.mark_provisioning();
-    assert_eq!(ws.restart.coalesce(T0 + 1), RestartOutcome::Coalesced);
+    assert_eq!(ws.restart_mut().coalesce(T0 + 1), RestartOutcome::Coalesced);
     assert_eq!(
-        ws.restart.loop_top(T0 + 8_000),
+        ws.restart_mut().loop_top(T0 + 8_000),
         LoopTop::Run,
         "a second full cycle"
     );
-    assert_eq!(ws.restart.started_at(), Some(T0 + 8_000), "re-stamped");
-    assert_eq!(ws.restart.loop_top(T0 + 16_000), LoopTop::Done);
-    ws.restart.exit(T0 + 16_000);
-    assert!(!ws.restart.is_running());
+    assert_eq!(ws.restart().started_at(), Some(T0 + 8_000), "re-stamped");
+    assert_eq!(ws.restart_mut().loop_top(T0 + 16_000), LoopTop::Done);
+    ws.restart_mut().exit(T0 + 16_000);
+    assert!(!ws.restart().is_running());
 
     // The proposal's atomic mode (`restart.atomic_request`): one section,
     // so the second request sees the first one's stamp and is dropped.
     let mut ws = Workspace::default();
     assert_eq!(
-        ws.restart.request(r, T0, RestartSource::Detector),
+        ws.restart_mut().request(r, T0, RestartSource::Detector),
         RestartOutcome::Started
     );
     assert_eq!(
-        ws.restart.request(r, T0, RestartSource::Detector),
+        ws.restart_mut().request(r, T0, RestartSource::Detector),
         RestartOutcome::Dropped(DropReason::Debounce)
     );
 }
@@ -1504,21 +1612,26 @@ fn a_healthy_agent_declared_dead_comes_back_online_but_its_liveness_key_does_not
     w.at(T0 - 20_000, Ev::Register);
     let o = w.decide(&[FALSE]); // a spurious "not running"; restart debounced
     assert_eq!(o.fate(), DROPPED);
-    assert_eq!(w.ws.status, Status::Offline);
-    assert_eq!(w.ws.liveness_key, None);
-    assert!(w.ws.url_registered, "the row's URL stays");
+    assert_eq!(w.ws.status(), Status::Offline);
+    assert_eq!(w.ws.liveness_key(), None);
+    assert!(w.ws.url_registered(), "the row's URL stays");
     assert!(w.ws.resolve_url(), "so a request still resolves it");
-    assert!(w.ws.url_cached, "and caches it again");
+    assert!(w.ws.url_cached(), "and caches it again");
     w.at(T0 + 10_000, Ev::Heartbeat);
     w.advance(T0 + 10_000);
-    assert_eq!(w.ws.status, Status::Online, "back online at its heartbeat");
     assert_eq!(
-        w.ws.liveness_key, None,
+        w.ws.status(),
+        Status::Online,
+        "back online at its heartbeat"
+    );
+    assert_eq!(
+        w.ws.liveness_key(),
+        None,
         "the heartbeat cannot recreate the key"
     );
     w.at(T0 + 20_000, Ev::Register);
     w.advance(T0 + 20_000);
-    assert_eq!(w.ws.liveness_key, Some(T0 + 20_000));
+    assert_eq!(w.ws.liveness_key(), Some(T0 + 20_000));
 }
 
 #[test]
@@ -1529,7 +1642,10 @@ fn no_url_anywhere_means_no_decision() {
     let mut w = World::new(V2);
     w.at(T0 - 100_000, Ev::Register);
     w.restart_cycle(T0 - 5_000, T0 - 1_000);
-    w.ws.url_cached = false; // expired or deleted
+    w.ws = Workspace::restore(Stored {
+        url_cached: false,
+        ..w.ws.stored()
+    }); // expired or deleted
     assert!(!w.ws.resolve_url());
     w.ws.container_started(); // the Docker provisioner writes the new URL
     assert!(w.ws.resolve_url());
@@ -1552,8 +1668,12 @@ fn v3_a_restart_begun_during_the_reprobe_sleep_turns_the_declaration_into_a_skip
     assert_eq!(o.fate(), skipped(SkipReason::RestartRecheck));
     assert_eq!(o.probes, 2, "a re-check skip comes after the probes");
     assert_eq!(o.wakes, vec![T0 + 500]);
-    assert_eq!(w.ws.liveness_key, before.liveness_key, "nothing declared");
-    assert!(w.ws.url_cached);
+    assert_eq!(
+        w.ws.liveness_key(),
+        before.liveness_key(),
+        "nothing declared"
+    );
+    assert!(w.ws.url_cached());
 }
 
 #[test]
@@ -1618,9 +1738,12 @@ fn v4_two_decisions_past_the_threshold_declare_once() {
         ws.register(T0 - 60_000);
         // A recent heartbeat: a not-running answer strikes (on_recent).
         ws.heartbeat(T0 - 1_000);
-        ws.strikes = Some(StrikeRecord {
-            count: 1,
-            first: T0 - 1_000,
+        ws = Workspace::restore(Stored {
+            strikes: Some(StrikeRecord {
+                count: 1,
+                first: T0 - 1_000,
+            }),
+            ..ws.stored()
         });
         let (mut a, ta) = to_declaring(&policy, &mut ws, T0);
         let (mut b, tb) = to_declaring(&policy, &mut ws, T0);
@@ -1629,7 +1752,7 @@ fn v4_two_decisions_past_the_threshold_declare_once() {
             Step::Done(Verdict::Dead),
             "{name}: the first declares"
         );
-        assert_eq!(ws.status, Status::Offline);
+        assert_eq!(ws.status(), Status::Offline);
         assert_eq!(
             b.step(&policy, &mut ws, tb, Input::Resume).unwrap(),
             Step::Done(second),

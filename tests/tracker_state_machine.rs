@@ -195,14 +195,14 @@ impl PlainWs {
         let r = &policy.restart;
         let outcome = if r.atomic_request {
             let at = self.tick(now);
-            self.ws.restart.request(r, at, source)
+            self.ws.restart_mut().request(r, at, source)
         } else {
             let at = self.tick(now);
-            if let Err(reason) = self.ws.restart.debounce_check(r, at, source) {
+            if let Err(reason) = self.ws.restart_mut().debounce_check(r, at, source) {
                 return RestartOutcome::Dropped(reason);
             }
             let at = self.tick(now);
-            self.ws.restart.coalesce(at)
+            self.ws.restart_mut().coalesce(at)
         };
         if outcome == RestartOutcome::Started {
             self.counters.restarts_started += 1;
@@ -314,7 +314,11 @@ impl Model {
                 let i = self.ws(ws);
                 let p = &mut self.arena[i];
                 let at = p.tick(*now);
-                if p.ws.restart.file_write_gate(&policy.restart, at).is_err() {
+                if p.ws
+                    .restart_mut()
+                    .file_write_gate(&policy.restart, at)
+                    .is_err()
+                {
                     Out::Restart(RestartOutcome::Dropped(DropReason::FileWrite))
                 } else {
                     Out::Restart(p.restart_by_id(policy, *now, RestartSource::FileWrite))
@@ -324,8 +328,8 @@ impl Model {
                 let i = self.ws(ws);
                 let p = &mut self.arena[i];
                 let at = p.tick(*now);
-                let first = p.ws.restart.is_first_iteration();
-                let top = p.ws.restart.loop_top(at);
+                let first = p.ws.restart().is_first_iteration();
+                let top = p.ws.restart_mut().loop_top(at);
                 if top == LoopTop::Run {
                     p.ws.mark_provisioning();
                     if !first {
@@ -339,7 +343,7 @@ impl Model {
                 let i = self.ws(ws);
                 let p = &mut self.arena[i];
                 let at = p.tick(*now);
-                p.ws.restart.exit(at);
+                p.ws.restart_mut().exit(at);
                 Out::Nothing
             }
             Op::ObserveStart { ws, now } => {
@@ -359,7 +363,7 @@ impl Model {
             }
             Op::SetFacts { ws, facts } => {
                 let i = self.ws(ws);
-                self.arena[i].ws.facts = *facts;
+                self.arena[i].ws.set_facts(*facts);
                 Out::Nothing
             }
             Op::Remove { ws } => Out::Removed(self.names.remove(ws).is_some()),
@@ -854,7 +858,7 @@ fn restart_by_id_coalesces_into_a_second_cycle() {
             panic!("{:?}", outs[8])
         };
         assert_eq!(v.counters.restarts_started, 2);
-        assert_eq!(v.state.restart.started_at(), Some(90_000), "re-stamped");
-        assert!(!v.state.restart.is_running() && !v.state.restart.is_pending());
+        assert_eq!(v.state.restart().started_at(), Some(90_000), "re-stamped");
+        assert!(!v.state.restart().is_running() && !v.state.restart().is_pending());
     }
 }
