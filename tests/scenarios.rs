@@ -40,6 +40,15 @@ const ALL: [&str; 3] = [V0, V1, V2];
 /// A base instant far from zero, so no age saturates at the clock's origin.
 const T0: Ms = 10_000_000;
 
+/// `ws` with a strike record of `count` strikes, the first at `first`, as a
+/// decision's earlier strikes left it.
+fn with_strikes(ws: Workspace, count: u8, first: Ms) -> Workspace {
+    Workspace::restore(Stored {
+        strikes: Some(StrikeRecord { count, first }),
+        ..ws.stored()
+    })
+}
+
 fn load(name: &str) -> Policy {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("models/policies")
@@ -721,13 +730,7 @@ fn v1_b3_restarting_not_dead_no_probe() {
     let mut w = World::new(V1);
     w.at(T0 - 100_000, Ev::RestartStart);
     w.at(T0, Ev::Heartbeat);
-    w.ws = Workspace::restore(Stored {
-        strikes: Some(StrikeRecord {
-            count: 1,
-            first: T0 - 1,
-        }),
-        ..w.ws.stored()
-    });
+    w.ws = with_strikes(w.ws, 1, T0 - 1);
     let o = w.decide(&[]);
     assert_eq!(o.fate(), skipped(SkipReason::Restarting));
     assert_eq!(o.probes, 0);
@@ -769,13 +772,7 @@ fn v1_b5_probe_error_assumes_alive() {
     for e in [ERR, ERR_FALSE] {
         let mut w = World::new(V1);
         w.at(T0, Ev::Heartbeat);
-        w.ws = Workspace::restore(Stored {
-            strikes: Some(StrikeRecord {
-                count: 1,
-                first: T0 - 10,
-            }),
-            ..w.ws.stored()
-        });
+        w.ws = with_strikes(w.ws, 1, T0 - 10);
         let o = w.decide(&[e]);
         assert_eq!(o.fate(), PROBE_ERROR, "{e:?}");
         assert_eq!(o.probes, 1);
@@ -791,13 +788,7 @@ fn v1_b5_probe_error_assumes_alive() {
 fn v1_b6_running_resets_strike_record() {
     let mut w = World::new(V1);
     w.at(T0, Ev::Heartbeat);
-    w.ws = Workspace::restore(Stored {
-        strikes: Some(StrikeRecord {
-            count: 1,
-            first: T0 - 10,
-        }),
-        ..w.ws.stored()
-    });
+    w.ws = with_strikes(w.ws, 1, T0 - 10);
     let o = w.decide(&[TRUE]);
     assert_eq!(o.fate(), RUNNING);
     assert_eq!(w.ws.strikes(), None);
@@ -807,13 +798,7 @@ fn v1_b6_running_resets_strike_record() {
 fn v1_b7_not_recent_declares_dead_after_one_probe() {
     let mut w = World::new(V1);
     w.routable();
-    w.ws = Workspace::restore(Stored {
-        strikes: Some(StrikeRecord {
-            count: 1,
-            first: T0 - 10,
-        }),
-        ..w.ws.stored()
-    });
+    w.ws = with_strikes(w.ws, 1, T0 - 10);
     let o = w.decide(&[FALSE]);
     assert_eq!(o.fate(), STARTED);
     assert_eq!(o.probes, 1);
@@ -1143,13 +1128,7 @@ fn v2_b7_first_probe_error_not_dead() {
 #[test]
 fn v2_b8_first_probe_running_resets_strikes() {
     let mut w = World::new(V2);
-    w.ws = Workspace::restore(Stored {
-        strikes: Some(StrikeRecord {
-            count: 1,
-            first: T0 - 5,
-        }),
-        ..w.ws.stored()
-    });
+    w.ws = with_strikes(w.ws, 1, T0 - 5);
     let o = w.decide(&[TRUE]);
     assert_eq!(o.fate(), RUNNING);
     assert_eq!(o.probes, 1);
@@ -1221,13 +1200,7 @@ fn v2_b9_reprobe_error_not_dead() {
 fn v2_b9_reprobe_running_resets_strikes_not_dead() {
     let mut w = World::new(V2);
     w.restart_cycle(T0 - 1_000, T0 - 500);
-    w.ws = Workspace::restore(Stored {
-        strikes: Some(StrikeRecord {
-            count: 1,
-            first: T0 - 100,
-        }),
-        ..w.ws.stored()
-    });
+    w.ws = with_strikes(w.ws, 1, T0 - 100);
     let o = w.decide(&[FALSE, TRUE]);
     assert_eq!(o.fate(), RUNNING);
     assert_eq!(o.probes, 2);
@@ -1239,13 +1212,7 @@ fn v2_b10_recent_enqueues_even_while_settling_and_adds_no_strike() {
     let mut w = World::new(V2);
     w.restart_cycle(T0 - 10_000, T0 - 9_000);
     w.at(T0 - 100, Ev::Register);
-    w.ws = Workspace::restore(Stored {
-        strikes: Some(StrikeRecord {
-            count: 1,
-            first: T0 - 100,
-        }),
-        ..w.ws.stored()
-    });
+    w.ws = with_strikes(w.ws, 1, T0 - 100);
     let o = w.decide(&[FALSE, FALSE]);
     assert_eq!(o.fate(), QUEUED);
     assert_eq!(
@@ -1260,13 +1227,7 @@ fn v2_b10_recent_enqueues_even_while_settling_and_adds_no_strike() {
 fn v2_b11_not_settling_declares_immediately_without_reprobe() {
     let mut w = World::new(V2);
     w.routable();
-    w.ws = Workspace::restore(Stored {
-        strikes: Some(StrikeRecord {
-            count: 1,
-            first: T0 - 100,
-        }),
-        ..w.ws.stored()
-    });
+    w.ws = with_strikes(w.ws, 1, T0 - 100);
     let o = w.decide(&[FALSE]);
     assert_eq!(o.fate(), STARTED);
     assert_eq!(o.probes, 1);
@@ -1337,13 +1298,7 @@ fn v2_b12_strike_window_30000_still_counts() {
     // restart so the decision is settling.
     let mut w = World::new(V2);
     w.restart_cycle(T0 - 1_000, T0 - 500);
-    w.ws = Workspace::restore(Stored {
-        strikes: Some(StrikeRecord {
-            count: 1,
-            first: T0 + 2_500 - 30_000,
-        }),
-        ..w.ws.stored()
-    });
+    w.ws = with_strikes(w.ws, 1, T0 + 2_500 - 30_000);
     let o = w.decide(&[FALSE, FALSE]);
     assert_eq!(o.end, T0 + 2_500);
     assert_eq!(o.fate(), DROPPED);
@@ -1353,13 +1308,7 @@ fn v2_b12_strike_window_30000_still_counts() {
 fn v2_b12_strike_window_30001_restarts_at_one() {
     let mut w = World::new(V2);
     w.restart_cycle(T0 - 1_000, T0 - 500);
-    w.ws = Workspace::restore(Stored {
-        strikes: Some(StrikeRecord {
-            count: 1,
-            first: T0 + 2_500 - 30_001,
-        }),
-        ..w.ws.stored()
-    });
+    w.ws = with_strikes(w.ws, 1, T0 + 2_500 - 30_001);
     let o = w.decide(&[FALSE, FALSE]);
     assert_eq!(o.fate(), strike(1));
     assert_eq!(
@@ -1420,13 +1369,7 @@ fn a_declaring_decision_takes_only_resume() {
     let policy = load(V1);
     let mut ws = Workspace::default();
     ws.register(T0);
-    ws = Workspace::restore(Stored {
-        strikes: Some(StrikeRecord {
-            count: 1,
-            first: T0,
-        }),
-        ..ws.stored()
-    });
+    ws = with_strikes(ws, 1, T0);
     let (mut d, first) = Decision::start(&policy, &mut ws, T0);
     assert_eq!(first, Step::Probe);
     assert_eq!(
@@ -1479,13 +1422,7 @@ fn two_decisions_at_strikes_2_and_3_both_declare() {
     let policy = load(V1);
     let mut ws = Workspace::default();
     ws.register(T0);
-    ws = Workspace::restore(Stored {
-        strikes: Some(StrikeRecord {
-            count: 1,
-            first: T0,
-        }),
-        ..ws.stored()
-    });
+    ws = with_strikes(ws, 1, T0);
     let (mut a, step_a) = until_yield_or_done(&policy, &mut ws, T0 + 10);
     assert_eq!(step_a, Step::Yield);
     let (mut b, step_b) = until_yield_or_done(&policy, &mut ws, T0 + 10);
@@ -1524,13 +1461,7 @@ fn a_declaration_in_its_own_section_reads_the_record_as_it_is_then() {
     let policy = load(V1);
     let mut ws = Workspace::default();
     ws.register(T0);
-    ws = Workspace::restore(Stored {
-        strikes: Some(StrikeRecord {
-            count: 1,
-            first: T0,
-        }),
-        ..ws.stored()
-    });
+    ws = with_strikes(ws, 1, T0);
     let (mut a, step_a) = until_yield_or_done(&policy, &mut ws, T0 + 10);
     assert_eq!(step_a, Step::Yield);
     let (mut b, first) = Decision::start(&policy, &mut ws, T0 + 10);
@@ -1738,13 +1669,7 @@ fn v4_two_decisions_past_the_threshold_declare_once() {
         ws.register(T0 - 60_000);
         // A recent heartbeat: a not-running answer strikes (on_recent).
         ws.heartbeat(T0 - 1_000);
-        ws = Workspace::restore(Stored {
-            strikes: Some(StrikeRecord {
-                count: 1,
-                first: T0 - 1_000,
-            }),
-            ..ws.stored()
-        });
+        ws = with_strikes(ws, 1, T0 - 1_000);
         let (mut a, ta) = to_declaring(&policy, &mut ws, T0);
         let (mut b, tb) = to_declaring(&policy, &mut ws, T0);
         assert_eq!(
