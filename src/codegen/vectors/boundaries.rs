@@ -1,7 +1,7 @@
 //! The `boundary` set: every window a millisecond either side of its
 //! boundary, the strike threshold, the timers' instants.
 
-use super::world::{off, signed, Answering, Knobs, Played, Sets, World};
+use super::world::{off, signed, Answering, Knobs, LogWorld, Played, Sets};
 use super::EventKind::{
     self, A2aFailed, CycleFinished, Heartbeat, RestartFinished, RestartStarted,
 };
@@ -74,7 +74,7 @@ fn strikes(out: &mut Sets<'_>, k: &Knobs, b0: Ms) -> Result<(), InputError> {
         contexts.push("settling");
     }
     // One strike at `t`: a recent heartbeat, or a cycle that just returned.
-    let strike_at = |w: &mut World<'_>, ctx: &str, t: Ms| -> Played {
+    let strike_at = |w: &mut LogWorld<'_>, ctx: &str, t: Ms| -> Played {
         if ctx == "recent_heartbeat" {
             w.at(t)?.emit(Heartbeat)?;
         } else {
@@ -171,7 +171,7 @@ fn restarts(out: &mut Sets<'_>, k: &Knobs, b0: Ms) -> Result<(), InputError> {
 fn reprobe_wake(out: &mut Sets<'_>, b0: Ms) -> Result<(), InputError> {
     // Plays a decision until it sleeps before its re-probe; returns its
     // request and the wake (none when it never sleeps).
-    let until_sleep = |w: &mut World<'_>, hb: bool, restart: bool| {
+    let until_sleep = |w: &mut LogWorld<'_>, hb: bool, restart: bool| {
         if restart {
             w.at(b0)?.emit(RestartStarted)?;
             w.at(b0 + 100)?.emit(RestartFinished)?;
@@ -226,7 +226,7 @@ fn reprobe_wake(out: &mut Sets<'_>, b0: Ms) -> Result<(), InputError> {
 /// poll timer and late ones landing on the deadline or a millisecond before.
 fn fresh_wait(out: &mut Sets<'_>, b0: Ms, wait: Ms, poll: Ms) -> Result<(), InputError> {
     let start = b0 + 1_000;
-    let restarted = |w: &mut World<'_>| -> Played {
+    let restarted = |w: &mut LogWorld<'_>| -> Played {
         w.at(b0)?.emit(RestartStarted)?;
         w.at(b0 + 100)?.emit(RestartFinished)?;
         Ok(())
@@ -302,7 +302,7 @@ fn fresh_wait(out: &mut Sets<'_>, b0: Ms, wait: Ms, poll: Ms) -> Result<(), Inpu
         }
     }
     for delay in delays {
-        let world = World::new(out.policy, delay, Answering::after(0));
+        let world = LogWorld::new(out.policy, delay, Answering::after(0));
         out.build(
             format!("boundary/fresh_deadline/timer_delay_{delay}ms"),
             world,

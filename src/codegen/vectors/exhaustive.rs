@@ -2,7 +2,7 @@
 //! pairs and interfering events (described on
 //! [`generate_with`](super::generate_with)).
 
-use super::world::{facts, Answering, Knobs, Played, Sets, World};
+use super::world::{facts, Answering, Knobs, LogWorld, Played, Sets};
 use super::EventKind::{
     self, A2aFailed, CycleFinished, Heartbeat, Register, RestartFinished, RestartStarted,
 };
@@ -21,7 +21,7 @@ enum Interference {
 }
 
 impl Interference {
-    fn play(self, w: &mut World<'_>) -> Played {
+    fn play(self, w: &mut LogWorld<'_>) -> Played {
         match self {
             Interference::Event(A2aFailed) => {
                 w.fail(&[NotRunning, NotRunning])?;
@@ -45,8 +45,8 @@ pub(super) fn exhaustive(out: &mut Sets<'_>) -> Result<(), InputError> {
     let t0 = k.horizon() * 3 + 20_000;
     let prefixes = histories(&k, t0);
     let policy = out.policy;
-    let build = |prefix: &[LogLine<'static>]| -> Result<World<'_>, String> {
-        let mut w = World::new(policy, 0, Answering::after(0));
+    let build = |prefix: &[LogLine<'static>]| -> Result<LogWorld<'_>, String> {
+        let mut w = LogWorld::new(policy, 0, Answering::after(0));
         for ev in prefix {
             w.at(ev.t_ms)?.emit_line(ev.clone())?;
         }
@@ -128,8 +128,8 @@ pub(super) fn exhaustive(out: &mut Sets<'_>) -> Result<(), InputError> {
         ),
     ];
     // Answers take 10 ms, so the cycle fits inside a probe.
-    let build_ctx = |ctx: &str| -> Result<World<'_>, String> {
-        let mut w = World::new(policy, 0, Answering::after(10));
+    let build_ctx = |ctx: &str| -> Result<LogWorld<'_>, String> {
+        let mut w = LogWorld::new(policy, 0, Answering::after(10));
         let t = t0 - 20_000;
         if ctx == "settling_fresh_strike_pending" {
             w.at(t - 10_000)?.emit(RestartStarted)?;

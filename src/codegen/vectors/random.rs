@@ -2,7 +2,7 @@
 //! events, timer delays), time often jumping to a millisecond either side of
 //! some window measured from some stamp.
 
-use super::world::{off, Answering, Knobs, Rng, Sets, World};
+use super::world::{off, Answering, Knobs, LogWorld, Rng, Sets};
 use super::EventKind::{CycleFinished, Heartbeat, Register, RestartFinished, RestartStarted};
 use crate::decision::{Awaiting, ProbeResult};
 use crate::duration::Ms;
@@ -59,7 +59,7 @@ pub(super) fn random(out: &mut Sets<'_>, params: RandomParams) -> Result<(), Inp
         };
         let answers = Rng::new(rng.next());
         let mut r = Rng::new(rng.next());
-        let world = World::new(out.policy, delay, Answering::Random(answers));
+        let world = LogWorld::new(out.policy, delay, Answering::Random(answers));
         out.build(format!("random/{:#x}/{n}", params.seed), world, |w| {
             for _ in 0..len {
                 let gap = gap(w, &mut r, &k, &windows);
@@ -74,7 +74,7 @@ pub(super) fn random(out: &mut Sets<'_>, params: RandomParams) -> Result<(), Inp
 
 /// Time passes: nothing, a little, a lot, or to a millisecond either side of
 /// some window measured from some stamp.
-fn gap(w: &World<'_>, r: &mut Rng, k: &Knobs, windows: &[Ms]) -> Ms {
+fn gap(w: &LogWorld<'_>, r: &mut Rng, k: &Knobs, windows: &[Ms]) -> Ms {
     match r.weighted(&[25, 15, 25, 15, 20]) {
         0 => 0,
         1 => 1,
@@ -104,7 +104,7 @@ fn gap(w: &World<'_>, r: &mut Rng, k: &Knobs, windows: &[Ms]) -> Ms {
 }
 
 /// One random event now.
-fn event(w: &mut World<'_>, r: &mut Rng) -> Result<(), String> {
+fn event(w: &mut LogWorld<'_>, r: &mut Rng) -> Result<(), String> {
     let live = w.live().count();
     let running = w.ws().restart.is_running();
     let choice = r.weighted(&[

@@ -1,4 +1,4 @@
-//! The harness the vector sets are built with: a [`World`] that plays the
+//! The harness the vector sets are built with: a [`LogWorld`] that plays the
 //! outside world around the replay engine (it answers every probe a decision
 //! asks for and lets time pass, so every log it writes is complete), and
 //! [`Sets`], which turns a script played on a world into a named vector.
@@ -53,7 +53,7 @@ impl Rng {
     }
 }
 
-/// How a [`World`] answers probes.
+/// How a [`LogWorld`] answers probes.
 pub(super) enum Answering {
     /// Per request: answers in order, then `not_running`; each answered
     /// `latency` after it was asked for.
@@ -107,7 +107,9 @@ impl Observer for Watch {
 
 /// Builds a log by acting as the outside world: it answers every probe a
 /// decision asks for and lets time pass, so the log is always complete.
-pub(super) struct World<'p> {
+/// (Not the model checker's [`crate::model::World`], the environment a
+/// search runs in: this one writes replay logs.)
+pub(super) struct LogWorld<'p> {
     engine: Replayer<'p>,
     watch: Watch,
     delay: Ms,
@@ -123,9 +125,9 @@ pub(super) struct World<'p> {
 /// What playing part of a script gives.
 pub(super) type Played = Result<(), String>;
 
-impl<'p> World<'p> {
+impl<'p> LogWorld<'p> {
     pub(super) fn new(policy: &'p Policy, delay: Ms, answering: Answering) -> Self {
-        World {
+        LogWorld {
             engine: super::engine(policy, delay),
             watch: Watch::default(),
             delay,
@@ -274,7 +276,7 @@ impl<'p> World<'p> {
     /// Does things until `pred` holds (true) or nothing is pending (false).
     pub(super) fn advance_until(
         &mut self,
-        pred: impl Fn(&World<'_>) -> bool,
+        pred: impl Fn(&LogWorld<'_>) -> bool,
     ) -> Result<bool, String> {
         for _ in 0..100_000 {
             if pred(self) {
@@ -547,8 +549,8 @@ impl<'p> Sets<'p> {
     pub(super) fn build(
         &mut self,
         name: impl Into<String>,
-        mut world: World<'p>,
-        script: impl FnOnce(&mut World<'p>) -> Played,
+        mut world: LogWorld<'p>,
+        script: impl FnOnce(&mut LogWorld<'p>) -> Played,
     ) -> Result<(), InputError> {
         let v = script(&mut world)
             .and_then(|()| world.into_vector(name.into(), self.set))
@@ -563,11 +565,11 @@ impl<'p> Sets<'p> {
     pub(super) fn scripted(
         &mut self,
         name: impl Into<String>,
-        script: impl FnOnce(&mut World<'p>) -> Played,
+        script: impl FnOnce(&mut LogWorld<'p>) -> Played,
     ) -> Result<(), InputError> {
         self.build(
             name,
-            World::new(self.policy, 0, Answering::after(0)),
+            LogWorld::new(self.policy, 0, Answering::after(0)),
             script,
         )
     }
@@ -578,11 +580,11 @@ impl<'p> Sets<'p> {
         &mut self,
         name: impl Into<String>,
         latency: Ms,
-        script: impl FnOnce(&mut World<'p>) -> Played,
+        script: impl FnOnce(&mut LogWorld<'p>) -> Played,
     ) -> Result<(), InputError> {
         self.build(
             name,
-            World::new(self.policy, 0, Answering::after(latency)),
+            LogWorld::new(self.policy, 0, Answering::after(latency)),
             script,
         )
     }
