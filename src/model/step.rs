@@ -341,7 +341,6 @@ fn answer_probe(
     Some(result)
 }
 
-/// Feeds `input` to the machine in `slot` and acts on what it says.
 /// Starts a decision in `slot` (the preflight's when `preflight`): its
 /// request failed, or the preflight runs before forwarding.
 fn start(
