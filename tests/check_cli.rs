@@ -210,17 +210,6 @@ fn bad_environment_names_file_key_and_reason() {
     assert_bad_input(&out, &["no/such/env.toml", "cannot read"]);
 }
 
-/// A child process killed (and reaped) when dropped, also while a failed
-/// assertion unwinds.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn explorer_serves_a_page_on_loopback() {
     let port = TcpListener::bind("127.0.0.1:0")
@@ -230,7 +219,7 @@ fn explorer_serves_a_page_on_loopback() {
         .port();
     // Killed when dropped: a failed assertion below does not leave the
     // server running.
-    let mut child = KillOnDrop(
+    let mut child = common::KillOnDrop(
         bin()
             .args(["explore", V0, "--env", DOCKER, "--port", &port.to_string()])
             .stdout(Stdio::null())

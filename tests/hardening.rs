@@ -12,7 +12,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn bin() -> Command {
@@ -38,21 +38,23 @@ fn run_within(args: &[&str], limit: Duration) -> Output {
         .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
     let out_path = dir.join(format!("{tag}.out"));
     let err_path = dir.join(format!("{tag}.err"));
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .expect("run livecheck");
+    // Killed when dropped, also when an unwrap below panics.
+    let mut child = common::KillOnDrop(
+        bin()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .expect("run livecheck"),
+    );
     let start = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
         if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
+            drop(child);
             let err = std::fs::read(&err_path).unwrap_or_default();
             panic!(
                 "livecheck {args:?} still ran after {limit:?} (hang or unbounded work); stderr: {}",
@@ -360,30 +362,27 @@ fn sweep_ranges_that_overflow_are_refused() {
 
 // ---- item 8: the Explorer -----------------------------------------------------
 
+/// A running Explorer (killed when dropped).
 struct Explorer {
-    child: Child,
+    /// Held for its drop: the Explorer runs as long as this does.
+    _child: common::KillOnDrop,
     url: String,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Drop for Explorer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Starts `explore` and waits (at most 20 s) for the line naming its URL:
 /// the message must come as soon as it listens, not after a blocking call.
 fn explorer(extra: &[&str]) -> Explorer {
-    let mut child = bin()
-        .args(["explore", V0, "--env", DOCKER])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut pipe = child.stderr.take().unwrap();
+    let mut child = common::KillOnDrop(
+        bin()
+            .args(["explore", V0, "--env", DOCKER])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut pipe = child.0.stderr.take().unwrap();
     let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let sink = stderr.clone();
     std::thread::spawn(move || {
@@ -406,11 +405,14 @@ fn explorer(extra: &[&str]) -> Explorer {
             // mid-write ("http://127.0.0.") would name no port.
             if let Some(end) = rest.find([' ', ',', '\n']) {
                 let url = rest[..end].to_owned();
-                return Explorer { child, url, stderr };
+                return Explorer {
+                    _child: child,
+                    url,
+                    stderr,
+                };
             }
         }
-        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
+        if Instant::now() > deadline || child.0.try_wait().unwrap().is_some() {
             panic!("explore never printed its URL; stderr: {text}");
         }
         std::thread::sleep(Duration::from_millis(20));

@@ -7,6 +7,8 @@
 //! checked here: the test regenerates them and fails when a committed one is
 //! stale, printing the command that regenerates it.
 
+mod common;
+
 use livecheck::replay::{what_if, what_if_file, Difference, WhatIf};
 use livecheck::Policy;
 use std::path::{Path, PathBuf};
@@ -661,49 +663,64 @@ fn what_if_flags_and_usage() {
     assert!(text(&out.stderr).contains("nope.toml"));
     assert!(out.stdout.is_empty());
     // Standard input works for the log.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_livecheck"))
-        .current_dir(root())
-        .args(what_if_args("v1-2931", "v2-2950", "json", "-"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    {
-        use std::io::Write;
+    // Killed when dropped, also when a write below fails.
+    let mut child = common::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_livecheck"))
+            .current_dir(root())
+            .args(what_if_args("v1-2931", "v2-2950", "json", "-"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    );
+    let stdout = {
+        use std::io::{Read, Write};
         let sample = std::fs::read(root().join(SAMPLE)).expect("sample");
         child
+            .0
             .stdin
             .take()
             .expect("stdin")
             .write_all(&sample)
             .expect("write");
-    }
-    let out = child.wait_with_output().expect("wait");
-    assert_eq!(out.status.code(), Some(0));
-    let from_stdin: WhatIf = serde_json::from_slice(&out.stdout).expect("json");
+        let mut stdout = Vec::new();
+        child
+            .0
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_to_end(&mut stdout)
+            .expect("read");
+        let status = child.0.wait().expect("wait");
+        assert_eq!(status.code(), Some(0));
+        stdout
+    };
+    let from_stdin: WhatIf = serde_json::from_slice(&stdout).expect("json");
     let from_file: WhatIf =
         serde_json::from_slice(&run_what_if("v1-2931", "v2-2950", "json", SAMPLE).stdout)
             .expect("json");
     assert_eq!(from_stdin, from_file);
 }
 
-/// `python3` when this machine has it (the converter's tests are skipped,
-/// saying so, when it does not).
-fn python() -> Option<&'static str> {
+/// `python3`, which the converter's tests need: a machine without it fails
+/// them, saying how to install it (`scripts/test-all` and CI install it).
+fn python() -> &'static str {
     let ok = Command::new("python3")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("python3 not found: skipping the converter's test");
-    }
-    ok.then_some("python3")
+    assert!(
+        ok,
+        "the converter's tests need python3 on PATH: `apt-get install python3` \
+         (scripts/test-all installs it when run as root)"
+    );
+    "python3"
 }
 
 const CONVERTER: &str = "docs/what-if/to-truth-log.py";
 
 fn convert(args: &[&str]) -> Output {
-    Command::new(python().expect("checked by the caller"))
+    Command::new(python())
         .current_dir(root())
         .arg(CONVERTER)
         .args(args)
@@ -713,9 +730,6 @@ fn convert(args: &[&str]) -> Output {
 
 #[test]
 fn converter_turns_the_example_proxys_logs_into_the_committed_truth_log() {
-    if python().is_none() {
-        return;
-    }
     let args = [
         "--docker-events",
         "docs/what-if/example-proxy/docker-events.jsonl",
@@ -766,9 +780,6 @@ fn converter_turns_the_example_proxys_logs_into_the_committed_truth_log() {
 
 #[test]
 fn converted_upstream_scenarios_replay_to_the_recorded_decisions() {
-    if python().is_none() {
-        return;
-    }
     // Every probe log of tests/replay/ whose probes a single container state
     // can answer: converted to a truth log, it must replay to the same
     // outcomes and restarts under each policy it was recorded for. (Left
@@ -834,9 +845,6 @@ fn converted_upstream_scenarios_replay_to_the_recorded_decisions() {
 
 #[test]
 fn converter_maps_a_structured_loggers_words() {
-    if python().is_none() {
-        return;
-    }
     // A proxy logging with Go's slog in its own words and field names.
     let log = log_file(
         "slog",

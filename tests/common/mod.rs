@@ -70,3 +70,14 @@ pub fn scratch_file(area: &str, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write a scratch file under target/");
     path
 }
+
+/// A child process killed (and reaped) when dropped, also while a failed
+/// assertion unwinds: no test leaves a process running.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
