@@ -81,6 +81,16 @@ pub enum RestartOutcome {
 }
 
 impl RestartOutcome {
+    /// The outcome's kind in one word: `started`, `coalesced`, `dropped`
+    /// (its [`Display`](std::fmt::Display) adds the drop's reason).
+    pub fn kind(self) -> &'static str {
+        match self {
+            RestartOutcome::Started => "started",
+            RestartOutcome::Coalesced => "coalesced",
+            RestartOutcome::Dropped(_) => "dropped",
+        }
+    }
+
     /// True when the request was accepted (a cycle will run because of it).
     pub fn accepted(self) -> bool {
         !matches!(self, RestartOutcome::Dropped(_))
@@ -91,9 +101,8 @@ impl std::fmt::Display for RestartOutcome {
     /// `started`, `coalesced`, `dropped_debounce`, `dropped_file_write`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RestartOutcome::Started => f.write_str("started"),
-            RestartOutcome::Coalesced => f.write_str("coalesced"),
             RestartOutcome::Dropped(r) => write!(f, "dropped_{r}"),
+            _ => f.write_str(self.kind()),
         }
     }
 }

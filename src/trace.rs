@@ -401,14 +401,6 @@ pub struct Walk {
     pub steps: Vec<StepInfo>,
 }
 
-fn restart_word(r: RestartOutcome) -> &'static str {
-    match r {
-        RestartOutcome::Started => "started",
-        RestartOutcome::Coalesced => "coalesced",
-        RestartOutcome::Dropped(_) => "dropped",
-    }
-}
-
 fn class_words(c: Class) -> &'static str {
     match c {
         Class::Decision => "the declaration's",
@@ -793,7 +785,7 @@ fn fate(out: &mut [Entry], waiting: &mut [Vec<usize>; 3], class: Class, outcome:
     };
     if !waiting[k].is_empty() {
         let line = waiting[k].remove(0);
-        out[line].restart = Some(restart_word(outcome));
+        out[line].restart = Some(outcome.kind());
     }
 }
 

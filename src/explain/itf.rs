@@ -34,7 +34,7 @@
 
 use super::Explanation;
 use crate::decision::{Decision, Phase};
-use crate::model::{event, Action, Answer, Truth, WorldState, NOW};
+use crate::model::{event, Action, Truth, WorldState, NOW};
 use serde_json::{json, Map, Value};
 
 /// The ITF variable names, in order.
@@ -82,19 +82,12 @@ pub fn option(v: Option<Value>) -> Value {
     }
 }
 
-fn answer_name(a: &Answer) -> &'static str {
-    match a {
-        Answer::Truthful => "truthful",
-        Answer::Spurious => "spurious",
-        Answer::TransportError => "transport_error",
-    }
-}
-
-fn class_name(c: &crate::model::Class) -> &'static str {
-    match c {
-        crate::model::Class::Decision => "decision",
-        crate::model::Class::Detector => "detector",
-        crate::model::Class::Config => "config",
+/// A unit variant's serde word (the model's enums are snake_case: the
+/// words proofs record).
+fn word(v: &impl serde::Serialize) -> String {
+    match serde_json::to_value(v) {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
     }
 }
 
@@ -104,7 +97,7 @@ fn action_name(a: &Action) -> String {
         Action::Request(_) => "request".into(),
         Action::Forward(_, true) => "forward_fails".into(),
         Action::Forward(_, false) => "forward_succeeds".into(),
-        Action::Probe(_, a) => format!("probe_{}", answer_name(a)),
+        Action::Probe(_, a) => format!("probe_{}", word(a)),
         Action::Timer(_) => "timer".into(),
         Action::Resume(_) => "declare_section".into(),
         Action::Heartbeat => "heartbeat".into(),
@@ -115,12 +108,12 @@ fn action_name(a: &Action) -> String {
         Action::ConfigPut => "config_put".into(),
         Action::ManualRestart => "manual_restart".into(),
         Action::DetectorDecides(_) => "detector_decides".into(),
-        Action::Sweep(a) => format!("health_sweep_{}", answer_name(a)),
-        Action::Reconcile(a) => format!("reconcile_{}", answer_name(a)),
+        Action::Sweep(a) => format!("health_sweep_{}", word(a)),
+        Action::Reconcile(a) => format!("reconcile_{}", word(a)),
         Action::KeyExpires => "liveness_key_expires".into(),
         Action::CacheExpires => "url_cache_expires".into(),
-        Action::Check(c) => format!("restart_debounce_check_{}", class_name(c)),
-        Action::Coalesce(c) => format!("restart_coalesce_{}", class_name(c)),
+        Action::Check(c) => format!("restart_debounce_check_{}", word(c)),
+        Action::Coalesce(c) => format!("restart_coalesce_{}", word(c)),
         Action::LoopTop => "restart_loop_top".into(),
         Action::LoopExit => "restart_loop_exit".into(),
         Action::JobStep => "restart_job_step".into(),
