@@ -32,14 +32,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn shipped_policies() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = fs::read_dir(root().join("models/policies"))
-        .expect("models/policies")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    v.sort();
-    assert!(v.len() >= 3, "expected the shipped policies, found {v:?}");
-    v
+    common::shipped_policy_files()
 }
 
 /// Policies that take the template branches no shipped policy takes: the

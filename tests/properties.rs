@@ -25,6 +25,8 @@
 //!     checker (no time while a decision waits for a probe answer or its
 //!     declaration's section, a tick never passes a wake-up).
 
+mod common;
+
 use livecheck::decision::{
     Awaiting, Decision, Input, ProbeResult, SkipReason, Step, Timer, Verdict,
 };
@@ -64,17 +66,7 @@ file_write_drop = "15s"
 fn policies() -> &'static [Policy] {
     static P: OnceLock<Vec<Policy>> = OnceLock::new();
     P.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/policies");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .expect("models/policies is readable")
-            .map(|e| e.expect("directory entry").path())
-            .collect();
-        files.sort();
-        let mut all: Vec<Policy> = files
-            .iter()
-            .map(|f| Policy::load(f).unwrap_or_else(|e| panic!("shipped policy: {e}")))
-            .collect();
-        assert!(all.len() >= 4, "v0, v1, v2 and v3 ship: {files:?}");
+        let mut all = common::shipped_policies();
         all.push(short_windows());
         all
     })
@@ -94,8 +86,7 @@ fn policy(name: &str) -> &'static Policy {
 
 #[test]
 fn every_policy_file_is_covered() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/policies");
-    let files = std::fs::read_dir(&dir).unwrap().count();
+    let files = common::shipped_policy_files().len();
     assert_eq!(policies().len(), files + 1);
     for name in ["v0-pre-2931", "v1-2931", "v2-2950", "v3-proposed"] {
         policy(name);

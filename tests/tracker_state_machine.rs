@@ -24,6 +24,8 @@
 //! lost), every request's decision is equal, and the tracker knows exactly
 //! the reference's workspaces. No step may panic.
 
+mod common;
+
 use livecheck::decision::{Decision, Input, ProbeResult, Step, UnexpectedInput, Verdict};
 use livecheck::restart::{DropReason, LoopTop, RestartOutcome, RestartSource};
 use livecheck::tracker::{Counters, Request, Tracker, WorkspaceView};
@@ -42,18 +44,8 @@ use std::sync::OnceLock;
 fn policies() -> &'static [Policy] {
     static P: OnceLock<Vec<Policy>> = OnceLock::new();
     P.get_or_init(|| {
+        let mut all = common::shipped_policies();
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/policies");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .expect("models/policies is readable")
-            .map(|e| e.expect("directory entry").path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        files.sort();
-        let mut all: Vec<Policy> = files
-            .iter()
-            .map(|f| Policy::load(f).unwrap_or_else(|e| panic!("shipped policy: {e}")))
-            .collect();
-        assert!(all.len() >= 3, "the three upstream policies ship");
         let v2 = std::fs::read_to_string(dir.join("v2-2950.toml")).expect("v2 policy file");
         all.push(
             Policy::parse(

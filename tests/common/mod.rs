@@ -81,3 +81,30 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// The `.toml` files of `models/policies/`, sorted by name: a test that
+/// takes its policies from here covers a new policy as soon as it ships.
+pub fn shipped_policy_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/policies");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("models/policies is readable")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 5,
+        "v0, v1, v2, v3 and v4 ship in models/policies: {files:?}"
+    );
+    files
+}
+
+/// Every shipped policy, loaded, in [`shipped_policy_files`]' order.
+pub fn shipped_policies() -> Vec<livecheck::policy::Policy> {
+    shipped_policy_files()
+        .iter()
+        .map(|f| {
+            livecheck::policy::Policy::load(f).unwrap_or_else(|e| panic!("shipped policy: {e}"))
+        })
+        .collect()
+}
