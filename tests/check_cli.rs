@@ -101,14 +101,7 @@ fn exhaustive_visits_every_state_with_the_same_verdicts() {
 fn a_search_stopped_by_max_states_is_inconclusive_never_holds() {
     // Docker without spurious answers: nothing is violated in the first
     // 256-state chunk, after which the bound stops the search.
-    let text = std::fs::read_to_string(DOCKER)
-        .unwrap()
-        .replace("spurious_not_running = 1", "spurious_not_running = 0");
-    assert!(
-        text.contains("spurious_not_running = 0"),
-        "docker.toml changed"
-    );
-    let env = scratch("docker-truthful.toml", &text);
+    let env = common::truthful_docker("check_cli");
     let out = run(&[
         "check",
         "models/policies/v3-proposed.toml",

@@ -657,15 +657,7 @@ fn escape_characters_in_file_names_are_shown_escaped() {
 fn text_report_says_at_least_for_a_worst_case_it_did_not_finish() {
     // Docker without spurious answers: nothing is violated in the first
     // 256-state chunk, after which the bound stops the search.
-    let text = std::fs::read_to_string(DOCKER)
-        .unwrap()
-        .replace("spurious_not_running = 1", "spurious_not_running = 0");
-    assert!(
-        text.contains("spurious_not_running = 0"),
-        "docker.toml changed"
-    );
-    let env = scratch_dir("truthful").join("docker.toml");
-    std::fs::write(&env, text).unwrap();
+    let env = common::truthful_docker("hardening");
     let out = run(&[
         "check",
         "models/policies/v3-proposed.toml",

@@ -46,6 +46,17 @@ pub fn docker_with(edits: &[(&str, &str)], out: &Path) -> PathBuf {
     out.to_path_buf()
 }
 
+/// Docker without spurious not-running answers (nothing is violated early,
+/// so a small `--max-states` stops a search before any verdict), written
+/// as `CARGO_TARGET_TMPDIR/<area>/truthful/docker.toml`.
+pub fn truthful_docker(area: &str) -> PathBuf {
+    let out = scratch_dir(area, "truthful").join("docker.toml");
+    docker_with(
+        &[("spurious_not_running = 1", "spurious_not_running = 0")],
+        &out,
+    )
+}
+
 /// `CARGO_TARGET_TMPDIR/<area>/<sub>`, created if missing and kept if it
 /// exists (several tests of one crate may share it).
 pub fn scratch_dir(area: &str, sub: &str) -> PathBuf {
