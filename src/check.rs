@@ -138,6 +138,64 @@ pub fn check_pair(policy: &Policy, env: &Environment, opts: &CheckOptions) -> Pa
     check_pair_lent(policy, env, opts, None)
 }
 
+/// The estimates a progress line can honestly give. A breadth-first search
+/// does not know how many states lie ahead, so there is no ETA for the
+/// search; there is one for the level being expanded (from its own rate so
+/// far) and, when a bound was given, for the bound (`--max-states` at the
+/// generation rate so far, `--timeout` on the clock), whichever comes first.
+struct Eta {
+    max_states: Option<usize>,
+    timeout: Option<Duration>,
+    /// The level being timed: its depth, when it was first seen and how
+    /// much of it was done then.
+    level: std::sync::Mutex<Option<(usize, Instant, usize)>>,
+}
+
+impl Eta {
+    fn new(max_states: Option<usize>, timeout: Option<Duration>) -> Self {
+        Eta {
+            max_states,
+            timeout,
+            level: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// `, level done in ~Xs` and `, the bound stops it in ≤ Ys` where they
+    /// can be told, for a snapshot taken at `now`.
+    fn say(&self, p: &engine::Progress, now: Instant) -> String {
+        let mut out = String::new();
+        let mut level = self.level.lock().unwrap_or_else(|e| e.into_inner());
+        match *level {
+            Some((depth, since, done_then)) if depth == p.depth => {
+                let done = p.level_done.saturating_sub(done_then);
+                let left = p.level_size.saturating_sub(p.level_done);
+                if done > 0 && left > 0 {
+                    let per = now.duration_since(since).as_secs_f64() / done as f64;
+                    let secs = (per * left as f64).round();
+                    out.push_str(&format!(", level done in ~{secs}s"));
+                }
+            }
+            _ => *level = Some((p.depth, now, p.level_done)),
+        }
+        let elapsed = p.elapsed.as_secs_f64().max(1e-9);
+        let by_states = self.max_states.map(|m| {
+            let rate = p.generated as f64 / elapsed;
+            m.saturating_sub(p.generated) as f64 / rate.max(1e-9)
+        });
+        let by_clock = self
+            .timeout
+            .map(|t| t.as_secs_f64() - p.elapsed.as_secs_f64());
+        let bound = match (by_states, by_clock) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(secs) = bound {
+            out.push_str(&format!(", the bound stops it in ≤ {:.0}s", secs.max(0.0)));
+        }
+        out
+    }
+}
+
 /// [`check_pair`], with threads lent by a driver checking several pairs
 /// (see [`engine::Options::lent_threads`]).
 pub fn check_pair_lent(
@@ -149,15 +207,17 @@ pub fn check_pair_lent(
     let world = World::new(policy.clone(), env.clone());
     let start = Instant::now();
     let label = format!("{} × {}", policy.name, env.name);
+    let eta = Eta::new(opts.max_states, opts.timeout);
     let report = |p: &engine::Progress| {
         eprintln!(
-            "livecheck: {label}: {} unique states ({:.2} M/s), depth {}, level {}/{}, {:.0?}…",
+            "livecheck: {label}: {} unique states ({:.2} M/s), depth {}, level {}/{}, {:.0?}{}…",
             p.unique,
             p.unique as f64 / p.elapsed.as_secs_f64().max(1e-9) / 1e6,
             p.depth,
             p.level_done,
             p.level_size,
-            p.elapsed
+            p.elapsed,
+            eta.say(p, Instant::now())
         )
     };
     let targets = Target::of_model(&world);
@@ -226,5 +286,43 @@ pub fn check_pair_lent(
         visited_bytes: out.visited_bytes,
         options: *opts,
         world,
+    }
+}
+
+#[cfg(test)]
+mod eta_tests {
+    use super::*;
+
+    fn snapshot(generated: usize, level_done: usize, secs: u64) -> engine::Progress {
+        engine::Progress {
+            unique: generated,
+            generated,
+            depth: 7,
+            level_size: 1_000,
+            level_done,
+            elapsed: Duration::from_secs(secs),
+        }
+    }
+
+    #[test]
+    fn a_level_is_timed_from_its_own_rate_and_a_bound_from_the_whole_search() {
+        let t0 = Instant::now();
+        let eta = Eta::new(Some(1_000), Some(Duration::from_secs(60)));
+        // First sight of the level: nothing to time it by yet; the state
+        // bound (500 of 1000 generated in 5 s) comes before the clock's.
+        assert_eq!(
+            eta.say(&snapshot(500, 100, 5), t0),
+            ", the bound stops it in ≤ 5s"
+        );
+        // A second later 100 more of the level's 1000 are done: 800 left.
+        assert_eq!(
+            eta.say(&snapshot(600, 200, 6), t0 + Duration::from_secs(1)),
+            ", level done in ~8s, the bound stops it in ≤ 4s"
+        );
+        // No bound, a new level: nothing can be told.
+        let open = Eta::new(None, None);
+        let mut p = snapshot(600, 0, 6);
+        p.depth = 8;
+        assert_eq!(open.say(&p, t0), "");
     }
 }
