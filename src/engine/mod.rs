@@ -38,7 +38,7 @@ pub mod table;
 use stateright::{Expectation, Model};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use table::{hash, Insert, Link, Visited, ROOT};
+use table::{Insert, Link, Visited, ROOT};
 
 /// A model whose states pack into a few words and back.
 ///
@@ -60,14 +60,19 @@ pub trait Packable: Model<State: Clone + std::fmt::Debug, Action: Clone + std::f
         None
     }
 
-    /// Calls `f` with packed states that *simulate* `words`: from each, every
-    /// action sequence possible from `words` is possible too, hits the same
-    /// targets and reaches states with the same measure (livecheck: the same
-    /// state with more of a budget left — a budget only ever adds choices).
-    /// A state one of these dominates, seen on an earlier level, need not be
-    /// expanded: whatever it leads to, its dominator leads to, as soon or
-    /// sooner. The default is none.
-    fn dominators(&self, _words: &[u64], _f: &mut dyn FnMut(&[u64])) {}
+    /// The budget fields of the packed states (disjoint, each 1 to 64 bits
+    /// inside [`Packable::words`] words). Contract: a packed state equal to
+    /// `s` but for exactly one of these fields, where it holds a larger
+    /// value, *simulates* `s` (it dominates `s`): from it, every action
+    /// sequence possible from `s` is possible too, hits the same targets and
+    /// reaches states with the same measure (livecheck: more of a budget
+    /// left — a budget only ever adds choices). A state that a state seen on
+    /// the same or an earlier level dominates is not expanded: whatever it
+    /// leads to, its dominator leads to, as soon or sooner. The default is
+    /// none.
+    fn budgets(&self) -> Vec<pack::Field> {
+        Vec::new()
+    }
 }
 
 /// What a target asks of the state space.
@@ -417,7 +422,7 @@ where
                     }
                     let mut words = [0u64; W];
                     self.model.pack(&next, &mut words);
-                    let h = hash(&words);
+                    let h = self.visited.hash(&words);
                     self.visited.prefetch(h);
                     let link = Link {
                         parent: rank as u32,
@@ -492,7 +497,7 @@ where
     M::State: Send,
 {
     let start = Instant::now();
-    let mut visited = Visited::<W>::new();
+    let mut visited = Visited::<W>::new(&model.budgets());
     let inits: Vec<M::State> = model
         .init_states()
         .into_iter()
@@ -518,7 +523,7 @@ where
         };
         let mut words = [0u64; W];
         model.pack(s, &mut words);
-        if let Insert::New(id) = visited.insert(&words, hash(&words), link) {
+        if let Insert::New(id) = visited.insert(&words, visited.hash(&words), link) {
             level.push((words, id));
         }
     }
@@ -618,66 +623,18 @@ where
             }
         }
         // The next level, in a fixed order; its links now name parent ids.
+        // States another seen state dominates (on this level or an earlier
+        // one) stay in the visited set but are not expanded; the set marked
+        // them as the level's states came in (`table`'s module docs), so
+        // which are dropped does not depend on threads.
         next.sort_unstable();
-        for &(_, id) in &next {
-            let mut link = visited.link(id);
+        let before = next.len();
+        next.retain(|&(_, id)| {
+            let (mut link, dominated) = visited.entry(id);
             link.parent = level[link.parent as usize].1;
             visited.set_link(id, link);
-        }
-        // States another seen state dominates (on this level or an earlier
-        // one) stay in the visited set but are not expanded. The whole level
-        // is known by now, so which are dropped does not depend on threads.
-        let before = next.len();
-        // Which states of `c` no visited state dominates: the dominators'
-        // slots are prefetched a block of states at a time, then looked up.
-        let undominated = |c: &[([u64; W], u32)]| -> Vec<bool> {
-            const BLOCK: usize = 16;
-            let mut keep = Vec::with_capacity(c.len());
-            let mut keys: Vec<([u64; W], u64, usize)> = Vec::new();
-            for block in c.chunks(BLOCK) {
-                keys.clear();
-                for (j, (w, _)) in block.iter().enumerate() {
-                    model.dominators(w, &mut |d| {
-                        let mut k = [0u64; W];
-                        k.copy_from_slice(d);
-                        let h = hash(&k);
-                        visited.prefetch(h);
-                        keys.push((k, h, j));
-                    });
-                }
-                let mut dominated = [false; BLOCK];
-                for (k, h, j) in &keys {
-                    if !dominated[*j] && visited.contains(k, *h) {
-                        dominated[*j] = true;
-                    }
-                }
-                keep.extend(dominated[..block.len()].iter().map(|d| !d));
-            }
-            keep
-        };
-        // The look-ups only read the visited set: split the level among
-        // the threads, keep the verdicts in level order.
-        let keep: Vec<bool> = if threads == 1 || next.len() < 4096 {
-            undominated(&next)
-        } else {
-            let chunk = next.len().div_ceil(threads);
-            std::thread::scope(|scope| {
-                let parts: Vec<_> = next
-                    .chunks(chunk)
-                    .map(|c| scope.spawn(move || undominated(c)))
-                    .collect();
-                let mut keep = Vec::with_capacity(next.len());
-                for p in parts {
-                    match p.join() {
-                        Ok(k) => keep.extend(k),
-                        Err(e) => std::panic::resume_unwind(e),
-                    }
-                }
-                keep
-            })
-        };
-        let mut verdicts = keep.into_iter();
-        next.retain(|_| verdicts.next().unwrap_or(true));
+            !dominated
+        });
         subsumed += before - next.len();
         if stop.load(Ordering::Relaxed) {
             break;
