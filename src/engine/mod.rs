@@ -328,6 +328,25 @@ const PIPELINE: usize = 16;
 /// A level's states with their ids.
 type Level<const W: usize> = Vec<([u64; W], u32)>;
 
+/// The sorted runs `a` and `b` (no element in both) merged into `out`
+/// (emptied first): the same as sorting their concatenation.
+fn merge<T: Ord + Copy>(a: &[T], b: &[T], out: &mut Vec<T>) {
+    out.clear();
+    out.reserve(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+}
+
 struct Shared<'a, M: Model, const W: usize> {
     model: &'a M,
     /// Emptied buffers of earlier levels, for the threads' next states:
@@ -465,6 +484,9 @@ where
                 }
             }
         }
+        // Each thread sorts what it found, in parallel; the level is then
+        // these runs merged (`explore_in`).
+        local.next.sort_unstable();
         local
     }
 }
@@ -585,10 +607,8 @@ where
         // Merge: the smallest location wins, whichever thread saw it.
         let mut hits: Vec<Option<Loc>> = vec![None; targets.len()];
         let mut level_worst: Option<(u64, Loc)> = None;
-        let mut next = std::mem::take(&mut spare);
-        next.clear();
-        next.reserve(locals.iter().map(|l| l.next.len()).sum());
-        for mut l in locals {
+        let mut runs: Vec<Level<W>> = Vec::with_capacity(locals.len());
+        for l in locals {
             for (h, lh) in hits.iter_mut().zip(&l.hits) {
                 if let Some(x) = lh {
                     if h.is_none_or(|y| *x < y) {
@@ -605,8 +625,31 @@ where
                     level_worst = Some((v, loc));
                 }
             }
-            next.append(&mut l.next);
-            pool.lock().unwrap_or_else(|e| e.into_inner()).push(l.next);
+            runs.push(l.next);
+        }
+        // The next level, in a fixed order: the threads' sorted runs merged
+        // (one run is the level as it is).
+        let mut next = std::mem::take(&mut spare);
+        {
+            let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
+            match runs.len() {
+                1 => {
+                    std::mem::swap(&mut next, &mut runs[0]);
+                    runs[0].clear();
+                }
+                2 => merge(&runs[0], &runs[1], &mut next),
+                _ => {
+                    next.clear();
+                    for r in &runs {
+                        next.extend_from_slice(r);
+                    }
+                    next.sort_unstable();
+                }
+            }
+            for mut r in runs {
+                r.clear();
+                pool.push(r);
+            }
         }
         let to_found = |loc: Loc| Found::Edge {
             parent: level[loc.rank as usize].1,
@@ -622,12 +665,11 @@ where
                 worst = Some((v, to_found(loc)));
             }
         }
-        // The next level, in a fixed order; its links now name parent ids.
-        // States another seen state dominates (on this level or an earlier
-        // one) stay in the visited set but are not expanded; the set marked
-        // them as the level's states came in (`table`'s module docs), so
-        // which are dropped does not depend on threads.
-        next.sort_unstable();
+        // Its links now name parent ids. States another seen state dominates
+        // (on this level or an earlier one) stay in the visited set but are
+        // not expanded; the set marked them as the level's states came in
+        // (`table`'s module docs), so which are dropped does not depend on
+        // threads.
         let before = next.len();
         next.retain(|&(_, id)| {
             let (mut link, dominated) = visited.entry(id);
