@@ -49,6 +49,12 @@ pub trait Packable: Model<State: Clone + std::fmt::Debug, Action: Clone + std::f
     /// Words every packed state of this model takes (1 to
     /// [`pack::MAX_WORDS`]).
     fn words(&self) -> usize;
+    /// Bits of those words a packed state may use (the rest are 0); at most
+    /// `64 * words()`, the default. The explorer stores a state's id in 32
+    /// bits after them, in a word more when they do not fit in the last one.
+    fn bits(&self) -> u32 {
+        64 * self.words() as u32
+    }
     /// Packs a state into `out` (`words()` long).
     fn pack(&self, state: &Self::State, out: &mut [u64]);
     /// Unpacks a state.
@@ -349,6 +355,8 @@ fn merge<T: Ord + Copy>(a: &[T], b: &[T], out: &mut Vec<T>) {
 
 struct Shared<'a, M: Model, const W: usize> {
     model: &'a M,
+    /// The model's [`Packable::words`] (the first of the `W`).
+    words: usize,
     /// Emptied buffers of earlier levels, for the threads' next states:
     /// reusing them spares the kernel zeroing fresh pages at every level.
     pool: &'a std::sync::Mutex<Vec<Level<W>>>,
@@ -416,7 +424,7 @@ where
             let gen_before = local.generated;
             let mut new_here = 0usize;
             for rank in from..to {
-                let state = self.model.unpack(&self.level[rank].0[..]);
+                let state = self.model.unpack(&self.level[rank].0[..self.words]);
                 actions.clear();
                 self.model.actions(&state, &mut actions);
                 for (ai, action) in actions.drain(..).enumerate() {
@@ -440,7 +448,7 @@ where
                         local.measure(v, loc);
                     }
                     let mut words = [0u64; W];
-                    self.model.pack(&next, &mut words);
+                    self.model.pack(&next, &mut words[..self.words]);
                     let h = self.visited.hash(&words);
                     self.visited.prefetch(h);
                     let link = Link {
@@ -502,14 +510,20 @@ where
     M: Packable + Sync,
     M::State: Send,
 {
-    match model.words() {
+    let words = model.words();
+    assert!(
+        words <= pack::MAX_WORDS && model.bits() as usize <= 64 * words,
+        "a packed state of {words} words is more than the explorer stores"
+    );
+    // The state's words and its id (see `table::Visited`).
+    match pack::words_for(model.bits() + 32) {
         0..=2 => explore_in::<M, 2>(model, targets, opts),
         3 => explore_in::<M, 3>(model, targets, opts),
         4 => explore_in::<M, 4>(model, targets, opts),
         5 => explore_in::<M, 5>(model, targets, opts),
         6 => explore_in::<M, 6>(model, targets, opts),
         7 | 8 => explore_in::<M, 8>(model, targets, opts),
-        n => panic!("a packed state of {n} words is more than the explorer stores"),
+        _ => explore_in::<M, 9>(model, targets, opts),
     }
 }
 
@@ -544,7 +558,7 @@ where
             action: i as u16,
         };
         let mut words = [0u64; W];
-        model.pack(s, &mut words);
+        model.pack(s, &mut words[..model.words()]);
         if let Insert::New(id) = visited.insert(&words, visited.hash(&words), link) {
             level.push((words, id));
         }
@@ -573,6 +587,7 @@ where
         let open: Vec<bool> = found.iter().map(Option::is_none).collect();
         let shared = Shared {
             model,
+            words: model.words(),
             pool: &pool,
             targets,
             open: &open,

@@ -57,7 +57,9 @@ pub struct Link {
 /// How a set hashes its states and compares their budgets.
 #[derive(Debug, Clone)]
 struct Keys<const W: usize> {
-    /// The bits the hash reads: every bit but the budgets'.
+    /// A state's bits: every bit of a slot but its id's.
+    state: [u64; W],
+    /// The bits the hash reads: a state's bits but the budgets'.
     keep: [u64; W],
     /// The budget fields.
     budgets: Vec<Field>,
@@ -65,16 +67,23 @@ struct Keys<const W: usize> {
 
 impl<const W: usize> Keys<W> {
     fn new(budgets: &[Field]) -> Self {
+        let mut state = [u64::MAX; W];
+        state[W - 1] = u64::from(u32::MAX);
         let mut out = [0u64; W];
         for f in budgets {
             assert!(
-                f.bits >= 1 && f.bits <= 64 && (f.at + f.bits) as usize <= 64 * W,
+                f.bits >= 1 && f.bits <= 64 && (f.at + f.bits) as usize <= 64 * W - 32,
                 "budget field {f:?} outside a {W}-word state"
             );
             f.mask_into(&mut out);
         }
+        let mut keep = state;
+        for (k, o) in keep.iter_mut().zip(out) {
+            *k &= !o;
+        }
         Keys {
-            keep: out.map(|w| !w),
+            state,
+            keep,
             budgets: budgets.to_vec(),
         }
     }
@@ -119,12 +128,12 @@ enum Likeness {
 }
 
 #[inline(always)]
-fn likeness<const W: usize>(a: &[u64; W], b: &[u64; W], keep: &[u64; W]) -> Likeness {
+fn likeness<const W: usize>(a: &[u64; W], b: &[u64; W], keys: &Keys<W>) -> Likeness {
     let (mut all, mut kept) = (0, 0);
     for i in 0..W {
         let x = a[i] ^ b[i];
-        all |= x;
-        kept |= x & keep[i];
+        all |= x & keys.state[i];
+        kept |= x & keys.keep[i];
     }
     if all == 0 {
         Likeness::Same
@@ -171,11 +180,16 @@ fn split(id: u32) -> (usize, usize) {
     (id as usize & (SHARDS - 1), (id >> SHARD_BITS) as usize)
 }
 
-#[derive(Clone, Copy)]
-#[repr(C)]
-struct Slot<const W: usize> {
-    key: [u64; W],
-    id: u32,
+/// A stored state: its packed words, with its id in the top 32 bits of the
+/// last word (which a state leaves clear: see [`Visited`]). With the id in
+/// the key, a slot takes `8 W` bytes, not `8 W + 8` (the id's 4 bytes and
+/// padding).
+type Slot<const W: usize> = [u64; W];
+
+/// The id stored in a slot.
+#[inline]
+fn slot_id<const W: usize>(slot: &Slot<W>) -> u32 {
+    (slot[W - 1] >> 32) as u32
 }
 
 /// A slot's tag: 0 for a free slot, else 7 bits of its key's hash (bits the
@@ -219,7 +233,8 @@ pub enum Insert {
     Seen,
 }
 
-/// The sharded visited set of `W`-word states.
+/// The sharded visited set of `W`-word states. A state leaves the top 32
+/// bits of its last word clear: the set keeps the state's id there.
 pub struct Visited<const W: usize> {
     shards: Vec<Shard<W>>,
     keys: Keys<W>,
@@ -257,25 +272,13 @@ fn huge_pages(ptr: *mut u8, bytes: usize) {
     let _ = (ptr, bytes);
 }
 
-/// `n` (at least 1) all-zero slots, allocated zeroed: a large allocation
-/// comes straight from the kernel as zero pages, so nothing is written here
-/// and each page is zeroed once, when the table first touches it (a
-/// `resize` would write every slot up front).
+/// `n` free slots, allocated zeroed: a large allocation comes straight
+/// from the kernel as zero pages, so nothing is written here and each page
+/// is zeroed once, when the table first touches it.
 fn zeroed_slots<const W: usize>(n: usize) -> Vec<Slot<W>> {
-    let layout = std::alloc::Layout::array::<Slot<W>>(n).expect("a table fits in memory");
-    // SAFETY: `layout` has a non-zero size (n ≥ 1, a slot holds an id). An
-    // all-zero `Slot` is a valid value (integers only, no padding read, no
-    // `Drop`), and the vector takes the allocation with the very layout it
-    // will free it with (the global allocator, `Layout::array::<Slot<W>>(n)`:
-    // capacity n, length n).
-    unsafe {
-        let ptr = std::alloc::alloc_zeroed(layout).cast::<Slot<W>>();
-        if ptr.is_null() {
-            std::alloc::handle_alloc_error(layout);
-        }
-        huge_pages(ptr.cast(), layout.size());
-        Vec::from_raw_parts(ptr, n, n)
-    }
+    let mut v = vec![[0u64; W]; n];
+    huge_pages(v.as_mut_ptr().cast(), n * std::mem::size_of::<Slot<W>>());
+    v
 }
 
 impl<const W: usize> Inner<W> {
@@ -297,7 +300,7 @@ impl<const W: usize> Inner<W> {
         let mask = n - 1;
         for (&t, s) in self.tags.iter().zip(&self.slots) {
             if t != 0 {
-                let mut i = keys.hash(&s.key) as usize & mask;
+                let mut i = keys.hash(s) as usize & mask;
                 while tags[i] != 0 {
                     i = (i + 1) & mask;
                 }
@@ -372,6 +375,7 @@ impl<const W: usize> Visited<W> {
     /// marked ([`Visited::entry`]; see the module docs).
     #[inline]
     pub fn insert(&self, words: &[u64; W], h: u64, link: Link) -> Insert {
+        debug_assert_eq!(words[W - 1] >> 32, 0, "a state uses the id's bits");
         let s = shard_of(h);
         let shard = &self.shards[s];
         let mut guard = lock(&shard.inner);
@@ -391,9 +395,9 @@ impl<const W: usize> Visited<W> {
                 continue;
             }
             let slot = &inner.slots[i];
-            match likeness(&slot.key, words, &self.keys.keep) {
+            match likeness(slot, words, &self.keys) {
                 Likeness::Same => {
-                    let (_, local) = split(slot.id);
+                    let (_, local) = split(slot_id(slot));
                     let entry = &mut inner.links[local];
                     if local >= inner.level_start && link < entry.link() {
                         (entry.parent, entry.action) = (link.parent, link.action);
@@ -411,13 +415,11 @@ impl<const W: usize> Visited<W> {
             let mut j = home;
             while j != i {
                 let slot = &inner.slots[j];
-                if inner.tags[j] == tag
-                    && likeness(&slot.key, words, &self.keys.keep) == Likeness::Kin
-                {
-                    if self.keys.dominates(&slot.key, words) {
+                if inner.tags[j] == tag && likeness(slot, words, &self.keys) == Likeness::Kin {
+                    if self.keys.dominates(slot, words) {
                         dominated = true;
-                    } else if self.keys.dominates(words, &slot.key) {
-                        let (_, local) = split(slot.id);
+                    } else if self.keys.dominates(words, slot) {
+                        let (_, local) = split(slot_id(slot));
                         if local >= inner.level_start {
                             inner.links[local].dominated = true;
                         }
@@ -434,10 +436,9 @@ impl<const W: usize> Visited<W> {
             dominated,
         });
         inner.tags[i] = tag;
-        inner.slots[i] = Slot {
-            key: *words,
-            id: new,
-        };
+        let mut slot = *words;
+        slot[W - 1] |= u64::from(new) << 32;
+        inner.slots[i] = slot;
         inner.len += 1;
         // Keep the load at most 3/4: short probe runs.
         if inner.len * 4 > inner.slots.len() * 3 {

@@ -853,6 +853,10 @@ impl crate::engine::Packable for World {
         crate::engine::pack::words_for(self.layout.bits())
     }
 
+    fn bits(&self) -> u32 {
+        self.layout.bits()
+    }
+
     fn pack(&self, s: &WorldState, out: &mut [u64]) {
         self.pack_state(s, out)
     }
