@@ -66,8 +66,8 @@ pub trait Packable: Model<State: Clone + std::fmt::Debug, Action: Clone + std::f
         None
     }
 
-    /// The budget fields of the packed states (disjoint, each 1 to 64 bits
-    /// inside [`Packable::words`] words). Contract: a packed state equal to
+    /// The budget fields of the packed states (disjoint, each 1 to 64 bits,
+    /// inside the first [`Packable::bits`] bits). Contract: a packed state equal to
     /// `s` but for exactly one of these fields, where it holds a larger
     /// value, *simulates* `s` (it dominates `s`): from it, every action
     /// sequence possible from `s` is possible too, hits the same targets and

@@ -3,12 +3,14 @@
 //! it was first reached from.
 //!
 //! The set is split into [`SHARDS`] shards by hash, each an open-addressing
-//! table (linear probing, keys stored in the slots) behind its own mutex, so
-//! search threads rarely wait for each other. Looking a state up costs one
-//! cache miss on a large table; [`Visited::prefetch`] starts that miss early
-//! so the search can overlap it with other work. A state's id is its
-//! position in its shard's link list and the shard number; ids never move,
-//! so parent links stay valid while tables grow.
+//! table (linear probing, keys stored in the slots with the state's id in
+//! their spare bits, and a tag byte per slot beside them) behind its own
+//! mutex, so search threads rarely wait for each other. A probe reads the
+//! tags and loads only the keys whose tag matches; [`Visited::prefetch`]
+//! starts loading the tags and the home slot early so the search can overlap
+//! those cache misses with other work. A state's id is its position in its
+//! shard's link list and the shard number; ids never move, so parent links
+//! stay valid while tables grow.
 //!
 //! # Budget dominance at insertion
 //!
@@ -24,8 +26,9 @@
 //! it. At the end of a level every state of that level is therefore marked
 //! exactly when some state of the set dominates it, whatever order the
 //! threads inserted in — the same answer as looking every dominator up after
-//! the level, at the price of one scan already paid for instead of one cache
-//! miss per dominator.
+//! the level, at the price of a scan mostly paid for anyway (the runs are
+//! longer, since variants share a home) instead of one cache miss per
+//! dominator.
 
 use super::pack::Field;
 use std::hash::Hasher;
