@@ -259,7 +259,7 @@ where
     /// Distinct states visited (including [`Outcome::subsumed`] ones).
     pub unique: usize,
     /// Of them, states not expanded because a state seen earlier dominates
-    /// them ([`Packable::dominators`]).
+    /// them ([`Packable::budgets`]).
     pub subsumed: usize,
     /// States generated, with repeats (initial states not counted).
     pub generated: usize,
