@@ -376,9 +376,19 @@ impl<const W: usize> Visited<W> {
     /// A new state is marked dominated when a state of the set dominates it,
     /// and the states of the level being expanded that it dominates are
     /// marked ([`Visited::entry`]; see the module docs).
+    ///
+    /// # Panics
+    ///
+    /// When `words` uses the top 32 bits of its last word (the id's).
     #[inline]
     pub fn insert(&self, words: &[u64; W], h: u64, link: Link) -> Insert {
-        debug_assert_eq!(words[W - 1] >> 32, 0, "a state uses the id's bits");
+        // A model whose states use more bits than `Packable::bits` says
+        // would have them overwritten by ids: refuse rather than merge states.
+        assert_eq!(
+            words[W - 1] >> 32,
+            0,
+            "a packed state uses more bits than it declares"
+        );
         let s = shard_of(h);
         let shard = &self.shards[s];
         let mut guard = lock(&shard.inner);
@@ -569,5 +579,12 @@ mod tests {
         assert!(!dominated(&mut v, f));
         let Insert::New(old) = old else { panic!() };
         assert!(!v.entry(old).1, "an earlier level's state is never marked");
+    }
+
+    #[test]
+    #[should_panic(expected = "more bits than it declares")]
+    fn a_state_in_the_ids_bits_is_refused() {
+        let v = Visited::<3>::new(&[]);
+        ins(&v, [0, 0, 1 << 32], 0, 0);
     }
 }
