@@ -38,7 +38,7 @@ pub mod table;
 use stateright::{Expectation, Model};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use table::{hash, Insert, Link, Visited, ROOT};
+use table::{Insert, Link, Visited, ROOT};
 
 /// A model whose states pack into a few words and back.
 ///
@@ -49,6 +49,12 @@ pub trait Packable: Model<State: Clone + std::fmt::Debug, Action: Clone + std::f
     /// Words every packed state of this model takes (1 to
     /// [`pack::MAX_WORDS`]).
     fn words(&self) -> usize;
+    /// Bits of those words a packed state may use (the rest are 0); at most
+    /// `64 * words()`, the default. The explorer stores a state's id in 32
+    /// bits after them, in a word more when they do not fit in the last one.
+    fn bits(&self) -> u32 {
+        64 * self.words() as u32
+    }
     /// Packs a state into `out` (`words()` long).
     fn pack(&self, state: &Self::State, out: &mut [u64]);
     /// Unpacks a state.
@@ -60,14 +66,19 @@ pub trait Packable: Model<State: Clone + std::fmt::Debug, Action: Clone + std::f
         None
     }
 
-    /// Calls `f` with packed states that *simulate* `words`: from each, every
-    /// action sequence possible from `words` is possible too, hits the same
-    /// targets and reaches states with the same measure (livecheck: the same
-    /// state with more of a budget left — a budget only ever adds choices).
-    /// A state one of these dominates, seen on an earlier level, need not be
-    /// expanded: whatever it leads to, its dominator leads to, as soon or
-    /// sooner. The default is none.
-    fn dominators(&self, _words: &[u64], _f: &mut dyn FnMut(&[u64])) {}
+    /// The budget fields of the packed states (disjoint, each 1 to 64 bits,
+    /// inside the first [`Packable::bits`] bits). Contract: a packed state equal to
+    /// `s` but for exactly one of these fields, where it holds a larger
+    /// value, *simulates* `s` (it dominates `s`): from it, every action
+    /// sequence possible from `s` is possible too, hits the same targets and
+    /// reaches states with the same measure (livecheck: more of a budget
+    /// left — a budget only ever adds choices). A state that a state seen on
+    /// the same or an earlier level dominates is not expanded: whatever it
+    /// leads to, its dominator leads to, as soon or sooner. The default is
+    /// none.
+    fn budgets(&self) -> Vec<pack::Field> {
+        Vec::new()
+    }
 }
 
 /// What a target asks of the state space.
@@ -248,7 +259,7 @@ where
     /// Distinct states visited (including [`Outcome::subsumed`] ones).
     pub unique: usize,
     /// Of them, states not expanded because a state seen earlier dominates
-    /// them ([`Packable::dominators`]).
+    /// them ([`Packable::budgets`]).
     pub subsumed: usize,
     /// States generated, with repeats (initial states not counted).
     pub generated: usize,
@@ -323,8 +334,29 @@ const PIPELINE: usize = 16;
 /// A level's states with their ids.
 type Level<const W: usize> = Vec<([u64; W], u32)>;
 
+/// The sorted runs `a` and `b` (no element in both) merged into `out`
+/// (emptied first): the same as sorting their concatenation.
+fn merge<T: Ord + Copy>(a: &[T], b: &[T], out: &mut Vec<T>) {
+    out.clear();
+    out.reserve(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+}
+
 struct Shared<'a, M: Model, const W: usize> {
     model: &'a M,
+    /// The model's [`Packable::words`] (the first of the `W`).
+    words: usize,
     /// Emptied buffers of earlier levels, for the threads' next states:
     /// reusing them spares the kernel zeroing fresh pages at every level.
     pool: &'a std::sync::Mutex<Vec<Level<W>>>,
@@ -392,7 +424,7 @@ where
             let gen_before = local.generated;
             let mut new_here = 0usize;
             for rank in from..to {
-                let state = self.model.unpack(&self.level[rank].0[..]);
+                let state = self.model.unpack(&self.level[rank].0[..self.words]);
                 actions.clear();
                 self.model.actions(&state, &mut actions);
                 for (ai, action) in actions.drain(..).enumerate() {
@@ -416,8 +448,8 @@ where
                         local.measure(v, loc);
                     }
                     let mut words = [0u64; W];
-                    self.model.pack(&next, &mut words);
-                    let h = hash(&words);
+                    self.model.pack(&next, &mut words[..self.words]);
+                    let h = self.visited.hash(&words);
                     self.visited.prefetch(h);
                     let link = Link {
                         parent: rank as u32,
@@ -460,6 +492,9 @@ where
                 }
             }
         }
+        // Each thread sorts what it found, in parallel; the level is then
+        // these runs merged (`explore_in`).
+        local.next.sort_unstable();
         local
     }
 }
@@ -475,14 +510,20 @@ where
     M: Packable + Sync,
     M::State: Send,
 {
-    match model.words() {
+    let words = model.words();
+    assert!(
+        words <= pack::MAX_WORDS && model.bits() as usize <= 64 * words,
+        "a packed state of {words} words is more than the explorer stores"
+    );
+    // The state's words and its id (see `table::Visited`).
+    match pack::words_for(model.bits() + 32) {
         0..=2 => explore_in::<M, 2>(model, targets, opts),
         3 => explore_in::<M, 3>(model, targets, opts),
         4 => explore_in::<M, 4>(model, targets, opts),
         5 => explore_in::<M, 5>(model, targets, opts),
         6 => explore_in::<M, 6>(model, targets, opts),
         7 | 8 => explore_in::<M, 8>(model, targets, opts),
-        n => panic!("a packed state of {n} words is more than the explorer stores"),
+        _ => explore_in::<M, 9>(model, targets, opts),
     }
 }
 
@@ -492,7 +533,7 @@ where
     M::State: Send,
 {
     let start = Instant::now();
-    let mut visited = Visited::<W>::new();
+    let mut visited = Visited::<W>::new(&model.budgets());
     let inits: Vec<M::State> = model
         .init_states()
         .into_iter()
@@ -517,8 +558,8 @@ where
             action: i as u16,
         };
         let mut words = [0u64; W];
-        model.pack(s, &mut words);
-        if let Insert::New(id) = visited.insert(&words, hash(&words), link) {
+        model.pack(s, &mut words[..model.words()]);
+        if let Insert::New(id) = visited.insert(&words, visited.hash(&words), link) {
             level.push((words, id));
         }
     }
@@ -546,6 +587,7 @@ where
         let open: Vec<bool> = found.iter().map(Option::is_none).collect();
         let shared = Shared {
             model,
+            words: model.words(),
             pool: &pool,
             targets,
             open: &open,
@@ -580,10 +622,8 @@ where
         // Merge: the smallest location wins, whichever thread saw it.
         let mut hits: Vec<Option<Loc>> = vec![None; targets.len()];
         let mut level_worst: Option<(u64, Loc)> = None;
-        let mut next = std::mem::take(&mut spare);
-        next.clear();
-        next.reserve(locals.iter().map(|l| l.next.len()).sum());
-        for mut l in locals {
+        let mut runs: Vec<Level<W>> = Vec::with_capacity(locals.len());
+        for l in locals {
             for (h, lh) in hits.iter_mut().zip(&l.hits) {
                 if let Some(x) = lh {
                     if h.is_none_or(|y| *x < y) {
@@ -600,8 +640,31 @@ where
                     level_worst = Some((v, loc));
                 }
             }
-            next.append(&mut l.next);
-            pool.lock().unwrap_or_else(|e| e.into_inner()).push(l.next);
+            runs.push(l.next);
+        }
+        // The next level, in a fixed order: the threads' sorted runs merged
+        // (one run is the level as it is).
+        let mut next = std::mem::take(&mut spare);
+        {
+            let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
+            match runs.len() {
+                1 => {
+                    std::mem::swap(&mut next, &mut runs[0]);
+                    runs[0].clear();
+                }
+                2 => merge(&runs[0], &runs[1], &mut next),
+                _ => {
+                    next.clear();
+                    for r in &runs {
+                        next.extend_from_slice(r);
+                    }
+                    next.sort_unstable();
+                }
+            }
+            for mut r in runs {
+                r.clear();
+                pool.push(r);
+            }
         }
         let to_found = |loc: Loc| Found::Edge {
             parent: level[loc.rank as usize].1,
@@ -617,67 +680,18 @@ where
                 worst = Some((v, to_found(loc)));
             }
         }
-        // The next level, in a fixed order; its links now name parent ids.
-        next.sort_unstable();
-        for &(_, id) in &next {
-            let mut link = visited.link(id);
+        // Its links now name parent ids. States another seen state dominates
+        // (on this level or an earlier one) stay in the visited set but are
+        // not expanded; the set marked them as the level's states came in
+        // (`table`'s module docs), so which are dropped does not depend on
+        // threads.
+        let before = next.len();
+        next.retain(|&(_, id)| {
+            let (mut link, dominated) = visited.entry(id);
             link.parent = level[link.parent as usize].1;
             visited.set_link(id, link);
-        }
-        // States another seen state dominates (on this level or an earlier
-        // one) stay in the visited set but are not expanded. The whole level
-        // is known by now, so which are dropped does not depend on threads.
-        let before = next.len();
-        // Which states of `c` no visited state dominates: the dominators'
-        // slots are prefetched a block of states at a time, then looked up.
-        let undominated = |c: &[([u64; W], u32)]| -> Vec<bool> {
-            const BLOCK: usize = 16;
-            let mut keep = Vec::with_capacity(c.len());
-            let mut keys: Vec<([u64; W], u64, usize)> = Vec::new();
-            for block in c.chunks(BLOCK) {
-                keys.clear();
-                for (j, (w, _)) in block.iter().enumerate() {
-                    model.dominators(w, &mut |d| {
-                        let mut k = [0u64; W];
-                        k.copy_from_slice(d);
-                        let h = hash(&k);
-                        visited.prefetch(h);
-                        keys.push((k, h, j));
-                    });
-                }
-                let mut dominated = [false; BLOCK];
-                for (k, h, j) in &keys {
-                    if !dominated[*j] && visited.contains(k, *h) {
-                        dominated[*j] = true;
-                    }
-                }
-                keep.extend(dominated[..block.len()].iter().map(|d| !d));
-            }
-            keep
-        };
-        // The look-ups only read the visited set: split the level among
-        // the threads, keep the verdicts in level order.
-        let keep: Vec<bool> = if threads == 1 || next.len() < 4096 {
-            undominated(&next)
-        } else {
-            let chunk = next.len().div_ceil(threads);
-            std::thread::scope(|scope| {
-                let parts: Vec<_> = next
-                    .chunks(chunk)
-                    .map(|c| scope.spawn(move || undominated(c)))
-                    .collect();
-                let mut keep = Vec::with_capacity(next.len());
-                for p in parts {
-                    match p.join() {
-                        Ok(k) => keep.extend(k),
-                        Err(e) => std::panic::resume_unwind(e),
-                    }
-                }
-                keep
-            })
-        };
-        let mut verdicts = keep.into_iter();
-        next.retain(|_| verdicts.next().unwrap_or(true));
+            !dominated
+        });
         subsumed += before - next.len();
         if stop.load(Ordering::Relaxed) {
             break;

@@ -21,6 +21,32 @@ pub const fn bits_for(max: u64) -> u32 {
     u64::BITS - max.leading_zeros()
 }
 
+/// Where a field lies in a packed state: its first bit and its width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// The field's first bit (bit 0 is word 0's lowest).
+    pub at: u32,
+    /// Its width in bits (1 to 64).
+    pub bits: u32,
+}
+
+impl Field {
+    /// The field's value in `words`.
+    #[inline]
+    pub fn get(self, words: &[u64]) -> u64 {
+        let mut r = Reader::new(words);
+        r.skip(self.at);
+        r.get(self.bits)
+    }
+
+    /// `words` with this field's bits set and every other bit clear.
+    pub fn mask_into(self, words: &mut [u64]) {
+        for b in self.at..self.at + self.bits {
+            words[(b / 64) as usize] |= 1 << (b % 64);
+        }
+    }
+}
+
 /// Writes fields into up to [`MAX_WORDS`] words.
 #[derive(Debug, Default, Clone)]
 pub struct Writer {

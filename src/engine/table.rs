@@ -3,13 +3,34 @@
 //! it was first reached from.
 //!
 //! The set is split into [`SHARDS`] shards by hash, each an open-addressing
-//! table (linear probing, keys stored in the slots) behind its own mutex, so
-//! search threads rarely wait for each other. Looking a state up costs one
-//! cache miss on a large table; [`Visited::prefetch`] starts that miss early
-//! so the search can overlap it with other work. A state's id is its
-//! position in its shard's link list and the shard number; ids never move,
-//! so parent links stay valid while tables grow.
+//! table (linear probing, keys stored in the slots with the state's id in
+//! their spare bits, and a tag byte per slot beside them) behind its own
+//! mutex, so search threads rarely wait for each other. A probe reads the
+//! tags and loads only the keys whose tag matches; [`Visited::prefetch`]
+//! starts loading the tags and the home slot early so the search can overlap
+//! those cache misses with other work. A state's id is its position in its
+//! shard's link list and the shard number; ids never move, so parent links
+//! stay valid while tables grow.
+//!
+//! # Budget dominance at insertion
+//!
+//! The set also decides which states a budget-richer state dominates (see
+//! [`crate::engine::Packable::budgets`]). The hash leaves the budget fields
+//! out, so a state and every variant of it that differs only in its budgets
+//! share a shard and a home slot, and with linear probing (no deletions) all
+//! of them lie in the probe run that starts at that home slot. Inserting a
+//! new state scans that run to its first free slot anyway; the scan also
+//! compares the new state with each variant found there: the new state is
+//! marked dominated when a variant dominates it, and a variant inserted
+//! during the current level is marked dominated when the new state dominates
+//! it. At the end of a level every state of that level is therefore marked
+//! exactly when some state of the set dominates it, whatever order the
+//! threads inserted in — the same answer as looking every dominator up after
+//! the level, at the price of a scan mostly paid for anyway (the runs are
+//! longer, since variants share a home) instead of one cache miss per
+//! dominator.
 
+use super::pack::Field;
 use std::hash::Hasher;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -20,8 +41,6 @@ const SHARD_BITS: u32 = 6;
 pub const SHARDS: usize = 1 << SHARD_BITS;
 /// The parent of an initial state.
 pub const ROOT: u32 = u32::MAX;
-/// An empty slot.
-const EMPTY: u32 = u32::MAX;
 
 /// Most states the set can hold (ids are 32 bits, one value is reserved).
 pub const MAX_STATES: usize = (u32::MAX - 1) as usize;
@@ -38,25 +57,113 @@ pub struct Link {
     pub action: u16,
 }
 
-/// The hash of a packed state (FxHash over its words).
-#[inline]
-pub fn hash<const W: usize>(words: &[u64; W]) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    for &w in words {
-        h.write_u64(w);
-    }
-    h.finish()
+/// How a set hashes its states and compares their budgets.
+#[derive(Debug, Clone)]
+struct Keys<const W: usize> {
+    /// A state's bits: every bit of a slot but its id's.
+    state: [u64; W],
+    /// The bits the hash reads: a state's bits but the budgets'.
+    keep: [u64; W],
+    /// The budget fields.
+    budgets: Vec<Field>,
 }
 
-/// Word-by-word equality (the slice `==` calls `memcmp`, which is slower for
-/// a few words).
-#[inline(always)]
-fn same<const W: usize>(a: &[u64; W], b: &[u64; W]) -> bool {
-    let mut diff = 0;
-    for i in 0..W {
-        diff |= a[i] ^ b[i];
+impl<const W: usize> Keys<W> {
+    fn new(budgets: &[Field]) -> Self {
+        let mut state = [u64::MAX; W];
+        state[W - 1] = u64::from(u32::MAX);
+        let mut out = [0u64; W];
+        for f in budgets {
+            assert!(
+                f.bits >= 1 && f.bits <= 64 && (f.at + f.bits) as usize <= 64 * W - 32,
+                "budget field {f:?} outside a {W}-word state"
+            );
+            f.mask_into(&mut out);
+        }
+        let mut keep = state;
+        for (k, o) in keep.iter_mut().zip(out) {
+            *k &= !o;
+        }
+        Keys {
+            state,
+            keep,
+            budgets: budgets.to_vec(),
+        }
     }
-    diff == 0
+
+    /// FxHash over the words with the budget bits cleared.
+    #[inline]
+    fn hash(&self, words: &[u64; W]) -> u64 {
+        let mut h = rustc_hash::FxHasher::default();
+        for (w, k) in words.iter().zip(&self.keep) {
+            h.write_u64(w & k);
+        }
+        h.finish()
+    }
+
+    /// True when `a` dominates `b`, two states equal outside the budget
+    /// fields: exactly one budget differs and `a`'s is the larger.
+    fn dominates(&self, a: &[u64; W], b: &[u64; W]) -> bool {
+        let mut raised = false;
+        for f in &self.budgets {
+            let (x, y) = (f.get(a), f.get(b));
+            if x != y {
+                if raised || x < y {
+                    return false;
+                }
+                raised = true;
+            }
+        }
+        raised
+    }
+}
+
+/// How two keys compare, word by word (the slice `==` calls `memcmp`,
+/// which is slower for a few words).
+#[derive(PartialEq, Eq)]
+enum Likeness {
+    /// Equal.
+    Same,
+    /// Equal but for budget bits.
+    Kin,
+    /// Different outside the budgets.
+    Other,
+}
+
+#[inline(always)]
+fn likeness<const W: usize>(a: &[u64; W], b: &[u64; W], keys: &Keys<W>) -> Likeness {
+    let (mut all, mut kept) = (0, 0);
+    for i in 0..W {
+        let x = a[i] ^ b[i];
+        all |= x & keys.state[i];
+        kept |= x & keys.keep[i];
+    }
+    if all == 0 {
+        Likeness::Same
+    } else if kept == 0 {
+        Likeness::Kin
+    } else {
+        Likeness::Other
+    }
+}
+
+/// A state's link and whether a state of the set dominates it (only kept
+/// up to date for the level being expanded; see the module docs). The link's
+/// fields are flattened so that the flag fits in its padding: 8 bytes.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    parent: u32,
+    action: u16,
+    dominated: bool,
+}
+
+impl Entry {
+    fn link(self) -> Link {
+        Link {
+            parent: self.parent,
+            action: self.action,
+        }
+    }
 }
 
 #[inline]
@@ -76,17 +183,35 @@ fn split(id: u32) -> (usize, usize) {
     (id as usize & (SHARDS - 1), (id >> SHARD_BITS) as usize)
 }
 
-#[derive(Clone, Copy)]
-#[repr(C)]
-struct Slot<const W: usize> {
-    key: [u64; W],
-    id: u32,
+/// A stored state: its packed words, with its id in the top 32 bits of the
+/// last word (which a state leaves clear: see [`Visited`]). With the id in
+/// the key, a slot takes `8 W` bytes, not `8 W + 8` (the id's 4 bytes and
+/// padding).
+type Slot<const W: usize> = [u64; W];
+
+/// The id stored in a slot.
+#[inline]
+fn slot_id<const W: usize>(slot: &Slot<W>) -> u32 {
+    (slot[W - 1] >> 32) as u32
+}
+
+/// A slot's tag: 0 for a free slot, else 7 bits of its key's hash (bits the
+/// slot index and the shard do not use) with the top bit set. A probe reads
+/// the tags, a byte a slot, and only looks at the keys whose tag matches:
+/// the states equal to the one looked up but for their budgets (which share
+/// its hash) and one other key in 128.
+#[inline]
+fn tag_of(h: u64) -> u8 {
+    0x80 | ((h >> 50) as u8 & 0x7f)
 }
 
 struct Inner<const W: usize> {
+    /// One tag per slot ([`tag_of`]).
+    tags: Vec<u8>,
+    /// The keys and ids; a slot whose tag is 0 holds nothing.
     slots: Vec<Slot<W>>,
     len: usize,
-    links: Vec<Link>,
+    links: Vec<Entry>,
     /// Links at or after this index were created while expanding the current
     /// level (their `parent` is still a rank).
     level_start: usize,
@@ -94,9 +219,11 @@ struct Inner<const W: usize> {
 
 struct Shard<const W: usize> {
     inner: Mutex<Inner<W>>,
-    /// The slots' address and mask, read without the lock only to prefetch
-    /// (a stale value prefetches the wrong line, which is harmless).
-    hint_ptr: AtomicPtr<Slot<W>>,
+    /// The tags' and slots' addresses and the mask, read without the lock
+    /// only to prefetch (a stale value prefetches the wrong line, which is
+    /// harmless).
+    hint_tags: AtomicPtr<u8>,
+    hint_slots: AtomicPtr<Slot<W>>,
     hint_mask: AtomicUsize,
 }
 
@@ -109,9 +236,11 @@ pub enum Insert {
     Seen,
 }
 
-/// The sharded visited set of `W`-word states.
+/// The sharded visited set of `W`-word states. A state leaves the top 32
+/// bits of its last word clear: the set keeps the state's id there.
 pub struct Visited<const W: usize> {
     shards: Vec<Shard<W>>,
+    keys: Keys<W>,
 }
 
 fn lock<const W: usize>(m: &Mutex<Inner<W>>) -> MutexGuard<'_, Inner<W>> {
@@ -122,20 +251,18 @@ fn lock<const W: usize>(m: &Mutex<Inner<W>>) -> MutexGuard<'_, Inner<W>> {
 
 const INITIAL_SLOTS: usize = 1 << 10;
 
-/// `n` empty slots. Large tables ask Linux for transparent huge pages: a
-/// multi-gigabyte table otherwise spends much of its time in page faults
-/// (measured: 12 % of a search) and TLB misses.
-fn empty_slots<const W: usize>(n: usize) -> Vec<Slot<W>> {
-    let mut v: Vec<Slot<W>> = Vec::with_capacity(n);
+/// Asks Linux to back `[ptr, ptr + bytes)` with transparent huge pages when
+/// it spans at least two: a multi-gigabyte table otherwise spends much of
+/// its time in page faults (measured: 12 % of a search) and TLB misses.
+fn huge_pages(ptr: *mut u8, bytes: usize) {
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 2 << 20;
-        let bytes = n * std::mem::size_of::<Slot<W>>();
         if bytes >= 2 * HUGE {
-            let start = (v.as_mut_ptr() as usize).next_multiple_of(HUGE);
-            let end = (v.as_mut_ptr() as usize + bytes) / HUGE * HUGE;
+            let start = (ptr as usize).next_multiple_of(HUGE);
+            let end = (ptr as usize + bytes) / HUGE * HUGE;
             if end > start {
-                // SAFETY: the range lies inside the vector's own allocation;
+                // SAFETY: the range lies inside the caller's allocation;
                 // madvise only changes how the kernel backs it (and may fail,
                 // which changes nothing).
                 unsafe {
@@ -144,57 +271,67 @@ fn empty_slots<const W: usize>(n: usize) -> Vec<Slot<W>> {
             }
         }
     }
-    v.resize(
-        n,
-        Slot {
-            key: [0; W],
-            id: EMPTY,
-        },
-    );
+    #[cfg(not(target_os = "linux"))]
+    let _ = (ptr, bytes);
+}
+
+/// `n` free slots, allocated zeroed: a large allocation comes straight
+/// from the kernel as zero pages, so nothing is written here and each page
+/// is zeroed once, when the table first touches it.
+fn zeroed_slots<const W: usize>(n: usize) -> Vec<Slot<W>> {
+    let mut v = vec![[0u64; W]; n];
+    huge_pages(v.as_mut_ptr().cast(), n * std::mem::size_of::<Slot<W>>());
     v
 }
 
 impl<const W: usize> Inner<W> {
     fn new() -> Self {
         Inner {
-            slots: empty_slots(INITIAL_SLOTS),
+            tags: vec![0; INITIAL_SLOTS],
+            slots: zeroed_slots(INITIAL_SLOTS),
             len: 0,
             links: Vec::new(),
             level_start: 0,
         }
     }
 
-    fn grow(&mut self) {
-        let mut bigger = empty_slots::<W>(self.slots.len() * 2);
-        let mask = bigger.len() - 1;
-        for s in &self.slots {
-            if s.id != EMPTY {
-                let mut i = hash(&s.key) as usize & mask;
-                while bigger[i].id != EMPTY {
+    fn grow(&mut self, keys: &Keys<W>) {
+        let n = self.slots.len() * 2;
+        let mut tags = vec![0u8; n];
+        huge_pages(tags.as_mut_ptr(), n);
+        let mut slots = zeroed_slots::<W>(n);
+        let mask = n - 1;
+        for (&t, s) in self.tags.iter().zip(&self.slots) {
+            if t != 0 {
+                let mut i = keys.hash(s) as usize & mask;
+                while tags[i] != 0 {
                     i = (i + 1) & mask;
                 }
-                bigger[i] = *s;
+                tags[i] = t;
+                slots[i] = *s;
             }
         }
-        self.slots = bigger;
-    }
-}
-
-impl<const W: usize> Default for Visited<W> {
-    fn default() -> Self {
-        Visited::new()
+        self.tags = tags;
+        self.slots = slots;
     }
 }
 
 impl<const W: usize> Visited<W> {
-    /// An empty set.
-    pub fn new() -> Self {
+    /// An empty set of states whose budgets lie in `budgets` (see the
+    /// module docs; none: no state dominates another).
+    ///
+    /// # Panics
+    ///
+    /// When a budget field is empty or lies outside `W` words.
+    pub fn new(budgets: &[Field]) -> Self {
         Visited {
+            keys: Keys::new(budgets),
             shards: (0..SHARDS)
                 .map(|_| {
                     let mut inner = Inner::new();
                     Shard {
-                        hint_ptr: AtomicPtr::new(inner.slots.as_mut_ptr()),
+                        hint_tags: AtomicPtr::new(inner.tags.as_mut_ptr()),
+                        hint_slots: AtomicPtr::new(inner.slots.as_mut_ptr()),
                         hint_mask: AtomicUsize::new(inner.slots.len() - 1),
                         inner: Mutex::new(inner),
                     }
@@ -203,88 +340,133 @@ impl<const W: usize> Visited<W> {
         }
     }
 
-    /// Starts loading the slot a state with hash `h` will be looked up in.
+    /// The hash of a packed state, as [`Visited::prefetch`] and
+    /// [`Visited::insert`] take it (the budget fields left out).
+    #[inline]
+    pub fn hash(&self, words: &[u64; W]) -> u64 {
+        self.keys.hash(words)
+    }
+
+    /// Starts loading the tag and the slot a state with hash `h` will be
+    /// looked up at.
     #[inline]
     pub fn prefetch(&self, h: u64) {
         #[cfg(target_arch = "x86_64")]
         {
             let shard = &self.shards[shard_of(h)];
-            let base = shard.hint_ptr.load(Ordering::Relaxed);
+            let tags = shard.hint_tags.load(Ordering::Relaxed);
+            let slots = shard.hint_slots.load(Ordering::Relaxed);
             let i = h as usize & shard.hint_mask.load(Ordering::Relaxed);
             // SAFETY: a prefetch never faults and never reads into the
-            // program; the address is only a hint (possibly stale).
+            // program; the addresses are only hints (possibly stale).
             unsafe {
                 use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(i) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(tags.wrapping_add(i) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(slots.wrapping_add(i) as *const i8);
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = h;
     }
 
-    /// Inserts `words` (whose [`hash`] is `h`) reached by `link` unless
-    /// present. When it is present and was first reached during the level
-    /// being expanded, its link becomes the smaller of the two, so that the
-    /// recorded parent does not depend on which thread got there first.
+    /// Inserts `words` (whose [`Visited::hash`] is `h`) reached by `link`
+    /// unless present. When it is present and was first reached during the
+    /// level being expanded, its link becomes the smaller of the two, so that
+    /// the recorded parent does not depend on which thread got there first.
+    /// A new state is marked dominated when a state of the set dominates it,
+    /// and the states of the level being expanded that it dominates are
+    /// marked ([`Visited::entry`]; see the module docs).
+    ///
+    /// # Panics
+    ///
+    /// When `words` uses the top 32 bits of its last word (the id's).
     #[inline]
     pub fn insert(&self, words: &[u64; W], h: u64, link: Link) -> Insert {
+        // A model whose states use more bits than `Packable::bits` says
+        // would have them overwritten by ids: refuse rather than merge states.
+        assert_eq!(
+            words[W - 1] >> 32,
+            0,
+            "a packed state uses more bits than it declares"
+        );
         let s = shard_of(h);
         let shard = &self.shards[s];
         let mut guard = lock(&shard.inner);
         let inner = &mut *guard;
         let mask = inner.slots.len() - 1;
-        let mut i = h as usize & mask;
+        let home = h as usize & mask;
+        let tag = tag_of(h);
+        let mut i = home;
+        let mut kin = false;
         loop {
-            let slot = &inner.slots[i];
-            if slot.id == EMPTY {
+            let t = inner.tags[i];
+            if t == 0 {
                 break;
             }
-            if same(&slot.key, words) {
-                let (_, local) = split(slot.id);
-                if local >= inner.level_start && link < inner.links[local] {
-                    inner.links[local] = link;
+            if t != tag {
+                i = (i + 1) & mask;
+                continue;
+            }
+            let slot = &inner.slots[i];
+            match likeness(slot, words, &self.keys) {
+                Likeness::Same => {
+                    let (_, local) = split(slot_id(slot));
+                    let entry = &mut inner.links[local];
+                    if local >= inner.level_start && link < entry.link() {
+                        (entry.parent, entry.action) = (link.parent, link.action);
+                    }
+                    return Insert::Seen;
                 }
-                return Insert::Seen;
+                Likeness::Kin => kin = true,
+                Likeness::Other => {}
             }
             i = (i + 1) & mask;
         }
+        // New: compare it with its budget variants, all in `home..i`.
+        let mut dominated = false;
+        if kin {
+            let mut j = home;
+            while j != i {
+                let slot = &inner.slots[j];
+                if inner.tags[j] == tag && likeness(slot, words, &self.keys) == Likeness::Kin {
+                    if self.keys.dominates(slot, words) {
+                        dominated = true;
+                    } else if self.keys.dominates(words, slot) {
+                        let (_, local) = split(slot_id(slot));
+                        if local >= inner.level_start {
+                            inner.links[local].dominated = true;
+                        }
+                    }
+                }
+                j = (j + 1) & mask;
+            }
+        }
         let local = inner.links.len();
         let new = id(s, local);
-        inner.links.push(link);
-        inner.slots[i] = Slot {
-            key: *words,
-            id: new,
-        };
+        inner.links.push(Entry {
+            parent: link.parent,
+            action: link.action,
+            dominated,
+        });
+        inner.tags[i] = tag;
+        let mut slot = *words;
+        slot[W - 1] |= u64::from(new) << 32;
+        inner.slots[i] = slot;
         inner.len += 1;
         // Keep the load at most 3/4: short probe runs.
         if inner.len * 4 > inner.slots.len() * 3 {
-            inner.grow();
+            inner.grow(&self.keys);
             shard
-                .hint_ptr
+                .hint_tags
+                .store(inner.tags.as_mut_ptr(), Ordering::Relaxed);
+            shard
+                .hint_slots
                 .store(inner.slots.as_mut_ptr(), Ordering::Relaxed);
             shard
                 .hint_mask
                 .store(inner.slots.len() - 1, Ordering::Relaxed);
         }
         Insert::New(new)
-    }
-
-    /// True when `words` (hash `h`) is in the set.
-    pub fn contains(&self, words: &[u64; W], h: u64) -> bool {
-        let shard = &self.shards[shard_of(h)];
-        let inner = lock(&shard.inner);
-        let mask = inner.slots.len() - 1;
-        let mut i = h as usize & mask;
-        loop {
-            let slot = &inner.slots[i];
-            if slot.id == EMPTY {
-                return false;
-            }
-            if same(&slot.key, words) {
-                return true;
-            }
-            i = (i + 1) & mask;
-        }
     }
 
     fn inner(&mut self, shard: usize) -> &mut Inner<W> {
@@ -304,14 +486,24 @@ impl<const W: usize> Visited<W> {
 
     /// The link of state `id`.
     pub fn link(&mut self, id: u32) -> Link {
+        self.entry(id).0
+    }
+
+    /// The link of state `id`, and whether a state of the set dominates it.
+    /// The second is exact for the states of the level expanded last (see
+    /// [`Visited::insert`]); for earlier levels' states, a state inserted
+    /// after their level may dominate them unmarked.
+    pub fn entry(&mut self, id: u32) -> (Link, bool) {
         let (s, local) = split(id);
-        self.inner(s).links[local]
+        let e = self.inner(s).links[local];
+        (e.link(), e.dominated)
     }
 
     /// Replaces the link of state `id`.
     pub fn set_link(&mut self, id: u32, link: Link) {
         let (s, local) = split(id);
-        self.inner(s).links[local] = link;
+        let e = &mut self.inner(s).links[local];
+        (e.parent, e.action) = (link.parent, link.action);
     }
 
     /// Bytes the set holds on the heap (slots and links).
@@ -319,8 +511,9 @@ impl<const W: usize> Visited<W> {
         (0..SHARDS)
             .map(|s| {
                 let inner = self.inner(s);
-                inner.slots.capacity() * std::mem::size_of::<Slot<W>>()
-                    + inner.links.capacity() * std::mem::size_of::<Link>()
+                inner.tags.capacity()
+                    + inner.slots.capacity() * std::mem::size_of::<Slot<W>>()
+                    + inner.links.capacity() * std::mem::size_of::<Entry>()
             })
             .sum()
     }
@@ -331,12 +524,12 @@ mod tests {
     use super::*;
 
     fn ins(v: &Visited<3>, w: [u64; 3], parent: u32, action: u16) -> Insert {
-        v.insert(&w, hash(&w), Link { parent, action })
+        v.insert(&w, v.hash(&w), Link { parent, action })
     }
 
     #[test]
     fn ids_are_stable_and_duplicates_keep_the_smaller_link() {
-        let mut v = Visited::<3>::new();
+        let mut v = Visited::<3>::new(&[]);
         let a = [1, 2, 3];
         let Insert::New(ia) = ins(&v, a, 7, 3) else {
             panic!("new state not inserted")
@@ -353,5 +546,45 @@ mod tests {
             assert_eq!(ins(&v, [i, 9, 9], 0, 0), Insert::Seen, "{i} after growing");
         }
         assert_eq!(v.link(ia).parent, 7);
+    }
+
+    #[test]
+    fn dominance_is_marked_whichever_comes_first() {
+        // Two 2-bit budgets in bits 0..4 of word 0; the rest is the state.
+        let budgets = [Field { at: 0, bits: 2 }, Field { at: 2, bits: 2 }];
+        let mut v = Visited::<3>::new(&budgets);
+        let dominated = |v: &mut Visited<3>, i: Insert| match i {
+            Insert::New(id) => v.entry(id).1,
+            Insert::Seen => panic!("not new"),
+        };
+        let old = ins(&v, [0b0110 | 0x10, 1, 1], 0, 0);
+        v.next_level();
+        // Budget 0 raised from 2 to 3: `old` does not dominate it, it
+        // dominates `old` but `old` belongs to an earlier level.
+        let a = ins(&v, [0b0111 | 0x10, 1, 1], 0, 0);
+        // Budget 0 lower than `old`'s: dominated by an earlier level's state.
+        let b = ins(&v, [0b0101 | 0x10, 1, 1], 0, 1);
+        // Both budgets lower than `old`'s: one raised budget at a time only.
+        let c = ins(&v, [0x10, 1, 1], 0, 2);
+        // Dominated later in the level by `e`; `e` by no one.
+        let d = ins(&v, [0b1000 | 0x10, 2, 1], 0, 3);
+        let e = ins(&v, [0b1100 | 0x10, 2, 1], 0, 4);
+        // Another state entirely.
+        let f = ins(&v, [0b1000 | 0x20, 2, 1], 0, 5);
+        assert!(!dominated(&mut v, a));
+        assert!(dominated(&mut v, b));
+        assert!(!dominated(&mut v, c));
+        assert!(dominated(&mut v, d));
+        assert!(!dominated(&mut v, e));
+        assert!(!dominated(&mut v, f));
+        let Insert::New(old) = old else { panic!() };
+        assert!(!v.entry(old).1, "an earlier level's state is never marked");
+    }
+
+    #[test]
+    #[should_panic(expected = "more bits than it declares")]
+    fn a_state_in_the_ids_bits_is_refused() {
+        let v = Visited::<3>::new(&[]);
+        ins(&v, [0, 0, 1 << 32], 0, 0);
     }
 }

@@ -853,6 +853,10 @@ impl crate::engine::Packable for World {
         crate::engine::pack::words_for(self.layout.bits())
     }
 
+    fn bits(&self) -> u32 {
+        self.layout.bits()
+    }
+
     fn pack(&self, s: &WorldState, out: &mut [u64]) {
         self.pack_state(s, out)
     }
@@ -867,14 +871,14 @@ impl crate::engine::Packable for World {
         s.crash.filter(Crash::open).map(|c| c.age)
     }
 
-    /// The same state with more budget left (spurious answers, transport
-    /// errors, config PUTs, manual restarts). Exact: a budget is read only
+    /// The budgets: spurious answers, transport errors, config PUTs and
+    /// manual restarts left; a state with more of one left dominates. Exact: a budget is read only
     /// to allow one more choice (an answer, a PUT, a restart), and the one
     /// normalisation that looks at a budget (the file-write stamp forgotten
     /// once no config PUT is left) only removes what a config PUT would
     /// read; so the richer state can do every step the poorer one can, with
     /// the same events, into a state that again has at least its budgets.
-    fn dominators(&self, words: &[u64], f: &mut dyn FnMut(&[u64])) {
-        self.layout.budget_dominators(words, f)
+    fn budgets(&self) -> Vec<crate::engine::pack::Field> {
+        self.layout.budget_fields()
     }
 }

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::decision::{Basis, Decision, Phase, ProbeNo};
 use crate::duration::Ms;
-use crate::engine::pack::{bits_for, Reader, Writer};
+use crate::engine::pack::{bits_for, Field, Reader, Writer};
 use crate::restart::RestartCoordinator;
 use crate::workspace::{Facts, Status, StrikeRecord, Workspace};
 
@@ -43,7 +43,6 @@ pub struct Layout {
     /// Where the budgets (spurious, errors, config PUTs, manual restarts)
     /// start, and each one's full value.
     budgets_at: u32,
-    budgets_full: [u64; 4],
 }
 
 /// Width of each in-flight request counter (at most 3 of one class and
@@ -91,12 +90,6 @@ impl Layout {
             crash_age: bits_for(world.crash_cap),
             offset: bits_for(e.tick),
             budgets_at: 0,
-            budgets_full: [
-                u64::from(e.spurious_not_running),
-                u64::from(e.transport_errors),
-                u64::from(e.config_puts),
-                u64::from(e.manual_restarts),
-            ],
         }
         .with_budget_offset()
     }
@@ -159,52 +152,20 @@ impl Layout {
     }
 }
 
-fn get_bits(words: &[u64], at: u32, bits: u32) -> u64 {
-    let mut r = Reader::new(words);
-    r.skip(at);
-    r.get(bits)
-}
-
-fn set_bits(words: &mut [u64], at: u32, bits: u32, v: u64) {
-    for b in 0..bits {
-        let pos = at + b;
-        let (w, i) = ((pos / 64) as usize, pos % 64);
-        if v >> b & 1 == 1 {
-            words[w] |= 1 << i;
-        } else {
-            words[w] &= !(1 << i);
-        }
-    }
-}
-
 impl Layout {
-    /// Calls `f` with packed states equal to `words` but with one budget
-    /// raised (each larger value of it, the others as they are): states
-    /// that dominate `words` (see [`crate::engine::Packable::dominators`],
-    /// which asks for some dominators, not all of them).
-    pub fn budget_dominators(&self, words: &[u64], f: &mut dyn FnMut(&[u64])) {
-        let widths = self.budget_widths();
-        let mut at = [0u32; 4];
-        let mut cur = [0u64; 4];
-        let mut pos = self.budgets_at;
-        for i in 0..4 {
-            at[i] = pos;
-            cur[i] = get_bits(words, pos, widths[i]);
-            pos += widths[i];
-        }
-        let mut buf = [0u64; crate::engine::pack::MAX_WORDS];
-        let n = words.len();
-        // One budget raised at a time, to each larger value. A state with
-        // several budgets larger is a dominator too, but looking every
-        // combination up cost more than the states it pruned (measured on
-        // v1-2931 × cloud); pruning fewer is always sound.
-        for i in 0..4 {
-            for v in cur[i] + 1..=self.budgets_full[i] {
-                buf[..n].copy_from_slice(words);
-                set_bits(&mut buf[..n], at[i], widths[i], v);
-                f(&buf[..n]);
+    /// The budget fields (spurious answers, transport errors, config PUTs,
+    /// manual restarts left), those that take any bits: a state with one of
+    /// them larger dominates (see [`crate::engine::Packable::budgets`]).
+    pub fn budget_fields(&self) -> Vec<Field> {
+        let mut at = self.budgets_at;
+        let mut out = Vec::with_capacity(4);
+        for bits in self.budget_widths() {
+            if bits > 0 {
+                out.push(Field { at, bits });
             }
+            at += bits;
         }
+        out
     }
 }
 
