@@ -39,7 +39,8 @@ impl Field {
         r.get(self.bits)
     }
 
-    /// `words` with this field's bits set and every other bit clear.
+    /// Sets this field's bits in `words`, leaving the other bits as they
+    /// are (on zeroed words: the field's mask).
     pub fn mask_into(self, words: &mut [u64]) {
         for b in self.at..self.at + self.bits {
             words[(b / 64) as usize] |= 1 << (b % 64);
