@@ -40,6 +40,15 @@ pub struct Layout {
     manual: u32,
     crash_age: u32,
     offset: u32,
+    /// The policy's recent-heartbeat window (0 without one).
+    recent_window: Ms,
+    /// The heartbeat's age cap.
+    heartbeat_cap: Ms,
+    /// The policy's decision compares `restart_seen` with the workspace's
+    /// stamp before declaring (`guard.recheck_restarting_before_declare`).
+    recheck: bool,
+    /// Where the settle count's complement lies (see [`put_settle`]).
+    settle_at: u32,
     /// Where the budgets (spurious, errors, config PUTs, manual restarts)
     /// start, and each one's full value.
     budgets_at: u32,
@@ -48,6 +57,9 @@ pub struct Layout {
 /// Width of each in-flight request counter (at most 3 of one class and
 /// phase at one instant).
 const INFLIGHT_BITS: u32 = 2;
+
+/// Width of the settle period: a flag and the count's complement.
+const SETTLE_BITS: u32 = 3;
 
 impl Layout {
     /// A layout with every width 0 (a placeholder until [`Layout::of`]).
@@ -89,14 +101,21 @@ impl Layout {
             manual: bits_for(u64::from(e.manual_restarts)),
             crash_age: bits_for(world.crash_cap),
             offset: bits_for(e.tick),
+            recent_window: caps.recent_window,
+            heartbeat_cap: caps.heartbeat,
+            recheck: d.recheck_restarting,
+            settle_at: 0,
             budgets_at: 0,
         }
-        .with_budget_offset()
+        .with_offsets()
     }
 
-    fn with_budget_offset(mut self) -> Layout {
+    /// Fills in where the dominance fields lie (the order of
+    /// [`World::pack_state`]).
+    fn with_offsets(mut self) -> Layout {
         let slot = 2 + self.decision_bits();
-        self.budgets_at = slot * MAX_SLOTS as u32
+        let slots = slot * MAX_SLOTS as u32;
+        self.budgets_at = slots
             + self.workspace_bits()
             + (3 + self.elapsed)
             + (1 + 1 + 2 + self.job_elapsed)
@@ -105,6 +124,9 @@ impl Layout {
             + 6 * INFLIGHT_BITS
             + self.hb_timer
             + self.req_timer;
+        // After the budgets: the settle period's flag, then the count's
+        // complement.
+        self.settle_at = self.budgets_at + self.budget_widths().iter().sum::<u32>() + 1;
         self
     }
 
@@ -144,7 +166,7 @@ impl Layout {
             + self.errors
             + self.config
             + self.manual
-            + 2
+            + SETTLE_BITS
             + 1
             + (3 + self.crash_age)
             + self.offset;
@@ -153,18 +175,25 @@ impl Layout {
 }
 
 impl Layout {
-    /// The budget fields (spurious answers, transport errors, config PUTs,
-    /// manual restarts left), those that take any bits: a state with one of
-    /// them larger dominates (see [`crate::engine::Packable::budgets`]).
+    /// The fields in which a larger value dominates (see
+    /// [`crate::engine::Packable::budgets`]; each is argued at
+    /// [`crate::model::World`]'s `budgets`): the budgets (spurious answers,
+    /// transport errors, config PUTs, manual restarts left, those that take
+    /// any bits) and the complement of the settle period's not-running
+    /// count.
     pub fn budget_fields(&self) -> Vec<Field> {
         let mut at = self.budgets_at;
-        let mut out = Vec::with_capacity(4);
+        let mut out = Vec::with_capacity(6);
         for bits in self.budget_widths() {
             if bits > 0 {
                 out.push(Field { at, bits });
             }
             at += bits;
         }
+        out.push(Field {
+            at: self.settle_at,
+            bits: SETTLE_BITS - 1,
+        });
         out
     }
 }
@@ -177,7 +206,18 @@ fn at_age(a: u64) -> Ms {
     NOW - a
 }
 
-fn put_decision(l: &Layout, w: &mut Writer, d: &Decision) {
+/// Packs a decision of a slot whose policy re-checks the restart stamp
+/// (`recheck`) in a workspace whose stamp is `stamp`.
+///
+/// `restart_seen` is read only by the re-check, as "equal to the
+/// workspace's stamp or not". A stamp, once set, only moves forward and is
+/// never cleared, so a `restart_seen` that differs from it differs for the
+/// rest of the decision's life (the caps keep the newer stamp from
+/// saturating onto it while the decision lives, see
+/// [`crate::policy::Policy::age_caps_for`]): every such value is packed as
+/// none (which differs from the set stamp just as well), and without a
+/// re-check it is never read at all.
+fn put_decision(l: &Layout, w: &mut Writer, d: &Decision, recheck: bool, stamp: Option<Ms>) {
     let (tag, basis, since, deadline, wake, second) = match d.phase() {
         Phase::WaitFresh {
             basis,
@@ -195,7 +235,12 @@ fn put_decision(l: &Layout, w: &mut Writer, d: &Decision) {
     w.flag(basis.settling);
     w.flag(basis.recent);
     w.flag(basis.fresh);
-    w.opt(basis.restart_seen.map(age), l.stamp);
+    let seen = if recheck && basis.restart_seen == stamp {
+        stamp
+    } else {
+        None
+    };
+    w.opt(seen.map(age), l.stamp);
     w.put(age(since), l.stamp);
     w.put(deadline + l.deadline_bias - NOW, l.deadline);
     w.put(wake - NOW, l.wake);
@@ -236,7 +281,7 @@ fn get_decision(l: &Layout, r: &mut Reader) -> Decision {
     Decision::from_parts(phase, probes)
 }
 
-fn put_slot(l: &Layout, w: &mut Writer, slot: &Option<Slot>) {
+fn put_slot(l: &Layout, w: &mut Writer, slot: &Option<Slot>, stamp: Option<Ms>) {
     match slot {
         None => {
             w.put(0, 2);
@@ -244,7 +289,8 @@ fn put_slot(l: &Layout, w: &mut Writer, slot: &Option<Slot>) {
         }
         Some(Slot::Preflight(d)) => {
             w.put(1, 2);
-            put_decision(l, w, d);
+            // The preflight's rule has no re-check.
+            put_decision(l, w, d, false, stamp);
         }
         Some(Slot::Forwarding) => {
             w.put(2, 2);
@@ -252,7 +298,7 @@ fn put_slot(l: &Layout, w: &mut Writer, slot: &Option<Slot>) {
         }
         Some(Slot::Decision(d)) => {
             w.put(3, 2);
-            put_decision(l, w, d);
+            put_decision(l, w, d, l.recheck, stamp);
         }
     }
 }
@@ -272,9 +318,34 @@ fn get_slot(l: &Layout, r: &mut Reader) -> Option<Slot> {
     }
 }
 
+/// The age a heartbeat at `h` is packed with.
+///
+/// A heartbeat is read only as "within the recent window" and as "newer
+/// than a restart stamp" (the fresh-heartbeat wait compares it with the
+/// stamp it read at its start, which is the workspace's stamp or an older
+/// one). Past the window it is never recent again, and its order against
+/// the stamps does not change as they age together (a new stamp is newer
+/// than any heartbeat before it): one newer than the workspace's stamp is
+/// newer than every stamp a decision holds, one not newer is newer than
+/// none now or later. So a heartbeat past the window is packed as one just
+/// past it when it is newer than the stamp (still newer: the stamp is older
+/// than it), else as one at its cap (what [`Workspace`]'s `age` makes of it
+/// at the next tick). The caps keep the stamp from saturating while a
+/// comparison can still read it.
+fn heartbeat_age(l: &Layout, ws: &Workspace, h: Ms) -> u64 {
+    let a = age(h);
+    if a <= l.recent_window {
+        return a;
+    }
+    match ws.restart.started_at() {
+        Some(t) if h > t => l.recent_window + 1,
+        _ => l.heartbeat_cap,
+    }
+}
+
 fn put_workspace(l: &Layout, w: &mut Writer, ws: &Workspace) {
     assert_eq!(ws.facts, Facts::default(), "the model never changes facts");
-    w.opt(ws.last_heartbeat.map(age), l.heartbeat);
+    w.opt(ws.last_heartbeat.map(|h| heartbeat_age(l, ws, h)), l.heartbeat);
     w.flag(ws.url_registered);
     w.put(
         match ws.status {
@@ -331,6 +402,22 @@ fn get_workspace(l: &Layout, r: &mut Reader) -> Workspace {
     }
 }
 
+/// The settle period: whether one is open, then `2 - count` (the count of
+/// not-running results is capped at 2): a larger complement dominates, as
+/// the count is read only as `count < 2`, which makes a declaration a
+/// lone-false one — a state that has seen fewer not-running results can do
+/// everything the other can and hits those targets whenever it does.
+fn put_settle(w: &mut Writer, settle: Option<u8>) {
+    w.flag(settle.is_some());
+    w.put(settle.map_or(0, |n| 2 - u64::from(n.min(2))), SETTLE_BITS - 1);
+}
+
+fn get_settle(r: &mut Reader) -> Option<u8> {
+    let open = r.flag();
+    let complement = r.get(SETTLE_BITS - 1) as u8;
+    open.then(|| 2 - complement)
+}
+
 fn owner_code(o: Option<Owner>) -> u64 {
     match o {
         None => 0,
@@ -354,7 +441,7 @@ impl World {
         let l = &self.layout;
         let mut w = Writer::new();
         for slot in &s.slots {
-            put_slot(l, &mut w, slot);
+            put_slot(l, &mut w, slot, s.ws.restart.started_at());
         }
         put_workspace(l, &mut w, &s.ws);
         let (tag, elapsed) = match s.truth {
@@ -402,7 +489,7 @@ impl World {
         w.put(u64::from(s.errors_left), l.errors);
         w.put(u64::from(s.config_left), l.config);
         w.put(u64::from(s.manual_left), l.manual);
-        w.put(s.settle.map_or(0, |n| u64::from(n) + 1), 2);
+        put_settle(&mut w, s.settle);
         w.flag(s.cycle_by_detector);
         w.flag(s.crash.is_some());
         let crash = s.crash.unwrap_or(Crash {
@@ -474,10 +561,7 @@ impl World {
         let errors_left = r.get(l.errors) as u8;
         let config_left = r.get(l.config) as u8;
         let manual_left = r.get(l.manual) as u8;
-        let settle = match r.get(2) {
-            0 => None,
-            n => Some(n as u8 - 1),
-        };
+        let settle = get_settle(&mut r);
         let cycle_by_detector = r.flag();
         let crashed = r.flag();
         let declared = r.flag();
