@@ -145,8 +145,7 @@ fn check_raises(w: &World, s: &WorldState, seen: &mut Seen) {
     for r in raises(w, &s) {
         seen.raises += 1;
         assert!(
-            dominates_or_equals(&pack(w, &r), &pack(w, &s), &fields)
-                && pack(w, &r) != pack(w, &s),
+            dominates_or_equals(&pack(w, &r), &pack(w, &s), &fields) && pack(w, &r) != pack(w, &s),
             "a raise is not a larger budget field: {r:?}"
         );
         let theirs = actions(w, &r);
@@ -231,7 +230,10 @@ fn runs(policy: &str, env: &str, heartbeat_met: bool) {
     );
     // The runs reach the states the canonical forms are about (else this
     // test checks nothing about them).
-    assert!(seen.other > 0, "no run reached a restart stamp the packing merges");
+    assert!(
+        seen.other > 0,
+        "no run reached a restart stamp the packing merges"
+    );
     assert!(
         seen.heartbeat > 0 || !heartbeat_met,
         "no run reached a heartbeat the packing merges"

@@ -42,9 +42,14 @@ use table::{Insert, Link, Visited, ROOT};
 
 /// A model whose states pack into a few words and back.
 ///
-/// `unpack(pack(s))` must equal `s` except for fields no transition reads
-/// and no target looks at once the state is expanded (for instance, what the
-/// last transition did: targets see it on the generated state).
+/// Packing may merge states, but only equivalent ones: `unpack(pack(s))`
+/// must enable the same actions as `s`, in the same order (paths are
+/// replayed by action index from the real initial state), and each action
+/// must lead from both to states that pack alike, hit the same targets and
+/// have the same measure. The simplest packing is exact (`unpack(pack(s))`
+/// equals `s` but for what no transition reads, such as what the last
+/// transition did: targets see it on the generated state); a canonical one
+/// also packs alike values that no step can tell apart.
 pub trait Packable: Model<State: Clone + std::fmt::Debug, Action: Clone + std::fmt::Debug> {
     /// Words every packed state of this model takes (1 to
     /// [`pack::MAX_WORDS`]).
@@ -72,10 +77,12 @@ pub trait Packable: Model<State: Clone + std::fmt::Debug, Action: Clone + std::f
     /// value, *simulates* `s` (it dominates `s`): from it, every action
     /// sequence possible from `s` is possible too, hits the same targets and
     /// reaches states with the same measure (livecheck: more of a budget
-    /// left — a budget only ever adds choices). A state that a state seen on
-    /// the same or an earlier level dominates is not expanded: whatever it
-    /// leads to, its dominator leads to, as soon or sooner. The default is
-    /// none.
+    /// left — a budget only ever adds choices). The explorer takes a state
+    /// with several budgets larger (none smaller) as dominating too: it
+    /// simulates through the single raises one after another. A state that a
+    /// state seen on the same or an earlier level dominates is not expanded:
+    /// whatever it leads to, its dominator leads to, as soon or sooner. The
+    /// default is none.
     fn budgets(&self) -> Vec<pack::Field> {
         Vec::new()
     }

@@ -67,7 +67,7 @@ mod step;
 /// verdict, a counterexample or a state count, so a proof computed by an
 /// older model is seen as stale and never reused (`livecheck diff`,
 /// `check --baseline`).
-pub const MODEL_VERSION: u32 = 2;
+pub const MODEL_VERSION: u32 = 3;
 mod time;
 
 use crate::decision::{Awaiting, Decision, ProbeResult};
@@ -871,13 +871,32 @@ impl crate::engine::Packable for World {
         s.crash.filter(Crash::open).map(|c| c.age)
     }
 
-    /// The budgets: spurious answers, transport errors, config PUTs and
-    /// manual restarts left; a state with more of one left dominates. Exact: a budget is read only
-    /// to allow one more choice (an answer, a PUT, a restart), and the one
-    /// normalisation that looks at a budget (the file-write stamp forgotten
-    /// once no config PUT is left) only removes what a config PUT would
-    /// read; so the richer state can do every step the poorer one can, with
-    /// the same events, into a state that again has at least its budgets.
+    /// The fields in which a larger value dominates.
+    ///
+    /// - The budgets: spurious answers, transport errors, config PUTs and
+    ///   manual restarts left; a state with more of one left dominates.
+    ///   Exact: a budget is read only to allow one more choice (an answer, a
+    ///   PUT, a restart; never whether time may pass), and the one
+    ///   normalisation that looks at a budget (the file-write stamp
+    ///   forgotten once no config PUT is left) only removes what a config
+    ///   PUT would read; so the richer state can do every step the poorer
+    ///   one can, with the same events, into a state that again has at least
+    ///   its budgets.
+    /// - In a settle period, the complement of its count of not-running
+    ///   results (`2 - count`): a state that has seen fewer dominates. The
+    ///   count is read only as `count < 2`, which marks a declaration or a
+    ///   restart as lone-false ([`event::LONE_FALSE`], [`event::LONE_FIRE`]),
+    ///   never by a step's enabling or effect; a not-running result raises
+    ///   both counts by one (capped), a new restart or a registration sets
+    ///   both alike. So the state with the smaller count does every step the
+    ///   other does, sets every event the other sets (and perhaps a
+    ///   lone-false one more), into a state that again has the smaller count.
+    ///
+    /// Not a dominance field: the URL cache, although a cached URL only adds
+    /// requests, because a crashed container's request is due
+    /// ([`World::urgent`]): the cached state cannot let time pass where the
+    /// other can. `tests/reductions.rs` checks every raise one step at a
+    /// time on reachable states.
     fn budgets(&self) -> Vec<crate::engine::pack::Field> {
         self.layout.budget_fields()
     }

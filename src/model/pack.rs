@@ -7,6 +7,21 @@
 //! their cap, see [`crate::policy::AgeCaps`]), future wake-ups as offsets.
 //! What the last transition did ([`WorldState::events`]) is not stored: the
 //! explorer looks at it on the generated state, and no transition reads it.
+//!
+//! # Canonical forms
+//!
+//! Two values that no step can tell apart are packed alike, so the search
+//! stores one state where the world has several equivalent ones (see
+//! [`crate::engine::Packable`] for what "equivalent" must mean):
+//!
+//! - a heartbeat past the recent window ([`heartbeat_age`]);
+//! - the restart stamp a decision remembers for its re-check, when it is no
+//!   longer the workspace's ([`put_decision`]).
+//!
+//! Paths are still replayed from the real initial state, so a counterexample
+//! shows the real ages, not the canonical ones. `tests/reductions.rs` checks
+//! on reachable states that each merge is an equivalence, one step at a
+//! time; `docs/model.md` has what each saves.
 
 use super::{
     Coord, Crash, InFlight, Job, JobPhase, Owner, Slot, Truth, World, WorldState, MAX_SLOTS, NOW,
@@ -345,7 +360,10 @@ fn heartbeat_age(l: &Layout, ws: &Workspace, h: Ms) -> u64 {
 
 fn put_workspace(l: &Layout, w: &mut Writer, ws: &Workspace) {
     assert_eq!(ws.facts, Facts::default(), "the model never changes facts");
-    w.opt(ws.last_heartbeat.map(|h| heartbeat_age(l, ws, h)), l.heartbeat);
+    w.opt(
+        ws.last_heartbeat.map(|h| heartbeat_age(l, ws, h)),
+        l.heartbeat,
+    );
     w.flag(ws.url_registered);
     w.put(
         match ws.status {
@@ -409,7 +427,10 @@ fn get_workspace(l: &Layout, r: &mut Reader) -> Workspace {
 /// everything the other can and hits those targets whenever it does.
 fn put_settle(w: &mut Writer, settle: Option<u8>) {
     w.flag(settle.is_some());
-    w.put(settle.map_or(0, |n| 2 - u64::from(n.min(2))), SETTLE_BITS - 1);
+    w.put(
+        settle.map_or(0, |n| 2 - u64::from(n.min(2))),
+        SETTLE_BITS - 1,
+    );
 }
 
 fn get_settle(r: &mut Reader) -> Option<u8> {
