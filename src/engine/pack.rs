@@ -53,6 +53,9 @@ impl Field {
 pub struct Writer {
     words: [u64; MAX_WORDS],
     pos: u32,
+    /// The bits of every value written that lie past its field's width
+    /// (checked once, in [`Writer::finish_into`]).
+    overflow: u64,
 }
 
 impl Writer {
@@ -63,21 +66,28 @@ impl Writer {
 
     /// Appends `value` in `bits` bits.
     ///
+    /// A value wider than its field is a bug in the model's layout: a debug
+    /// build panics here, naming it; every build panics in
+    /// [`Writer::finish_into`] (one check a state instead of one a field:
+    /// packing is on the search's hot path).
+    ///
     /// # Panics
     ///
-    /// When `value` does not fit in `bits` bits, or the state outgrows
-    /// [`MAX_WORDS`] words: both are bugs in the model's layout.
+    /// In a debug build, when `value` does not fit in `bits` bits, or the
+    /// state outgrows [`MAX_WORDS`] words (checked once, when the model is
+    /// built).
     #[inline(always)]
     #[track_caller]
     pub fn put(&mut self, value: u64, bits: u32) {
+        debug_assert!(
+            bits == 64 || value >> bits == 0,
+            "packing {value} into a {bits}-bit field: wider than its field"
+        );
         if bits == 0 {
-            assert!(value == 0, "packing {value} into a 0-bit field");
+            self.overflow |= value;
             return;
         }
-        assert!(
-            bits == 64 || value >> bits == 0,
-            "packing {value} into a {bits}-bit field"
-        );
+        self.overflow |= if bits >= 64 { 0 } else { value >> bits };
         let end = self.pos + bits;
         // A model checks its layout fits once, when it is built.
         debug_assert!(
@@ -119,8 +129,17 @@ impl Writer {
 
     /// Copies the packed words into `out` (which must hold every bit
     /// written).
+    ///
+    /// # Panics
+    ///
+    /// When a value written was wider than its field (see [`Writer::put`]):
+    /// its bits would have merged distinct states.
     #[inline]
     pub fn finish_into(&self, out: &mut [u64]) {
+        assert!(
+            self.overflow == 0,
+            "a packed value is wider than its field (a debug build names it)"
+        );
         debug_assert!(out.len() * 64 >= self.pos as usize);
         let n = out.len();
         out.copy_from_slice(&self.words[..n]);
@@ -227,9 +246,14 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "into a 3-bit field")]
+    #[should_panic(expected = "wider than its field")]
     fn a_value_wider_than_its_field_is_refused() {
-        Writer::new().put(8, 3);
+        let mut w = Writer::new();
+        w.put(1, 2);
+        w.put(8, 3);
+        w.put(1, 2);
+        // A debug build panics in `put`, naming the field; every build here.
+        w.finish_into(&mut [0; 1]);
     }
 
     #[test]
