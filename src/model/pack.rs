@@ -14,9 +14,9 @@
 //! stores one state where the world has several equivalent ones (see
 //! [`crate::engine::Packable`] for what "equivalent" must mean):
 //!
-//! - a heartbeat past the recent window ([`heartbeat_age`]);
+//! - a heartbeat past the recent window (`heartbeat_age`);
 //! - the restart stamp a decision remembers for its re-check, when it is no
-//!   longer the workspace's ([`put_decision`]).
+//!   longer the workspace's (`put_decision`).
 //!
 //! Paths are still replayed from the real initial state, so a counterexample
 //! shows the real ages, not the canonical ones. `tests/reductions.rs` checks
