@@ -2,8 +2,9 @@
 //! time on the states the shipped models reach.
 //!
 //! - **Packing merges only equivalent states.** The packed form of a state
-//!   is canonical: heartbeats and remembered restart stamps that no rule can
-//!   tell apart pack alike (`src/model/pack.rs`). For every state checked,
+//!   is canonical: heartbeats that no rule can tell apart pack alike
+//!   (`src/model/pack.rs`; the model itself forgets a decision's stale
+//!   remembered stamp, checked in `src/model/time.rs`). For every state checked,
 //!   the state and its canonical form (`unpack(pack(s))`) must enable the
 //!   same actions in the same order (paths are replayed by action index),
 //!   and each action must lead to states that pack alike, with the same
@@ -59,9 +60,8 @@ fn actions(w: &World, s: &WorldState) -> Vec<Action> {
 #[derive(Default)]
 struct Seen {
     states: usize,
-    /// States whose canonical form differs, in the heartbeat / elsewhere.
+    /// States whose canonical form differs (in the heartbeat).
     heartbeat: usize,
-    other: usize,
     /// Budget raises checked.
     raises: usize,
 }
@@ -71,11 +71,12 @@ fn check_canonical(w: &World, s: &WorldState, seen: &mut Seen) {
     let c = canonical(w, s);
     seen.states += 1;
     if c != *s {
-        if c.ws.last_heartbeat() != s.ws.last_heartbeat() {
-            seen.heartbeat += 1;
-        } else {
-            seen.other += 1;
-        }
+        assert_ne!(
+            c.ws.last_heartbeat(),
+            s.ws.last_heartbeat(),
+            "only the heartbeat packs canonically: {s:?}"
+        );
+        seen.heartbeat += 1;
     }
     assert_eq!(pack(w, &c), pack(w, s), "packing is not idempotent: {s:?}");
     let acts = actions(w, s);
@@ -221,19 +222,17 @@ fn random_runs(policy: &str, env: &str, runs: usize, steps: usize) -> Seen {
     seen
 }
 
-/// Runs a pair's random runs and checks the canonical forms were met.
+/// Runs a pair's random runs and checks the canonical form was met where
+/// `heartbeat_met` says the runs reach it (v4 × cloud's rarely do: a
+/// restart, the new agent's registration, then 15 s without a heartbeat).
 fn runs(policy: &str, env: &str, heartbeat_met: bool) {
     let seen = random_runs(policy, env, 200, 300);
     eprintln!(
-        "{policy} × {env}: {} states, {} canonicalised in the heartbeat, {} elsewhere, {} raises",
-        seen.states, seen.heartbeat, seen.other, seen.raises
+        "{policy} × {env}: {} states, {} canonicalised in the heartbeat, {} raises",
+        seen.states, seen.heartbeat, seen.raises
     );
-    // The runs reach the states the canonical forms are about (else this
-    // test checks nothing about them).
-    assert!(
-        seen.other > 0,
-        "no run reached a restart stamp the packing merges"
-    );
+    // The runs reach the states the canonical form is about (else this
+    // test checks nothing about it).
     assert!(
         seen.heartbeat > 0 || !heartbeat_met,
         "no run reached a heartbeat the packing merges"

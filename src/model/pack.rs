@@ -14,12 +14,12 @@
 //! stores one state where the world has several equivalent ones (see
 //! [`crate::engine::Packable`] for what "equivalent" must mean):
 //!
-//! - a heartbeat past the recent window (`heartbeat_age`);
-//! - the restart stamp a decision remembers for its re-check, when it is no
-//!   longer the workspace's (`put_decision`).
+//! - a heartbeat past the recent window (`heartbeat_age`).
 //!
-//! Paths are still replayed from the real initial state, so a counterexample
-//! shows the real ages, not the canonical ones. `tests/reductions.rs` checks
+//! (A decision's remembered restart stamp, once it is not the workspace's,
+//! is forgotten by the model itself, [`World`]'s `normalize`: it orders the
+//! slots.) Paths are still replayed from the real initial state, so a
+//! counterexample shows the real ages, not the canonical ones. `tests/reductions.rs` checks
 //! on reachable states that each merge is an equivalence, one step at a
 //! time; `docs/model.md` has what each saves.
 
@@ -59,9 +59,6 @@ pub struct Layout {
     recent_window: Ms,
     /// The heartbeat's age cap.
     heartbeat_cap: Ms,
-    /// The policy's decision compares `restart_seen` with the workspace's
-    /// stamp before declaring (`guard.recheck_restarting_before_declare`).
-    recheck: bool,
     /// Where the settle count's complement lies (see [`put_settle`]).
     settle_at: u32,
     /// Where the budgets (spurious, errors, config PUTs, manual restarts)
@@ -118,7 +115,6 @@ impl Layout {
             offset: bits_for(e.tick),
             recent_window: caps.recent_window,
             heartbeat_cap: caps.heartbeat,
-            recheck: d.recheck_restarting,
             settle_at: 0,
             budgets_at: 0,
         }
@@ -221,18 +217,7 @@ fn at_age(a: u64) -> Ms {
     NOW - a
 }
 
-/// Packs a decision of a slot whose policy re-checks the restart stamp
-/// (`recheck`) in a workspace whose stamp is `stamp`.
-///
-/// `restart_seen` is read only by the re-check, as "equal to the
-/// workspace's stamp or not". A stamp, once set, only moves forward and is
-/// never cleared, so a `restart_seen` that differs from it differs for the
-/// rest of the decision's life (the caps keep the newer stamp from
-/// saturating onto it while the decision lives, see
-/// [`crate::policy::Policy::age_caps_for`]): every such value is packed as
-/// none (which differs from the set stamp just as well), and without a
-/// re-check it is never read at all.
-fn put_decision(l: &Layout, w: &mut Writer, d: &Decision, recheck: bool, stamp: Option<Ms>) {
+fn put_decision(l: &Layout, w: &mut Writer, d: &Decision) {
     let (tag, basis, since, deadline, wake, second) = match d.phase() {
         Phase::WaitFresh {
             basis,
@@ -250,12 +235,7 @@ fn put_decision(l: &Layout, w: &mut Writer, d: &Decision, recheck: bool, stamp: 
     w.flag(basis.settling);
     w.flag(basis.recent);
     w.flag(basis.fresh);
-    let seen = if recheck && basis.restart_seen == stamp {
-        stamp
-    } else {
-        None
-    };
-    w.opt(seen.map(age), l.stamp);
+    w.opt(basis.restart_seen.map(age), l.stamp);
     w.put(age(since), l.stamp);
     w.put(deadline + l.deadline_bias - NOW, l.deadline);
     w.put(wake - NOW, l.wake);
@@ -296,7 +276,7 @@ fn get_decision(l: &Layout, r: &mut Reader) -> Decision {
     Decision::from_parts(phase, probes)
 }
 
-fn put_slot(l: &Layout, w: &mut Writer, slot: &Option<Slot>, stamp: Option<Ms>) {
+fn put_slot(l: &Layout, w: &mut Writer, slot: &Option<Slot>) {
     match slot {
         None => {
             w.put(0, 2);
@@ -304,8 +284,7 @@ fn put_slot(l: &Layout, w: &mut Writer, slot: &Option<Slot>, stamp: Option<Ms>) 
         }
         Some(Slot::Preflight(d)) => {
             w.put(1, 2);
-            // The preflight's rule has no re-check.
-            put_decision(l, w, d, false, stamp);
+            put_decision(l, w, d);
         }
         Some(Slot::Forwarding) => {
             w.put(2, 2);
@@ -313,7 +292,7 @@ fn put_slot(l: &Layout, w: &mut Writer, slot: &Option<Slot>, stamp: Option<Ms>) 
         }
         Some(Slot::Decision(d)) => {
             w.put(3, 2);
-            put_decision(l, w, d, l.recheck, stamp);
+            put_decision(l, w, d);
         }
     }
 }
@@ -462,7 +441,7 @@ impl World {
         let l = &self.layout;
         let mut w = Writer::new();
         for slot in &s.slots {
-            put_slot(l, &mut w, slot, s.ws.restart.started_at());
+            put_slot(l, &mut w, slot);
         }
         put_workspace(l, &mut w, &s.ws);
         let (tag, elapsed) = match s.truth {

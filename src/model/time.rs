@@ -3,7 +3,7 @@
 //! merges states no future transition can tell apart.
 
 use super::{Coord, Job, JobPhase, Slot, Truth, World, WorldState, NOW};
-use crate::decision::Awaiting;
+use crate::decision::{Awaiting, Decision, Phase};
 use crate::duration::Ms;
 
 impl World {
@@ -166,11 +166,24 @@ impl World {
     /// arrive freely then), the world's heartbeat timer when heartbeats do
     /// not matter or the agent is not up, the file-write stamp once no config
     /// PUT is left, who started the last cycle once its settle period is
-    /// over, strike counts past the threshold, and the order of the request
-    /// slots (interchangeable).
+    /// over, strike counts past the threshold, a decision's remembered
+    /// restart stamp once it is not the workspace's (see
+    /// [`forget_stale_stamp`]), and the order of the request slots
+    /// (interchangeable).
     pub(super) fn normalize(&self, s: &mut WorldState) {
         if s.truth != Truth::Crashed {
             s.req_timer = 0;
+        }
+        let stamp = s.ws.restart.started_at();
+        for slot in s.slots.iter_mut().flatten() {
+            match slot {
+                Slot::Decision(d) if self.policy.decision.recheck_restarting => {
+                    forget_stale_stamp(d, stamp)
+                }
+                // The preflight's rule, or a policy, without the re-check.
+                Slot::Decision(d) | Slot::Preflight(d) => forget_stale_stamp(d, None),
+                Slot::Forwarding => {}
+            }
         }
         if s.slots[1..].iter().any(Option::is_some) {
             s.slots.sort_unstable_by_key(|d| (d.is_none(), *d));
@@ -214,5 +227,128 @@ impl World {
                 }
             }
         }
+    }
+}
+
+/// Forgets the restart stamp `d` remembered for its re-check
+/// (`restart_seen`) unless it is `keep` (the workspace's stamp; `None`: the
+/// slot's rule has no re-check, so it is never read).
+///
+/// The re-check reads it only as "equal to the workspace's stamp or not". A
+/// stamp, once set, only moves forward and is never cleared, so a
+/// remembered stamp that differs from it differs for the rest of the
+/// decision's life (the caps keep the newer stamp from saturating onto it
+/// while the decision lives, see [`crate::policy::Policy::age_caps_for`]):
+/// every such value behaves as none, which differs from a set stamp just as
+/// well. Done here, before the slots are sorted (the stamp is part of a
+/// slot's order), and not only when packing, so that a path replayed from
+/// the real initial state sorts its slots as the search did.
+fn forget_stale_stamp(d: &mut Decision, keep: Option<Ms>) {
+    let mut phase = d.phase();
+    let basis = match &mut phase {
+        Phase::WaitFresh { basis, .. }
+        | Phase::Probing { basis, .. }
+        | Phase::Sleeping { basis, .. }
+        | Phase::Declaring { basis } => basis,
+        Phase::Done(_) => return,
+    };
+    if basis.restart_seen.is_some() && basis.restart_seen != keep {
+        basis.restart_seen = None;
+        *d = Decision::from_parts(phase, d.probes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::MAX_SLOTS;
+    use super::*;
+    use crate::engine::Packable;
+    use crate::environment::Environment;
+    use crate::policy::Policy;
+    use stateright::Model;
+    use std::path::Path;
+
+    fn world(policy: &str, env: &str) -> World {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        World::new(
+            Policy::load(&root.join(format!("policies/{policy}.toml"))).unwrap(),
+            Environment::load(&root.join(format!("environments/{env}.toml"))).unwrap(),
+        )
+    }
+
+    fn pack(w: &World, s: &WorldState) -> Vec<u64> {
+        let mut words = vec![0; w.words()];
+        w.pack(s, &mut words);
+        words
+    }
+
+    /// A decision that remembers a stale restart stamp behaves, for one step
+    /// of every action, exactly as one that remembers none (which is what
+    /// [`forget_stale_stamp`] makes of it): checked on seeded random runs
+    /// through both v4 pairs (whose rule re-checks), at every state where a
+    /// decision remembers none while the workspace has a stamp.
+    #[test]
+    fn a_stale_remembered_stamp_is_never_read_differently_from_none() {
+        let mut checked = 0;
+        let mut steps = 0;
+        for env in ["cloud", "docker"] {
+            let w = world("v4-proposed", env);
+            assert!(w.policy.decision.recheck_restarting);
+            let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+            for _ in 0..100 {
+                let mut s = w.initial();
+                for _ in 0..300 {
+                    steps += 1;
+                    let mut acts = Vec::new();
+                    w.actions(&s, &mut acts);
+                    let stamp = s.ws.restart.started_at();
+                    for i in 0..MAX_SLOTS {
+                        let (Some(Slot::Decision(d)), Some(at)) = (s.slots[i], stamp) else {
+                            continue;
+                        };
+                        let mut phase = d.phase();
+                        let basis = match &mut phase {
+                            Phase::WaitFresh { basis, .. }
+                            | Phase::Probing { basis, .. }
+                            | Phase::Sleeping { basis, .. }
+                            | Phase::Declaring { basis } => basis,
+                            Phase::Done(_) => continue,
+                        };
+                        if basis.restart_seen.is_some() {
+                            continue;
+                        }
+                        basis.restart_seen = Some(at - 1);
+                        let mut stale = s;
+                        stale.slots[i] =
+                            Some(Slot::Decision(Decision::from_parts(phase, d.probes())));
+                        checked += 1;
+                        let mut theirs = Vec::new();
+                        w.actions(&stale, &mut theirs);
+                        assert_eq!(acts, theirs);
+                        for &a in &acts {
+                            // `None`: nothing changed. From the stale state
+                            // that is a step to the state without it.
+                            let x = w.next_state(&s, a).unwrap_or(s);
+                            let y = w.next_state(&stale, a);
+                            assert!(y.is_some() || x == s, "{a:?} from {stale:?}");
+                            let y = y.unwrap_or(s);
+                            assert_eq!(x.events, y.events, "{a:?} from {stale:?}");
+                            assert_eq!(pack(&w, &x), pack(&w, &y), "{a:?} from {stale:?}");
+                        }
+                    }
+                    let next: Vec<WorldState> =
+                        acts.iter().filter_map(|&a| w.next_state(&s, a)).collect();
+                    if next.is_empty() {
+                        break;
+                    }
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    s = next[rng as usize % next.len()];
+                }
+            }
+        }
+        eprintln!("stale stamps checked: {checked} in {steps} states");
+        assert!(checked > 100, "the runs met {checked} such decisions");
     }
 }
