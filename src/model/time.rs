@@ -244,18 +244,35 @@ impl World {
 /// slot's order), and not only when packing, so that a path replayed from
 /// the real initial state sorts its slots as the search did.
 fn forget_stale_stamp(d: &mut Decision, keep: Option<Ms>) {
-    let mut phase = d.phase();
-    let basis = match &mut phase {
+    let seen = remembered_stamp(d);
+    if seen.is_some() && seen != keep {
+        *d = with_remembered_stamp(d, None);
+    }
+}
+
+/// The restart stamp `d` remembers for its re-check (none once done).
+fn remembered_stamp(d: &Decision) -> Option<Ms> {
+    match d.phase() {
         Phase::WaitFresh { basis, .. }
         | Phase::Probing { basis, .. }
         | Phase::Sleeping { basis, .. }
-        | Phase::Declaring { basis } => basis,
-        Phase::Done(_) => return,
-    };
-    if basis.restart_seen.is_some() && basis.restart_seen != keep {
-        basis.restart_seen = None;
-        *d = Decision::from_parts(phase, d.probes());
+        | Phase::Declaring { basis } => basis.restart_seen,
+        Phase::Done(_) => None,
     }
+}
+
+/// `d` remembering `stamp` for its re-check (a decision that is done keeps
+/// no basis and comes back unchanged).
+fn with_remembered_stamp(d: &Decision, stamp: Option<Ms>) -> Decision {
+    let mut phase = d.phase();
+    match &mut phase {
+        Phase::WaitFresh { basis, .. }
+        | Phase::Probing { basis, .. }
+        | Phase::Sleeping { basis, .. }
+        | Phase::Declaring { basis } => basis.restart_seen = stamp,
+        Phase::Done(_) => {}
+    }
+    Decision::from_parts(phase, d.probes())
 }
 
 #[cfg(test)]
@@ -306,21 +323,12 @@ mod tests {
                         let (Some(Slot::Decision(d)), Some(at)) = (s.slots[i], stamp) else {
                             continue;
                         };
-                        let mut phase = d.phase();
-                        let basis = match &mut phase {
-                            Phase::WaitFresh { basis, .. }
-                            | Phase::Probing { basis, .. }
-                            | Phase::Sleeping { basis, .. }
-                            | Phase::Declaring { basis } => basis,
-                            Phase::Done(_) => continue,
-                        };
-                        if basis.restart_seen.is_some() {
+                        if remembered_stamp(&d).is_some() {
                             continue;
                         }
-                        basis.restart_seen = Some(at - 1);
                         let mut stale = s;
                         stale.slots[i] =
-                            Some(Slot::Decision(Decision::from_parts(phase, d.probes())));
+                            Some(Slot::Decision(with_remembered_stamp(&d, Some(at - 1))));
                         checked += 1;
                         let mut theirs = Vec::new();
                         w.actions(&stale, &mut theirs);
