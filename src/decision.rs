@@ -342,6 +342,19 @@ pub enum Phase {
     Done(Verdict),
 }
 
+impl Phase {
+    /// What the decision knows, while it is not done.
+    pub fn basis_mut(&mut self) -> Option<&mut Basis> {
+        match self {
+            Phase::WaitFresh { basis, .. }
+            | Phase::Probing { basis, .. }
+            | Phase::Sleeping { basis, .. }
+            | Phase::Declaring { basis } => Some(basis),
+            Phase::Done(_) => None,
+        }
+    }
+}
+
 /// Step 4 of the rule: is the workspace inside its settle window at `now`?
 /// (Exported so drivers can show what the proxy knew; the decision itself
 /// reads it only when it starts.)
@@ -665,29 +678,22 @@ impl Decision {
     /// time passes only on its own timers (its argument states the bound).
     pub fn age(&mut self, now: Ms, dt: Ms, stamp_cap: Ms) {
         let past = |t: &mut Ms| *t = t.saturating_sub(dt).max(now.saturating_sub(stamp_cap));
-        let seen = |b: &mut Basis| {
-            if let Some(t) = &mut b.restart_seen {
-                past(t);
-            }
-        };
+        if let Some(t) = self.phase.basis_mut().and_then(|b| b.restart_seen.as_mut()) {
+            past(t);
+        }
         match &mut self.phase {
             Phase::WaitFresh {
-                basis,
                 since,
                 deadline,
                 wake,
+                ..
             } => {
-                seen(basis);
                 past(since);
                 *deadline = deadline.saturating_sub(dt);
                 *wake = wake.saturating_sub(dt);
             }
-            Phase::Sleeping { basis, wake } => {
-                seen(basis);
-                *wake = wake.saturating_sub(dt);
-            }
-            Phase::Probing { basis, .. } | Phase::Declaring { basis } => seen(basis),
-            Phase::Done(_) => {}
+            Phase::Sleeping { wake, .. } => *wake = wake.saturating_sub(dt),
+            Phase::Probing { .. } | Phase::Declaring { .. } | Phase::Done(_) => {}
         }
     }
 }

@@ -3,7 +3,7 @@
 //! merges states no future transition can tell apart.
 
 use super::{Coord, Job, JobPhase, Slot, Truth, World, WorldState, NOW};
-use crate::decision::{Awaiting, Decision, Phase};
+use crate::decision::{Awaiting, Decision};
 use crate::duration::Ms;
 
 impl World {
@@ -244,35 +244,13 @@ impl World {
 /// slot's order), and not only when packing, so that a path replayed from
 /// the real initial state sorts its slots as the search did.
 fn forget_stale_stamp(d: &mut Decision, keep: Option<Ms>) {
-    let seen = remembered_stamp(d);
-    if seen.is_some() && seen != keep {
-        *d = with_remembered_stamp(d, None);
-    }
-}
-
-/// The restart stamp `d` remembers for its re-check (none once done).
-fn remembered_stamp(d: &Decision) -> Option<Ms> {
-    match d.phase() {
-        Phase::WaitFresh { basis, .. }
-        | Phase::Probing { basis, .. }
-        | Phase::Sleeping { basis, .. }
-        | Phase::Declaring { basis } => basis.restart_seen,
-        Phase::Done(_) => None,
-    }
-}
-
-/// `d` remembering `stamp` for its re-check (a decision that is done keeps
-/// no basis and comes back unchanged).
-fn with_remembered_stamp(d: &Decision, stamp: Option<Ms>) -> Decision {
     let mut phase = d.phase();
-    match &mut phase {
-        Phase::WaitFresh { basis, .. }
-        | Phase::Probing { basis, .. }
-        | Phase::Sleeping { basis, .. }
-        | Phase::Declaring { basis } => basis.restart_seen = stamp,
-        Phase::Done(_) => {}
+    if let Some(b) = phase.basis_mut() {
+        if b.restart_seen.is_some() && b.restart_seen != keep {
+            b.restart_seen = None;
+            *d = Decision::from_parts(phase, d.probes());
+        }
     }
-    Decision::from_parts(phase, d.probes())
 }
 
 #[cfg(test)]
@@ -323,12 +301,17 @@ mod tests {
                         let (Some(Slot::Decision(d)), Some(at)) = (s.slots[i], stamp) else {
                             continue;
                         };
-                        if remembered_stamp(&d).is_some() {
+                        let mut phase = d.phase();
+                        let Some(basis) = phase.basis_mut() else {
+                            continue;
+                        };
+                        if basis.restart_seen.is_some() {
                             continue;
                         }
+                        basis.restart_seen = Some(at - 1);
                         let mut stale = s;
                         stale.slots[i] =
-                            Some(Slot::Decision(with_remembered_stamp(&d, Some(at - 1))));
+                            Some(Slot::Decision(Decision::from_parts(phase, d.probes())));
                         checked += 1;
                         let mut theirs = Vec::new();
                         w.actions(&stale, &mut theirs);
