@@ -184,7 +184,8 @@ pub enum Stop {
     Timeout,
     /// Every target was hit and the caller asked to stop then.
     AllHit,
-    /// The visited set is full ([`table::MAX_STATES`]).
+    /// The visited set is full ([`table::MAX_STATES`], or one of its
+    /// shards: [`table::Insert::Full`]).
     Capacity,
 }
 
@@ -408,6 +409,10 @@ where
                 1
             }
             Insert::Seen => 0,
+            Insert::Full => {
+                self.halt(Stop::Capacity);
+                0
+            }
         }
     }
 
