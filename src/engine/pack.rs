@@ -48,10 +48,96 @@ impl Field {
     }
 }
 
+/// A field whose values lie on a grid: multiples of `step` up to `max`, and
+/// `max` itself (a cap, which need not be a multiple: ages are often capped
+/// at a threshold plus one). It packs `ceil(value / step)` and unpacks
+/// `min(units * step, max)`, so every value on the grid round-trips and a
+/// field of milliseconds on a 500 ms grid takes 9 bits fewer than the
+/// milliseconds would. A value off the grid is a bug in the model (its
+/// grid step does not divide a duration it uses): [`Writer::put_grid`]
+/// refuses it as it refuses a value wider than its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GridField {
+    bits: u32,
+    step: u64,
+    /// `ceil(2^64 / step)`: `ceil(v / step)` is then one multiplication
+    /// (exact for every numerator below 2^32: Lemire, Kaser and Kurz,
+    /// "Faster remainder by direct computation", 2019). Unused for step 1.
+    magic: u64,
+    max: u64,
+}
+
+impl Default for GridField {
+    /// A field that holds only 0 (no bits).
+    fn default() -> Self {
+        GridField::new(1, 0)
+    }
+}
+
+impl GridField {
+    /// Largest `max` (and step) a grid field takes: the division is exact
+    /// for numerators below 2^32.
+    pub const LIMIT: u64 = 1 << 31;
+
+    /// A field for values on the grid of `step` up to `max`.
+    ///
+    /// # Panics
+    ///
+    /// When `step` is 0 or `step` or `max` is [`GridField::LIMIT`] or more
+    /// (24 days of milliseconds).
+    pub fn new(step: u64, max: u64) -> GridField {
+        assert!(
+            (1..Self::LIMIT).contains(&step) && max < Self::LIMIT,
+            "a grid field of step {step} up to {max}"
+        );
+        let magic = if step == 1 { 0 } else { u64::MAX / step + 1 };
+        let mut f = GridField {
+            bits: 0,
+            step,
+            magic,
+            max,
+        };
+        f.bits = bits_for(f.units(max));
+        f
+    }
+
+    /// Its width in bits.
+    pub fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    /// Its largest value.
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// `ceil(value / step)`, for `value` below [`GridField::LIMIT`].
+    #[inline(always)]
+    fn units(&self, value: u64) -> u64 {
+        if self.step == 1 {
+            value
+        } else {
+            ((u128::from(value + self.step - 1) * u128::from(self.magic)) >> 64) as u64
+        }
+    }
+
+    /// The value `units` stands for.
+    #[inline(always)]
+    fn value(&self, units: u64) -> u64 {
+        (units * self.step).min(self.max)
+    }
+}
+
 /// Writes fields into up to [`MAX_WORDS`] words.
 #[derive(Debug, Default, Clone)]
 pub struct Writer {
+    /// The words filled so far.
     words: [u64; MAX_WORDS],
+    /// The word being filled (`words[pos / 64]` once full): kept apart so
+    /// that writing a field is register work, not a read-modify-write of
+    /// memory at a computed index (a chain of store-to-load forwards that
+    /// made packing a fifth of a search).
+    current: u64,
     pos: u32,
     /// The bits of every value written that lie past its field's width
     /// (checked once, in [`Writer::finish_into`]).
@@ -95,11 +181,12 @@ impl Writer {
             "a packed state needs more than {} bits",
             MAX_WORDS * 64
         );
-        let word = (self.pos / 64) as usize;
         let shift = self.pos % 64;
-        self.words[word] |= value << shift;
-        if shift + bits > 64 {
-            self.words[word + 1] |= value >> (64 - shift);
+        self.current |= value << shift;
+        if shift + bits >= 64 {
+            self.words[(self.pos / 64) as usize] = self.current;
+            // `value >> (64 - shift)`, 0 for a shift of 0.
+            self.current = (value >> 1) >> (63 - shift);
         }
         self.pos = end;
     }
@@ -117,6 +204,28 @@ impl Writer {
         self.put(value.unwrap_or(0), bits);
     }
 
+    /// Appends `value`, a value on `field`'s grid (see [`GridField`]).
+    /// A value off the grid, or past its largest, is refused in
+    /// [`Writer::finish_into`] (a debug build panics here, naming it).
+    #[inline(always)]
+    #[track_caller]
+    pub fn put_grid(&mut self, value: u64, field: GridField) {
+        let units = field.units(value);
+        let off = (value >> 31) | u64::from(field.value(units) != value);
+        debug_assert!(off == 0, "packing {value} into {field:?}: off its grid");
+        self.overflow |= off;
+        self.put(units, field.bits);
+    }
+
+    /// Appends an optional value on a grid: a presence bit, then the value
+    /// (0 when absent).
+    #[inline]
+    #[track_caller]
+    pub fn opt_grid(&mut self, value: Option<u64>, field: GridField) {
+        self.flag(value.is_some());
+        self.put_grid(value.unwrap_or(0), field);
+    }
+
     /// Bits written so far.
     pub fn len(&self) -> u32 {
         self.pos
@@ -132,17 +241,22 @@ impl Writer {
     ///
     /// # Panics
     ///
-    /// When a value written was wider than its field (see [`Writer::put`]):
-    /// its bits would have merged distinct states.
+    /// When a value written was wider than its field (see [`Writer::put`])
+    /// or off its grid ([`Writer::put_grid`]): its bits would have merged
+    /// distinct states.
     #[inline]
     pub fn finish_into(&self, out: &mut [u64]) {
         assert!(
             self.overflow == 0,
-            "a packed value is wider than its field (a debug build names it)"
+            "a packed value is wider than its field or off its grid (a debug build names it)"
         );
         debug_assert!(out.len() * 64 >= self.pos as usize);
         let n = out.len();
         out.copy_from_slice(&self.words[..n]);
+        let last = (self.pos / 64) as usize;
+        if last < n {
+            out[last] = self.current;
+        }
     }
 }
 
@@ -177,6 +291,21 @@ impl<'a> Reader<'a> {
         } else {
             v & ((1u64 << bits) - 1)
         }
+    }
+
+    /// The next value on `field`'s grid (see [`Writer::put_grid`]).
+    #[inline]
+    pub fn get_grid(&mut self, field: GridField) -> u64 {
+        let units = self.get(field.bits);
+        field.value(units)
+    }
+
+    /// The next optional value on a grid (see [`Writer::opt_grid`]).
+    #[inline]
+    pub fn opt_grid(&mut self, field: GridField) -> Option<u64> {
+        let present = self.flag();
+        let v = self.get_grid(field);
+        present.then_some(v)
     }
 
     /// Skips `bits` bits.
@@ -253,6 +382,61 @@ mod tests {
         w.put(8, 3);
         w.put(1, 2);
         // A debug build panics in `put`, naming the field; every build here.
+        w.finish_into(&mut [0; 1]);
+    }
+
+    /// Every value on a grid round-trips, in the fewest bits; the cap
+    /// (off the grid or on it) too.
+    #[test]
+    fn grid_values_round_trip_in_units() {
+        for (step, max) in [
+            (1, 0),
+            (1, 62_001),
+            (500, 62_001),
+            (500, 60_000),
+            (3, 10),
+            (7, 7),
+        ] {
+            let f = GridField::new(step, max);
+            assert_eq!(f.bits(), bits_for(max.div_ceil(step)), "{step} {max}");
+            let values = (0..=max / step).map(|k| k * step).chain([max]);
+            for v in values {
+                // Behind 60 bits, so that the field crosses a word boundary.
+                let mut w = Writer::new();
+                w.put(0, 60);
+                w.put_grid(v, f);
+                w.opt_grid(Some(v), f);
+                w.opt_grid(None, f);
+                let mut words = [0; 2];
+                w.finish_into(&mut words);
+                let mut r = Reader::new(&words);
+                r.skip(60);
+                assert_eq!(r.get_grid(f), v);
+                assert_eq!(r.opt_grid(f), Some(v));
+                assert_eq!(r.opt_grid(f), None);
+            }
+        }
+        // The division by multiplication is exact up to the limit.
+        let f = GridField::new(12_345, GridField::LIMIT - 1);
+        for v in (0..GridField::LIMIT - 12_345).step_by(999_983) {
+            assert_eq!(f.units(v), v.div_ceil(12_345), "{v}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "off its grid")]
+    fn a_value_off_its_grid_is_refused() {
+        let mut w = Writer::new();
+        w.put_grid(1_000, GridField::new(500, 60_001));
+        w.put_grid(1_200, GridField::new(500, 60_001));
+        w.finish_into(&mut [0; 1]);
+    }
+
+    #[test]
+    #[should_panic(expected = "off its grid")]
+    fn a_value_past_its_grid_is_refused() {
+        let mut w = Writer::new();
+        w.put_grid(60_500, GridField::new(500, 60_001));
         w.finish_into(&mut [0; 1]);
     }
 

@@ -558,6 +558,59 @@ impl World {
         &self.caps
     }
 
+    /// The grid every time of this model lies on: the greatest common
+    /// divisor of the policy's and the environment's durations (the clock
+    /// only moves by differences of them, and every stamp, timer and
+    /// deadline starts at one). Ages capped at a threshold plus one are off
+    /// it, and the packing keeps caps exactly
+    /// ([`crate::engine::pack::GridField`]); any other time off the grid is
+    /// refused when a state is packed, never merged with another. 500 ms
+    /// for the shipped models.
+    pub fn time_step(&self) -> Ms {
+        fn gcd(a: Ms, b: Ms) -> Ms {
+            if b == 0 {
+                a
+            } else {
+                gcd(b, a % b)
+            }
+        }
+        let e = &self.env;
+        let mut all = vec![
+            e.tick,
+            e.stop.min,
+            e.stop.max,
+            e.restart_cycle.min,
+            e.restart_cycle.max,
+            e.provisioning_sleep,
+            e.boot_not_running.min,
+            e.boot_not_running.max,
+            e.boot_to_heartbeat.min,
+            e.boot_to_heartbeat.max,
+            e.heartbeat_interval,
+            e.heartbeat_interval_max,
+            e.restart_delay_max.unwrap_or(0),
+            e.liveness_ttl,
+            e.request_interval,
+            e.detection_bound,
+            e.latency_horizon,
+        ];
+        for p in [&self.policy, &self.preflight, &self.sweep] {
+            let d = &p.decision;
+            let fresh = d.settle.and_then(|s| s.fresh_wait);
+            all.extend([
+                d.recent_heartbeat.map_or(0, |h| h.window),
+                d.strikes.map_or(0, |s| s.window),
+                d.settle.map_or(0, |s| s.window),
+                fresh.map_or(0, |w| w.wait),
+                fresh.map_or(0, |w| w.poll),
+                d.reprobe_delay.unwrap_or(0),
+                p.restart.debounce,
+                p.restart.file_write_drop,
+            ]);
+        }
+        all.into_iter().fold(0, gcd).max(1)
+    }
+
     /// The policy a slot's machine runs.
     pub fn slot_policy(&self, slot: &Slot) -> &Policy {
         match slot {

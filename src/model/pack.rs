@@ -5,6 +5,11 @@
 //!
 //! Instants are stored relative to [`NOW`]: past stamps as ages (at most
 //! their cap, see [`crate::policy::AgeCaps`]), future wake-ups as offsets.
+//! Every time is stored in units of the model's grid step
+//! ([`World::time_step`], 500 ms for the shipped models; see
+//! [`GridField`]): exact, as every time is a multiple of it or a cap, and a
+//! time off the grid is refused, never rounded. That took the shipped
+//! states from 267-342 bits to 137-173 (`docs/model.md`, "Performance").
 //! What the last transition did ([`WorldState::events`]) is not stored: the
 //! explorer looks at it on the generated state, and no transition reads it.
 //!
@@ -28,37 +33,38 @@ use super::{
 };
 use crate::decision::{Basis, Decision, Phase, ProbeNo};
 use crate::duration::Ms;
-use crate::engine::pack::{bits_for, Field, Reader, Writer};
+use crate::engine::pack::{bits_for, Field, GridField, Reader, Writer};
 use crate::restart::RestartCoordinator;
 use crate::workspace::{Facts, Status, StrikeRecord, Workspace};
 
-/// Field widths of one model's packed states.
+/// Field widths of one model's packed states. Times are packed in units of
+/// the model's grid step ([`World::time_step`]; see [`GridField`]).
 #[derive(Debug, Clone, Default)]
 pub struct Layout {
-    heartbeat: u32,
-    stamp: u32,
-    finished: u32,
-    file_write: u32,
-    key: u32,
+    heartbeat: GridField,
+    stamp: GridField,
+    finished: GridField,
+    file_write: GridField,
+    key: GridField,
     strike_count: u32,
-    strike_age: u32,
-    wake: u32,
+    strike_age: GridField,
+    wake: GridField,
     deadline_bias: Ms,
-    deadline: u32,
-    elapsed: u32,
-    job_elapsed: u32,
-    hb_timer: u32,
-    req_timer: u32,
+    deadline: GridField,
+    elapsed: GridField,
+    job_elapsed: GridField,
+    hb_timer: GridField,
+    req_timer: GridField,
     spurious: u32,
     errors: u32,
     config: u32,
     manual: u32,
-    crash_age: u32,
-    offset: u32,
+    crash_age: GridField,
+    offset: GridField,
+    /// The grid step of every time.
+    step: Ms,
     /// The policy's recent-heartbeat window (0 without one).
     recent_window: Ms,
-    /// The heartbeat's age cap.
-    heartbeat_cap: Ms,
     /// Where the settle count's complement lies (see [`put_settle`]).
     settle_at: u32,
     /// Where the budgets (spurious, errors, config PUTs, manual restarts)
@@ -88,33 +94,36 @@ impl Layout {
         let poll = fresh.map_or(0, |w| w.poll);
         let wait = fresh.map_or(0, |w| w.wait);
         let wake = d.reprobe_delay.unwrap_or(0).max(poll);
+        let step = world.time_step();
+        let time = |max: Ms| GridField::new(step, max);
         Layout {
-            heartbeat: bits_for(caps.heartbeat),
-            stamp: bits_for(caps.restart_stamp),
-            finished: bits_for(caps.restart_finished),
-            file_write: bits_for(caps.file_write),
-            key: bits_for(caps.liveness_key),
+            heartbeat: time(caps.heartbeat),
+            stamp: time(caps.restart_stamp),
+            finished: time(caps.restart_finished),
+            file_write: time(caps.file_write),
+            key: time(caps.liveness_key),
             strike_count: bits_for(u64::from(d.strikes.map_or(0, |s| s.threshold))),
-            strike_age: bits_for(caps.strike_first),
-            wake: bits_for(wake),
+            strike_age: time(caps.strike_first),
+            wake: time(wake),
             deadline_bias: poll,
-            deadline: bits_for(wait + poll),
-            elapsed: bits_for(e.boot_not_running.max.max(e.boot_to_heartbeat.max)),
-            job_elapsed: bits_for(
+            deadline: time(wait + poll),
+            elapsed: time(e.boot_not_running.max.max(e.boot_to_heartbeat.max)),
+            job_elapsed: time(
                 e.provisioning_sleep
                     .max(e.stop.max)
                     .max(e.restart_cycle.max),
             ),
-            hb_timer: bits_for(e.heartbeat_interval_max),
-            req_timer: bits_for(e.request_interval),
+            hb_timer: time(e.heartbeat_interval_max),
+            req_timer: time(e.request_interval),
             spurious: bits_for(u64::from(e.spurious_not_running)),
             errors: bits_for(u64::from(e.transport_errors)),
             config: bits_for(u64::from(e.config_puts)),
             manual: bits_for(u64::from(e.manual_restarts)),
-            crash_age: bits_for(world.crash_cap),
-            offset: bits_for(e.tick),
+            crash_age: time(world.crash_cap),
+            // Below the tick (the offset is always less than it).
+            offset: time(e.tick - step),
+            step,
             recent_window: caps.recent_window,
-            heartbeat_cap: caps.heartbeat,
             settle_at: 0,
             budgets_at: 0,
         }
@@ -124,17 +133,17 @@ impl Layout {
     /// Fills in where the dominance fields lie (the order of
     /// [`World::pack_state`]).
     fn with_offsets(mut self) -> Layout {
-        let slot = 2 + self.decision_bits();
+        let slot = SLOT_BITS + self.decision_bits();
         let slots = slot * MAX_SLOTS as u32;
         self.budgets_at = slots
             + self.workspace_bits()
-            + (3 + self.elapsed)
-            + (1 + 1 + 2 + self.job_elapsed)
+            + (3 + self.elapsed.bits())
+            + (1 + 1 + 2 + self.job_elapsed.bits())
             + 2
             + 2
             + 6 * INFLIGHT_BITS
-            + self.hb_timer
-            + self.req_timer;
+            + self.hb_timer.bits()
+            + self.req_timer.bits();
         // After the budgets: the settle period's flag, then the count's
         // complement.
         self.settle_at = self.budgets_at + self.budget_widths().iter().sum::<u32>() + 1;
@@ -146,41 +155,46 @@ impl Layout {
     }
 
     fn workspace_bits(&self) -> u32 {
-        (1 + self.heartbeat)
+        (1 + self.heartbeat.bits())
             + 1
             + 2
             + 1
-            + (1 + self.key)
-            + (1 + self.strike_count + self.strike_age)
+            + (1 + self.key.bits())
+            + (1 + self.strike_count + self.strike_age.bits())
             + 3
-            + (1 + self.stamp)
-            + (1 + self.finished)
-            + (1 + self.file_write)
+            + (1 + self.stamp.bits())
+            + (1 + self.finished.bits())
+            + (1 + self.file_write.bits())
     }
 
+    /// A decision's bits after its slot's code.
     fn decision_bits(&self) -> u32 {
-        3 + 1 + 3 + 1 + self.stamp + self.stamp + self.deadline + self.wake + 2
+        3 + (1 + self.stamp.bits())
+            + self.stamp.bits()
+            + self.deadline.bits()
+            + self.wake.bits()
+            + 2
     }
 
     /// Bits a packed state of this layout takes.
     pub fn bits(&self) -> u32 {
-        let slot = 2 + self.decision_bits();
+        let slot = SLOT_BITS + self.decision_bits();
         let ws = self.workspace_bits();
-        let world = (3 + self.elapsed)
-            + (1 + 1 + 2 + self.job_elapsed)
+        let world = (3 + self.elapsed.bits())
+            + (1 + 1 + 2 + self.job_elapsed.bits())
             + 2
             + 2
             + 6 * INFLIGHT_BITS
-            + self.hb_timer
-            + self.req_timer
+            + self.hb_timer.bits()
+            + self.req_timer.bits()
             + self.spurious
             + self.errors
             + self.config
             + self.manual
             + SETTLE_BITS
             + 1
-            + (3 + self.crash_age)
-            + self.offset;
+            + (3 + self.crash_age.bits())
+            + self.offset.bits();
         slot * MAX_SLOTS as u32 + ws + world
     }
 }
@@ -217,58 +231,77 @@ fn at_age(a: u64) -> Ms {
     NOW - a
 }
 
-fn put_decision(l: &Layout, w: &mut Writer, d: &Decision) {
-    let (tag, basis, since, deadline, wake, second) = match d.phase() {
+/// What a slot holds, with a decision's phase (and which probe it awaits),
+/// in one [`SLOT_BITS`]-bit code: 0 empty, 1 forwarding, then the five
+/// phases of a preflight decision ([`PHASES`]), then those of a request's
+/// decision.
+const SLOT_BITS: u32 = 4;
+
+/// The phases a slot's decision can be in, as packed.
+const PHASES: u64 = 5;
+
+/// A decision's phase code (`0..PHASES`) and what the phase holds.
+#[inline(always)]
+fn phase_code(d: &Decision) -> (u64, Basis, Ms, Ms, Ms) {
+    match d.phase() {
         Phase::WaitFresh {
             basis,
             since,
             deadline,
             wake,
-        } => (1, basis, since, deadline, wake, false),
-        Phase::Probing { basis, which } => (2, basis, NOW, NOW, NOW, which == ProbeNo::Second),
-        Phase::Sleeping { basis, wake } => (3, basis, NOW, NOW, wake, false),
-        Phase::Declaring { basis } => (4, basis, NOW, NOW, NOW, false),
+        } => (0, basis, since, deadline, wake),
+        Phase::Probing { basis, which } => (
+            if which == ProbeNo::First { 1 } else { 2 },
+            basis,
+            NOW,
+            NOW,
+            NOW,
+        ),
+        Phase::Sleeping { basis, wake } => (3, basis, NOW, NOW, wake),
+        Phase::Declaring { basis } => (4, basis, NOW, NOW, NOW),
         p => panic!("a decision in {p:?} is never kept in a slot"),
-    };
-    w.put(tag, 3);
-    w.flag(second);
+    }
+}
+
+/// Everything of a decision but its phase code.
+#[inline(always)]
+fn put_decision(l: &Layout, w: &mut Writer, d: &Decision, basis: Basis, times: (Ms, Ms, Ms)) {
+    let (since, deadline, wake) = times;
     w.flag(basis.settling);
     w.flag(basis.recent);
     w.flag(basis.fresh);
-    w.opt(basis.restart_seen.map(age), l.stamp);
-    w.put(age(since), l.stamp);
-    w.put(deadline + l.deadline_bias - NOW, l.deadline);
-    w.put(wake - NOW, l.wake);
+    w.opt_grid(basis.restart_seen.map(age), l.stamp);
+    w.put_grid(age(since), l.stamp);
+    w.put_grid(deadline + l.deadline_bias - NOW, l.deadline);
+    w.put_grid(wake - NOW, l.wake);
     w.put(u64::from(d.probes()), 2);
 }
 
-fn get_decision(l: &Layout, r: &mut Reader) -> Decision {
-    let tag = r.get(3);
-    let second = r.flag();
+fn get_decision(l: &Layout, r: &mut Reader, code: u64) -> Decision {
     let basis = Basis {
         settling: r.flag(),
         recent: r.flag(),
         fresh: r.flag(),
-        restart_seen: r.opt(l.stamp).map(at_age),
+        restart_seen: r.opt_grid(l.stamp).map(at_age),
     };
-    let since = at_age(r.get(l.stamp));
-    let deadline = NOW + r.get(l.deadline) - l.deadline_bias;
-    let wake = NOW + r.get(l.wake);
+    let since = at_age(r.get_grid(l.stamp));
+    let deadline = NOW + r.get_grid(l.deadline) - l.deadline_bias;
+    let wake = NOW + r.get_grid(l.wake);
     let probes = r.get(2) as u8;
-    let phase = match tag {
-        1 => Phase::WaitFresh {
+    let phase = match code {
+        0 => Phase::WaitFresh {
             basis,
             since,
             deadline,
             wake,
         },
+        1 => Phase::Probing {
+            basis,
+            which: ProbeNo::First,
+        },
         2 => Phase::Probing {
             basis,
-            which: if second {
-                ProbeNo::Second
-            } else {
-                ProbeNo::First
-            },
+            which: ProbeNo::Second,
         },
         3 => Phase::Sleeping { basis, wake },
         _ => Phase::Declaring { basis },
@@ -276,39 +309,39 @@ fn get_decision(l: &Layout, r: &mut Reader) -> Decision {
     Decision::from_parts(phase, probes)
 }
 
+#[inline(always)]
 fn put_slot(l: &Layout, w: &mut Writer, slot: &Option<Slot>) {
-    match slot {
+    let (base, d) = match slot {
+        None => (0, None),
+        Some(Slot::Forwarding) => (1, None),
+        Some(Slot::Preflight(d)) => (2, Some(d)),
+        Some(Slot::Decision(d)) => (2 + PHASES, Some(d)),
+    };
+    match d {
         None => {
-            w.put(0, 2);
+            w.put(base, SLOT_BITS);
             w.put(0, l.decision_bits());
         }
-        Some(Slot::Preflight(d)) => {
-            w.put(1, 2);
-            put_decision(l, w, d);
-        }
-        Some(Slot::Forwarding) => {
-            w.put(2, 2);
-            w.put(0, l.decision_bits());
-        }
-        Some(Slot::Decision(d)) => {
-            w.put(3, 2);
-            put_decision(l, w, d);
+        Some(d) => {
+            let (code, basis, since, deadline, wake) = phase_code(d);
+            w.put(base + code, SLOT_BITS);
+            put_decision(l, w, d, basis, (since, deadline, wake));
         }
     }
 }
 
 fn get_slot(l: &Layout, r: &mut Reader) -> Option<Slot> {
-    match r.get(2) {
+    match r.get(SLOT_BITS) {
         0 => {
-            r.get(l.decision_bits());
+            r.skip(l.decision_bits());
             None
         }
-        1 => Some(Slot::Preflight(get_decision(l, r))),
-        2 => {
-            r.get(l.decision_bits());
+        1 => {
+            r.skip(l.decision_bits());
             Some(Slot::Forwarding)
         }
-        _ => Some(Slot::Decision(get_decision(l, r))),
+        c if c < 2 + PHASES => Some(Slot::Preflight(get_decision(l, r, c - 2))),
+        c => Some(Slot::Decision(get_decision(l, r, c - 2 - PHASES))),
     }
 }
 
@@ -321,9 +354,10 @@ fn get_slot(l: &Layout, r: &mut Reader) -> Option<Slot> {
 /// the stamps does not change as they age together (a new stamp is newer
 /// than any heartbeat before it): one newer than the workspace's stamp is
 /// newer than every stamp a decision holds, one not newer is newer than
-/// none now or later. So a heartbeat past the window is packed as one just
-/// past it when it is newer than the stamp (still newer: the stamp is older
-/// than it), else as one at its cap (what [`Workspace`]'s `age` makes of it
+/// none now or later. So a heartbeat past the window is packed as one a
+/// grid step past it when it is newer than the stamp (still newer: the
+/// stamp, older than it and on the grid too, is at least a step older
+/// still), else as one at its cap (what [`Workspace`]'s `age` makes of it
 /// at the next tick). The caps keep the stamp from saturating while a
 /// comparison can still read it.
 fn heartbeat_age(l: &Layout, ws: &Workspace, h: Ms) -> u64 {
@@ -332,14 +366,15 @@ fn heartbeat_age(l: &Layout, ws: &Workspace, h: Ms) -> u64 {
         return a;
     }
     match ws.restart.started_at() {
-        Some(t) if h > t => l.recent_window + 1,
-        _ => l.heartbeat_cap,
+        Some(t) if h > t => (l.recent_window + l.step).min(l.heartbeat.max()),
+        _ => l.heartbeat.max(),
     }
 }
 
+#[inline(always)]
 fn put_workspace(l: &Layout, w: &mut Writer, ws: &Workspace) {
     assert_eq!(ws.facts, Facts::default(), "the model never changes facts");
-    w.opt(
+    w.opt_grid(
         ws.last_heartbeat.map(|h| heartbeat_age(l, ws, h)),
         l.heartbeat,
     );
@@ -353,25 +388,25 @@ fn put_workspace(l: &Layout, w: &mut Writer, ws: &Workspace) {
         2,
     );
     w.flag(ws.url_cached);
-    w.opt(ws.liveness_key.map(age), l.key);
+    w.opt_grid(ws.liveness_key.map(age), l.key);
     w.flag(ws.strikes.is_some());
     let strikes = ws.strikes.unwrap_or(StrikeRecord {
         count: 0,
         first: NOW,
     });
     w.put(u64::from(strikes.count), l.strike_count);
-    w.put(age(strikes.first), l.strike_age);
+    w.put_grid(age(strikes.first), l.strike_age);
     let c = &ws.restart;
     w.flag(c.is_running());
     w.flag(c.is_pending());
     w.flag(c.is_first_iteration());
-    w.opt(c.started_at().map(age), l.stamp);
-    w.opt(c.finished_at().map(age), l.finished);
-    w.opt(c.last_file_write().map(age), l.file_write);
+    w.opt_grid(c.started_at().map(age), l.stamp);
+    w.opt_grid(c.finished_at().map(age), l.finished);
+    w.opt_grid(c.last_file_write().map(age), l.file_write);
 }
 
 fn get_workspace(l: &Layout, r: &mut Reader) -> Workspace {
-    let last_heartbeat = r.opt(l.heartbeat).map(at_age);
+    let last_heartbeat = r.opt_grid(l.heartbeat).map(at_age);
     let url_registered = r.flag();
     let status = match r.get(2) {
         0 => Status::Online,
@@ -379,14 +414,14 @@ fn get_workspace(l: &Layout, r: &mut Reader) -> Workspace {
         _ => Status::Provisioning,
     };
     let url_cached = r.flag();
-    let liveness_key = r.opt(l.key).map(at_age);
+    let liveness_key = r.opt_grid(l.key).map(at_age);
     let has_strikes = r.flag();
     let count = r.get(l.strike_count) as u8;
-    let first = at_age(r.get(l.strike_age));
+    let first = at_age(r.get_grid(l.strike_age));
     let flags = (r.flag(), r.flag(), r.flag());
-    let started_at = r.opt(l.stamp).map(at_age);
-    let finished_at = r.opt(l.finished).map(at_age);
-    let last_file_write = r.opt(l.file_write).map(at_age);
+    let started_at = r.opt_grid(l.stamp).map(at_age);
+    let finished_at = r.opt_grid(l.finished).map(at_age);
+    let last_file_write = r.opt_grid(l.file_write).map(at_age);
     Workspace {
         facts: Facts::default(),
         last_heartbeat,
@@ -404,6 +439,7 @@ fn get_workspace(l: &Layout, r: &mut Reader) -> Workspace {
 /// the count is read only as `count < 2`, which makes a declaration a
 /// lone-false one — a state that has seen fewer not-running results can do
 /// everything the other can and hits those targets whenever it does.
+#[inline(always)]
 fn put_settle(w: &mut Writer, settle: Option<u8>) {
     w.flag(settle.is_some());
     w.put(
@@ -452,7 +488,7 @@ impl World {
             Truth::Crashed => (4, 0),
         };
         w.put(tag, 3);
-        w.put(elapsed, l.elapsed);
+        w.put_grid(elapsed, l.elapsed);
         w.flag(s.job.is_some());
         let job = s.job.unwrap_or(Job {
             owner: Owner::Coordinator,
@@ -469,7 +505,7 @@ impl World {
             },
             2,
         );
-        w.put(job.elapsed, l.job_elapsed);
+        w.put_grid(job.elapsed, l.job_elapsed);
         w.put(owner_code(s.queued), 2);
         w.put(
             match s.coord {
@@ -483,8 +519,8 @@ impl World {
         for n in s.inflight.launched.iter().chain(&s.inflight.passed) {
             w.put(u64::from(*n), INFLIGHT_BITS);
         }
-        w.put(s.hb_timer, l.hb_timer);
-        w.put(s.req_timer, l.req_timer);
+        w.put_grid(s.hb_timer, l.hb_timer);
+        w.put_grid(s.req_timer, l.req_timer);
         w.put(u64::from(s.spurious_left), l.spurious);
         w.put(u64::from(s.errors_left), l.errors);
         w.put(u64::from(s.config_left), l.config);
@@ -499,8 +535,8 @@ impl World {
         });
         w.flag(crash.declared);
         w.flag(crash.repaired);
-        w.put(crash.age, l.crash_age);
-        w.put(s.offset, l.offset);
+        w.put_grid(crash.age, l.crash_age);
+        w.put_grid(s.offset, l.offset);
         w.finish_into(out);
     }
 
@@ -514,7 +550,7 @@ impl World {
         }
         let ws = get_workspace(l, &mut r);
         let tag = r.get(3);
-        let elapsed = r.get(l.elapsed);
+        let elapsed = r.get_grid(l.elapsed);
         let truth = match tag {
             0 => Truth::Up,
             1 => Truth::Down,
@@ -530,7 +566,7 @@ impl World {
             2 => JobPhase::Stop,
             _ => JobPhase::Provision,
         };
-        let job_elapsed = r.get(l.job_elapsed);
+        let job_elapsed = r.get_grid(l.job_elapsed);
         let job = has_job.then_some(Job {
             owner: if manual {
                 Owner::Manual
@@ -555,8 +591,8 @@ impl World {
         {
             *n = r.get(INFLIGHT_BITS) as u8;
         }
-        let hb_timer = r.get(l.hb_timer);
-        let req_timer = r.get(l.req_timer);
+        let hb_timer = r.get_grid(l.hb_timer);
+        let req_timer = r.get_grid(l.req_timer);
         let spurious_left = r.get(l.spurious) as u8;
         let errors_left = r.get(l.errors) as u8;
         let config_left = r.get(l.config) as u8;
@@ -566,8 +602,8 @@ impl World {
         let crashed = r.flag();
         let declared = r.flag();
         let repaired = r.flag();
-        let crash_age = r.get(l.crash_age);
-        let offset = r.get(l.offset);
+        let crash_age = r.get_grid(l.crash_age);
+        let offset = r.get_grid(l.offset);
         WorldState {
             ws,
             slots,
