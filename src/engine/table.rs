@@ -382,6 +382,8 @@ impl<const W: usize> Visited<W> {
                 use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
                 _mm_prefetch::<_MM_HINT_T0>(tags.wrapping_add(i) as *const i8);
                 _mm_prefetch::<_MM_HINT_T0>(slots.wrapping_add(i) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>((slots.wrapping_add(i) as *const i8).wrapping_add(64));
+                _mm_prefetch::<_MM_HINT_T0>((slots.wrapping_add(i) as *const i8).wrapping_add(128));
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
