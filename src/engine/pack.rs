@@ -139,8 +139,8 @@ pub struct Writer {
     /// made packing a fifth of a search).
     current: u64,
     pos: u32,
-    /// The bits of every value written that lie past its field's width
-    /// (checked once, in [`Writer::finish_into`]).
+    /// Not 0 once a value did not fit its field (checked once, in
+    /// [`Writer::finish_into`]).
     overflow: u64,
 }
 
@@ -170,10 +170,14 @@ impl Writer {
             "packing {value} into a {bits}-bit field: wider than its field"
         );
         if bits == 0 {
-            self.overflow |= value;
+            if value != 0 {
+                self.refuse();
+            }
             return;
         }
-        self.overflow |= if bits >= 64 { 0 } else { value >> bits };
+        if bits < 64 && value >> bits != 0 {
+            self.refuse();
+        }
         let end = self.pos + bits;
         // A model checks its layout fits once, when it is built.
         debug_assert!(
@@ -189,6 +193,17 @@ impl Writer {
             self.current = (value >> 1) >> (63 - shift);
         }
         self.pos = end;
+    }
+
+    /// Notes a value that does not fit its field (see
+    /// [`Writer::finish_into`]). Out of line and never expected: the hot
+    /// path only tests and branches, so no value flows from one field to the
+    /// next through memory (an accumulated mask did: the compiler kept it on
+    /// the stack, a load and a store a field).
+    #[cold]
+    #[inline(never)]
+    fn refuse(&mut self) {
+        self.overflow = 1;
     }
 
     /// Appends one bit.
@@ -213,7 +228,9 @@ impl Writer {
         let units = field.units(value);
         let off = (value >> 31) | u64::from(field.value(units) != value);
         debug_assert!(off == 0, "packing {value} into {field:?}: off its grid");
-        self.overflow |= off;
+        if off != 0 {
+            self.refuse();
+        }
         self.put(units, field.bits);
     }
 
