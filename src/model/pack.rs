@@ -121,7 +121,7 @@ impl Layout {
             manual: bits_for(u64::from(e.manual_restarts)),
             crash_age: time(world.crash_cap),
             // Below the tick (the offset is always less than it).
-            offset: time(e.tick - step),
+            offset: time(e.tick.saturating_sub(step)),
             step,
             recent_window: caps.recent_window,
             settle_at: 0,
