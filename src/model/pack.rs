@@ -9,7 +9,7 @@
 //! ([`World::time_step`], 500 ms for the shipped models; see
 //! [`GridField`]): exact, as every time is a multiple of it or a cap, and a
 //! time off the grid is refused, never rounded. That took the shipped
-//! states from 267-342 bits to 137-173 (`docs/model.md`, "Performance").
+//! states from 267-342 bits to 133-169 (`docs/model.md`, "Performance").
 //! What the last transition did ([`WorldState::events`]) is not stored: the
 //! explorer looks at it on the generated state, and no transition reads it.
 //!
@@ -133,17 +133,8 @@ impl Layout {
     /// Fills in where the dominance fields lie (the order of
     /// [`World::pack_state`]).
     fn with_offsets(mut self) -> Layout {
-        let slot = SLOT_BITS + self.decision_bits();
-        let slots = slot * MAX_SLOTS as u32;
-        self.budgets_at = slots
-            + self.workspace_bits()
-            + (3 + self.elapsed.bits())
-            + (1 + 1 + 2 + self.job_elapsed.bits())
-            + 2
-            + 2
-            + 6 * INFLIGHT_BITS
-            + self.hb_timer.bits()
-            + self.req_timer.bits();
+        self.budgets_at =
+            self.slots_bits() + self.workspace_bits() + self.world_bits_before_budgets();
         // After the budgets: the settle period's flag, then the count's
         // complement.
         self.settle_at = self.budgets_at + self.budget_widths().iter().sum::<u32>() + 1;
@@ -176,26 +167,33 @@ impl Layout {
             + 2
     }
 
-    /// Bits a packed state of this layout takes.
-    pub fn bits(&self) -> u32 {
-        let slot = SLOT_BITS + self.decision_bits();
-        let ws = self.workspace_bits();
-        let world = (3 + self.elapsed.bits())
+    /// Both request slots' bits.
+    fn slots_bits(&self) -> u32 {
+        (SLOT_BITS + self.decision_bits()) * MAX_SLOTS as u32
+    }
+
+    /// The world's bits that [`World::pack_state`] writes after the
+    /// workspace and before the budgets.
+    fn world_bits_before_budgets(&self) -> u32 {
+        (3 + self.elapsed.bits())
             + (1 + 1 + 2 + self.job_elapsed.bits())
             + 2
             + 2
             + 6 * INFLIGHT_BITS
             + self.hb_timer.bits()
             + self.req_timer.bits()
-            + self.spurious
-            + self.errors
-            + self.config
-            + self.manual
+    }
+
+    /// Bits a packed state of this layout takes.
+    pub fn bits(&self) -> u32 {
+        self.slots_bits()
+            + self.workspace_bits()
+            + self.world_bits_before_budgets()
+            + self.budget_widths().iter().sum::<u32>()
             + SETTLE_BITS
             + 1
             + (3 + self.crash_age.bits())
-            + self.offset.bits();
-        slot * MAX_SLOTS as u32 + ws + world
+            + self.offset.bits()
     }
 }
 
