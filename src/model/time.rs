@@ -308,7 +308,9 @@ mod tests {
                         if basis.restart_seen.is_some() {
                             continue;
                         }
-                        basis.restart_seen = Some(at - 1);
+                        // An older stamp, on the model's time grid as
+                        // every stamp is.
+                        basis.restart_seen = Some(at - w.time_step());
                         let mut stale = s;
                         stale.slots[i] =
                             Some(Slot::Decision(Decision::from_parts(phase, d.probes())));
