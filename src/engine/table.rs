@@ -3,13 +3,15 @@
 //! it was first reached from.
 //!
 //! The set is split into [`SHARDS`] shards by hash, each an open-addressing
-//! table (linear probing, keys stored in the slots with the state's id in
-//! their spare bits, and a tag byte per slot beside them) behind its own
-//! mutex, so search threads rarely wait for each other. A probe reads the
-//! tags and loads only the keys whose tag matches; [`Visited::prefetch`]
-//! starts loading the tags and the home slot early so the search can overlap
-//! those cache misses with other work. A state's id is its position in its
-//! shard's link list and the shard number; ids never move, so parent links
+//! table behind its own mutex, so search threads rarely wait for each other.
+//! A table is an array of groups of eight slots with their eight tag bytes
+//! in front ([`Group`]); a key is probed group by group from its home group
+//! (linear probing), keys are stored in the slots with the state's id in
+//! their spare bits, and a probe compares the eight tags at once and loads
+//! only the keys whose tag matches. [`Visited::prefetch`] starts loading the
+//! home group early so the search can overlap that cache miss with other
+//! work. A state's id is its position in its shard's link list and the shard
+//! number; ids never move, so parent links
 //! stay valid while tables grow.
 //!
 //! # Budget dominance at insertion
@@ -17,8 +19,8 @@
 //! The set also decides which states a budget-richer state dominates (see
 //! [`crate::engine::Packable::budgets`]). The hash leaves the budget fields
 //! out, so a state and every variant of it that differs only in its budgets
-//! share a shard and a home slot, and with linear probing (no deletions) all
-//! of them lie in the probe run that starts at that home slot. Inserting a
+//! share a shard and a home group, and with linear probing (no deletions)
+//! all of them lie in the probe run that starts at that home group. Inserting a
 //! new state scans that run to its first free slot anyway; the scan also
 //! compares the new state with each variant found there: the new state is
 //! marked dominated when a variant dominates it, and a variant inserted
@@ -210,20 +212,81 @@ fn slot_id<const W: usize>(slot: &Slot<W>) -> u32 {
 }
 
 /// A slot's tag: 0 for a free slot, else 7 bits of its key's hash (bits the
-/// slot index and the shard do not use) with the top bit set. A probe reads
-/// the tags, a byte a slot, and only looks at the keys whose tag matches:
-/// the states equal to the one looked up but for their budgets (which share
-/// its hash) and one other key in 128.
+/// group index and the shard do not use) with the top bit set. A probe
+/// compares a group's eight tags at once and only looks at the keys whose
+/// tag matches: the states equal to the one looked up but for their budgets
+/// (which share its hash) and one other key in 128.
 #[inline]
 fn tag_of(h: u64) -> u8 {
     0x80 | ((h >> (64 - SHARD_BITS - 7)) as u8 & 0x7f)
 }
 
-struct Inner<const W: usize> {
-    /// One tag per slot ([`tag_of`]).
-    tags: Vec<u8>,
+/// Slots in a group.
+const GROUP: usize = 8;
+
+/// Every byte's low bit.
+const LOW: u64 = 0x0101_0101_0101_0101;
+
+/// Every byte's top bit.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Eight slots and their tags, side by side: a probe reads the tags and the
+/// keys they point at from one stretch of memory (one page, but for the few
+/// groups that straddle two), where separate tag and key arrays cost two
+/// address translations a probe — with tables of a few megabytes a shard
+/// spread over 4 KB pages, the page walks were most of inserting. Slots fill
+/// in order (there are no deletions), so a group's free slots are the last
+/// ones and its tags a run of non-zero bytes, from the lowest, then zeros.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Group<const W: usize> {
+    /// Slot `k`'s tag in byte `k` ([`tag_of`]; 0: free).
+    tags: u64,
     /// The keys and ids; a slot whose tag is 0 holds nothing.
-    slots: Vec<Slot<W>>,
+    slots: [Slot<W>; GROUP],
+}
+
+impl<const W: usize> Group<W> {
+    /// The slots whose tag is `tag`, as the top bit of their byte.
+    #[inline]
+    fn matching(&self, tag: u8) -> u64 {
+        let x = self.tags ^ (LOW * u64::from(tag));
+        // A byte's top bit is set when the byte is 0 (exact, no carries
+        // between bytes: each byte's low seven bits plus 0x7f stay below 256).
+        !(((x & !HIGH).wrapping_add(!HIGH)) | x) & HIGH
+    }
+
+    /// The first free slot, if any.
+    #[inline]
+    fn free(&self) -> Option<usize> {
+        let free = !self.tags & HIGH;
+        (free != 0).then(|| free.trailing_zeros() as usize / 8)
+    }
+
+    /// Fills free slot `k`.
+    #[inline]
+    fn set(&mut self, k: usize, tag: u8, slot: Slot<W>) {
+        self.tags |= u64::from(tag) << (8 * k);
+        self.slots[k] = slot;
+    }
+}
+
+/// The slot indices (0 to 7) of the bytes whose top bit `bits` sets.
+#[inline]
+fn each(mut bits: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        (bits != 0).then(|| {
+            let k = bits.trailing_zeros() as usize / 8;
+            bits &= bits - 1;
+            k
+        })
+    })
+}
+
+struct Inner<const W: usize> {
+    /// The table: a power of two of groups; a key's probe starts at the
+    /// group its hash's low bits name and goes on group by group.
+    groups: Vec<Group<W>>,
     len: usize,
     links: Vec<Entry>,
     /// Links at or after this index were created while expanding the current
@@ -233,11 +296,9 @@ struct Inner<const W: usize> {
 
 struct Shard<const W: usize> {
     inner: Mutex<Inner<W>>,
-    /// The tags' and slots' addresses and the mask, read without the lock
-    /// only to prefetch (a stale value prefetches the wrong line, which is
-    /// harmless).
-    hint_tags: AtomicPtr<u8>,
-    hint_slots: AtomicPtr<Slot<W>>,
+    /// The groups' address and the mask, read without the lock only to
+    /// prefetch (a stale value prefetches the wrong line, which is harmless).
+    hint_groups: AtomicPtr<Group<W>>,
     hint_mask: AtomicUsize,
 }
 
@@ -267,8 +328,8 @@ fn lock<const W: usize>(m: &Mutex<Inner<W>>) -> MutexGuard<'_, Inner<W>> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Slots a shard's table starts with.
-const INITIAL_SLOTS: usize = 1 << 6;
+/// Groups a shard's table starts with.
+const INITIAL_GROUPS: usize = 1 << 3;
 
 /// Asks Linux to back `[ptr, ptr + bytes)` with transparent huge pages when
 /// it spans at least two: a multi-gigabyte table otherwise spends much of
@@ -294,20 +355,29 @@ fn huge_pages(ptr: *mut u8, bytes: usize) {
     let _ = (ptr, bytes);
 }
 
-/// `n` free slots, allocated zeroed: a large allocation comes straight
+/// `n` empty groups, allocated zeroed: a large allocation comes straight
 /// from the kernel as zero pages, so nothing is written here and each page
 /// is zeroed once, when the table first touches it.
-fn zeroed_slots<const W: usize>(n: usize) -> Vec<Slot<W>> {
-    let mut v = vec![[0u64; W]; n];
-    huge_pages(v.as_mut_ptr().cast(), n * std::mem::size_of::<Slot<W>>());
+fn empty_groups<const W: usize>(n: usize) -> Vec<Group<W>> {
+    let layout = std::alloc::Layout::array::<Group<W>>(n).expect("a table fits in memory");
+    // SAFETY: the layout is not empty (`n` > 0, a group is not zero-sized);
+    // an all-zero group is a valid, empty one (tags 0, keys 0); the vector
+    // takes the allocation with the layout it was made with.
+    let mut v = unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout).cast::<Group<W>>();
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Vec::from_raw_parts(ptr, n, n)
+    };
+    huge_pages(v.as_mut_ptr().cast(), n * std::mem::size_of::<Group<W>>());
     v
 }
 
 impl<const W: usize> Inner<W> {
     fn new() -> Self {
         Inner {
-            tags: vec![0; INITIAL_SLOTS],
-            slots: zeroed_slots(INITIAL_SLOTS),
+            groups: empty_groups(INITIAL_GROUPS),
             len: 0,
             links: Vec::new(),
             level_start: 0,
@@ -315,23 +385,23 @@ impl<const W: usize> Inner<W> {
     }
 
     fn grow(&mut self, keys: &Keys<W>) {
-        let n = self.slots.len() * 2;
-        let mut tags = vec![0u8; n];
-        huge_pages(tags.as_mut_ptr(), n);
-        let mut slots = zeroed_slots::<W>(n);
+        let n = self.groups.len() * 2;
+        let mut groups = empty_groups::<W>(n);
         let mask = n - 1;
-        for (&t, s) in self.tags.iter().zip(&self.slots) {
-            if t != 0 {
+        for g in &self.groups {
+            for k in each(g.tags & HIGH) {
+                let s = &g.slots[k];
                 let mut i = keys.hash(s) as usize & mask;
-                while tags[i] != 0 {
+                loop {
+                    if let Some(free) = groups[i].free() {
+                        groups[i].set(free, (g.tags >> (8 * k)) as u8, *s);
+                        break;
+                    }
                     i = (i + 1) & mask;
                 }
-                tags[i] = t;
-                slots[i] = *s;
             }
         }
-        self.tags = tags;
-        self.slots = slots;
+        self.groups = groups;
     }
 }
 
@@ -349,9 +419,8 @@ impl<const W: usize> Visited<W> {
                 .map(|_| {
                     let mut inner = Inner::new();
                     Shard {
-                        hint_tags: AtomicPtr::new(inner.tags.as_mut_ptr()),
-                        hint_slots: AtomicPtr::new(inner.slots.as_mut_ptr()),
-                        hint_mask: AtomicUsize::new(inner.slots.len() - 1),
+                        hint_groups: AtomicPtr::new(inner.groups.as_mut_ptr()),
+                        hint_mask: AtomicUsize::new(inner.groups.len() - 1),
                         inner: Mutex::new(inner),
                     }
                 })
@@ -366,24 +435,25 @@ impl<const W: usize> Visited<W> {
         self.keys.hash(words)
     }
 
-    /// Starts loading the tag and the slot a state with hash `h` will be
-    /// looked up at.
+    /// Starts loading the group a state with hash `h` will be looked up at.
     #[inline]
     pub fn prefetch(&self, h: u64) {
         #[cfg(target_arch = "x86_64")]
         {
             let shard = &self.shards[shard_of(h)];
-            let tags = shard.hint_tags.load(Ordering::Relaxed);
-            let slots = shard.hint_slots.load(Ordering::Relaxed);
+            let groups = shard.hint_groups.load(Ordering::Relaxed);
             let i = h as usize & shard.hint_mask.load(Ordering::Relaxed);
+            let at = groups.wrapping_add(i) as *const i8;
             // SAFETY: a prefetch never faults and never reads into the
             // program; the addresses are only hints (possibly stale).
             unsafe {
                 use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>(tags.wrapping_add(i) as *const i8);
-                _mm_prefetch::<_MM_HINT_T0>(slots.wrapping_add(i) as *const i8);
-                _mm_prefetch::<_MM_HINT_T0>((slots.wrapping_add(i) as *const i8).wrapping_add(64));
-                _mm_prefetch::<_MM_HINT_T0>((slots.wrapping_add(i) as *const i8).wrapping_add(128));
+                let mut off = 0;
+                while off < std::mem::size_of::<Group<W>>() {
+                    _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(off));
+                    off += 64;
+                }
+                _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(std::mem::size_of::<Group<W>>() - 1));
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -414,50 +484,56 @@ impl<const W: usize> Visited<W> {
         let shard = &self.shards[s];
         let mut guard = lock(&shard.inner);
         let inner = &mut *guard;
-        let mask = inner.slots.len() - 1;
+        let mask = inner.groups.len() - 1;
         let home = h as usize & mask;
         let tag = tag_of(h);
         let mut i = home;
         let mut kin = false;
-        loop {
-            let t = inner.tags[i];
-            if t == 0 {
-                break;
-            }
-            if t != tag {
-                i = (i + 1) & mask;
-                continue;
-            }
-            let slot = &inner.slots[i];
-            match likeness(slot, words, &self.keys) {
-                Likeness::Same => {
-                    let (_, local) = split(slot_id(slot));
-                    let entry = &mut inner.links[local];
-                    if local >= inner.level_start && link < entry.link() {
-                        (entry.parent, entry.action) = (link.parent, link.action);
+        // The probe: the keys with this hash lie in the groups from `home`
+        // to the first one with a free slot.
+        let free = loop {
+            let g = &inner.groups[i];
+            for k in each(g.matching(tag)) {
+                let slot = &g.slots[k];
+                match likeness(slot, words, &self.keys) {
+                    Likeness::Same => {
+                        let (_, local) = split(slot_id(slot));
+                        let entry = &mut inner.links[local];
+                        if local >= inner.level_start && link < entry.link() {
+                            (entry.parent, entry.action) = (link.parent, link.action);
+                        }
+                        return Insert::Seen;
                     }
-                    return Insert::Seen;
+                    Likeness::Kin => kin = true,
+                    Likeness::Other => {}
                 }
-                Likeness::Kin => kin = true,
-                Likeness::Other => {}
+            }
+            if let Some(k) = g.free() {
+                break k;
             }
             i = (i + 1) & mask;
-        }
-        // New: compare it with its budget variants, all in `home..i`.
+        };
+        // New: compare it with its budget variants, all in groups `home..=i`.
         let mut dominated = false;
         if kin {
             let mut j = home;
-            while j != i {
-                let slot = &inner.slots[j];
-                if inner.tags[j] == tag && likeness(slot, words, &self.keys) == Likeness::Kin {
-                    if self.keys.dominates(slot, words) {
-                        dominated = true;
-                    } else if self.keys.dominates(words, slot) {
-                        let (_, local) = split(slot_id(slot));
-                        if local >= inner.level_start {
-                            inner.links[local].dominated = true;
+            loop {
+                let g = &inner.groups[j];
+                for k in each(g.matching(tag)) {
+                    let slot = &g.slots[k];
+                    if likeness(slot, words, &self.keys) == Likeness::Kin {
+                        if self.keys.dominates(slot, words) {
+                            dominated = true;
+                        } else if self.keys.dominates(words, slot) {
+                            let (_, local) = split(slot_id(slot));
+                            if local >= inner.level_start {
+                                inner.links[local].dominated = true;
+                            }
                         }
                     }
+                }
+                if j == i {
+                    break;
                 }
                 j = (j + 1) & mask;
             }
@@ -472,23 +548,19 @@ impl<const W: usize> Visited<W> {
             action: link.action,
             dominated,
         });
-        inner.tags[i] = tag;
         let mut slot = *words;
         slot[W - 1] |= u64::from(new) << 32;
-        inner.slots[i] = slot;
+        inner.groups[i].set(free, tag, slot);
         inner.len += 1;
         // Keep the load at most 3/4: short probe runs.
-        if inner.len * 4 > inner.slots.len() * 3 {
+        if inner.len * 4 > inner.groups.len() * GROUP * 3 {
             inner.grow(&self.keys);
             shard
-                .hint_tags
-                .store(inner.tags.as_mut_ptr(), Ordering::Relaxed);
-            shard
-                .hint_slots
-                .store(inner.slots.as_mut_ptr(), Ordering::Relaxed);
+                .hint_groups
+                .store(inner.groups.as_mut_ptr(), Ordering::Relaxed);
             shard
                 .hint_mask
-                .store(inner.slots.len() - 1, Ordering::Relaxed);
+                .store(inner.groups.len() - 1, Ordering::Relaxed);
         }
         Insert::New(new)
     }
@@ -535,8 +607,7 @@ impl<const W: usize> Visited<W> {
         (0..SHARDS)
             .map(|s| {
                 let inner = self.inner(s);
-                inner.tags.capacity()
-                    + inner.slots.capacity() * std::mem::size_of::<Slot<W>>()
+                inner.groups.capacity() * std::mem::size_of::<Group<W>>()
                     + inner.links.capacity() * std::mem::size_of::<Entry>()
             })
             .sum()
