@@ -19,11 +19,16 @@
 //!   ([`Packable`]), compared in full, never by fingerprint alone.
 //! - **Shortest paths in one pass**: levels are expanded in order, so the
 //!   first level at which a target is hit gives a shortest path to it.
-//! - **Deterministic results whatever the thread count**: each level is
-//!   sorted before it is expanded, and when several states of a level reach
-//!   the same new state (or hit the same target), the one that comes first in
-//!   that order (then the lowest action index) is recorded. Counts, verdicts
-//!   and paths are the same with 1 or N threads.
+//! - **Deterministic results whatever the thread count**: a level is
+//!   expanded in the order its states were first reached (the initial
+//!   states in the model's order; then by parent, in its level's order, then
+//!   by action index), and when several states of a level reach the same new
+//!   state (or hit the same target), the one that comes first in that order
+//!   (then the lowest action index) is recorded. That is a plain
+//!   breadth-first search's order, so counts, verdicts and paths are the
+//!   same with 1 or N threads and do not depend on how states are packed:
+//!   a counterexample is the first shortest one in the model's action
+//!   order. (One thread finds each level in that order and never sorts.)
 //! - **Bounds honoured**: `max_states` and the deadline are checked after
 //!   every small chunk of work, by every thread; a stopped search is never
 //!   `complete`.
@@ -364,25 +369,6 @@ fn same<const W: usize>(a: &[u64; W], b: &[u64; W]) -> bool {
 /// A level's states with their ids.
 type Level<const W: usize> = Vec<([u64; W], u32)>;
 
-/// The sorted runs `a` and `b` (no element in both) merged into `out`
-/// (emptied first): the same as sorting their concatenation.
-fn merge<T: Ord + Copy>(a: &[T], b: &[T], out: &mut Vec<T>) {
-    out.clear();
-    out.reserve(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i] <= b[j] {
-            out.push(a[i]);
-            i += 1;
-        } else {
-            out.push(b[j]);
-            j += 1;
-        }
-    }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-}
-
 struct Shared<'a, M: Model, const W: usize> {
     model: &'a M,
     /// The model's [`Packable::words`] (the first of the `W`).
@@ -539,9 +525,6 @@ where
                 }
             }
         }
-        // Each thread sorts what it found, in parallel; the level is then
-        // these runs merged (`explore_in`).
-        local.next.sort_unstable();
         local
     }
 }
@@ -610,7 +593,6 @@ where
             level.push((words, id));
         }
     }
-    level.sort_unstable();
     let generated = AtomicUsize::new(0);
     let unique = AtomicUsize::new(level.len());
     let stop = AtomicBool::new(false);
@@ -689,24 +671,33 @@ where
             }
             runs.push(l.next);
         }
-        // The next level, in a fixed order: the threads' sorted runs merged
-        // (one run is the level as it is).
+        // The next level, in the order its states were first reached: by
+        // their links (parent rank, then action index), which no longer
+        // change. One thread found them in that order; several each found
+        // theirs in that order, but a state one thread reached first may
+        // have a smaller link through another, so their runs are sorted by
+        // link (`Visited::insert` kept the smallest).
         let mut next = std::mem::take(&mut spare);
         {
             let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
-            match runs.len() {
-                1 => {
-                    std::mem::swap(&mut next, &mut runs[0]);
-                    runs[0].clear();
-                }
-                2 => merge(&runs[0], &runs[1], &mut next),
-                _ => {
-                    next.clear();
-                    for r in &runs {
-                        next.extend_from_slice(r);
+            if runs.len() == 1 {
+                std::mem::swap(&mut next, &mut runs[0]);
+            } else {
+                // Each state's link, and where it lies: its index in its
+                // run and the run's number (in the low 16 bits).
+                let mut keyed: Vec<(Link, u64)> = Vec::new();
+                for (r, run) in runs.iter().enumerate() {
+                    for (i, &(_, id)) in run.iter().enumerate() {
+                        keyed.push((visited.link(id), (i as u64) << 16 | r as u64));
                     }
-                    next.sort_unstable();
                 }
+                keyed.sort_unstable();
+                next.clear();
+                next.extend(
+                    keyed
+                        .iter()
+                        .map(|&(_, at)| runs[(at & 0xffff) as usize][(at >> 16) as usize]),
+                );
             }
             for mut r in runs {
                 r.clear();
