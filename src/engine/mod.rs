@@ -369,6 +369,34 @@ fn same<const W: usize>(a: &[u64; W], b: &[u64; W]) -> bool {
 /// A level's states with their ids.
 type Level<const W: usize> = Vec<([u64; W], u32)>;
 
+/// A state of the next level with the link it was first reached by (its
+/// parent's rank), which orders the level.
+type Keyed<const W: usize> = (Link, [u64; W], u32);
+
+/// The runs (each sorted by link; no state in two) merged into `out`
+/// (emptied first), without their links.
+fn merge_by_link<const W: usize>(runs: &[Vec<Keyed<W>>], out: &mut Level<W>) {
+    out.clear();
+    out.reserve(runs.iter().map(Vec::len).sum());
+    if let [a, b] = runs {
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            if a[i].0 < b[j].0 {
+                out.push((a[i].1, a[i].2));
+                i += 1;
+            } else {
+                out.push((b[j].1, b[j].2));
+                j += 1;
+            }
+        }
+        out.extend(a[i..].iter().chain(&b[j..]).map(|&(_, w, id)| (w, id)));
+    } else {
+        let mut all: Vec<&Keyed<W>> = runs.iter().flatten().collect();
+        all.sort_unstable_by_key(|k| k.0);
+        out.extend(all.into_iter().map(|&(_, w, id)| (w, id)));
+    }
+}
+
 struct Shared<'a, M: Model, const W: usize> {
     model: &'a M,
     /// The model's [`Packable::words`] (the first of the `W`).
@@ -675,30 +703,52 @@ where
         // their links (parent rank, then action index), which no longer
         // change. One thread found them in that order; several each found
         // theirs in that order, but a state one thread reached first may
-        // have a smaller link through another, so their runs are sorted by
-        // link (`Visited::insert` kept the smallest).
+        // have a smaller link through another (`Visited::insert` kept the
+        // smallest), so each run is sorted by link and the runs merged.
+        //
+        // On the way, each state's link is made to name its parent's id
+        // instead of its rank, and the states another seen state dominates
+        // (on this level or an earlier one) are dropped: they stay in the
+        // visited set but are not expanded. The set marked them as the
+        // level's states came in (`table`'s module docs), so which are
+        // dropped does not depend on threads.
+        let parent_id = |rank: u32| level[rank as usize].1;
+        let before: usize = runs.iter().map(Vec::len).sum();
         let mut next = std::mem::take(&mut spare);
+        if runs.len() == 1 {
+            std::mem::swap(&mut next, &mut runs[0]);
+            next.retain(|&(_, id)| !visited.settle_mut(id, parent_id).1);
+        } else {
+            // Several threads settle and sort a run each (a serial pass
+            // here was 2.3 s of a 20 s two-thread v4 × docker search).
+            let visited = &visited;
+            let sorted: Vec<Vec<Keyed<W>>> = std::thread::scope(|scope| {
+                let helpers: Vec<_> = runs
+                    .iter()
+                    .map(|run| {
+                        scope.spawn(move || {
+                            let mut keyed: Vec<Keyed<W>> = run
+                                .iter()
+                                .filter_map(|&(words, id)| {
+                                    let (link, dominated) = visited.settle(id, parent_id);
+                                    (!dominated).then_some((link, words, id))
+                                })
+                                .collect();
+                            keyed.sort_by_key(|k| k.0);
+                            keyed
+                        })
+                    })
+                    .collect();
+                helpers
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
+            merge_by_link(&sorted, &mut next);
+        }
+        subsumed += before - next.len();
         {
             let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
-            if runs.len() == 1 {
-                std::mem::swap(&mut next, &mut runs[0]);
-            } else {
-                // Each state's link, and where it lies: its index in its
-                // run and the run's number (in the low 16 bits).
-                let mut keyed: Vec<(Link, u64)> = Vec::new();
-                for (r, run) in runs.iter().enumerate() {
-                    for (i, &(_, id)) in run.iter().enumerate() {
-                        keyed.push((visited.link(id), (i as u64) << 16 | r as u64));
-                    }
-                }
-                keyed.sort_unstable();
-                next.clear();
-                next.extend(
-                    keyed
-                        .iter()
-                        .map(|&(_, at)| runs[(at & 0xffff) as usize][(at >> 16) as usize]),
-                );
-            }
             for mut r in runs {
                 r.clear();
                 pool.push(r);
@@ -718,19 +768,6 @@ where
                 worst = Some((v, to_found(loc)));
             }
         }
-        // Its links now name parent ids. States another seen state dominates
-        // (on this level or an earlier one) stay in the visited set but are
-        // not expanded; the set marked them as the level's states came in
-        // (`table`'s module docs), so which are dropped does not depend on
-        // threads.
-        let before = next.len();
-        next.retain(|&(_, id)| {
-            let (mut link, dominated) = visited.entry(id);
-            link.parent = level[link.parent as usize].1;
-            visited.set_link(id, link);
-            !dominated
-        });
-        subsumed += before - next.len();
         if stop.load(Ordering::Relaxed) {
             break;
         }

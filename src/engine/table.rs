@@ -426,6 +426,13 @@ impl<const W: usize> Inner<W> {
     }
 }
 
+/// See [`Visited::settle`].
+fn settle_entry(e: &mut Entry, parent_id: impl Fn(u32) -> u32) -> (Link, bool) {
+    let link = e.link();
+    e.parent = parent_id(link.parent);
+    (link, e.dominated)
+}
+
 impl<const W: usize> Visited<W> {
     /// An empty set of states whose budgets lie in `budgets` (see the
     /// module docs; none: no state dominates another).
@@ -601,6 +608,22 @@ impl<const W: usize> Visited<W> {
         }
     }
 
+    /// For a state first reached during the level just expanded, once
+    /// every thread is done inserting: its link as recorded (the parent's
+    /// rank in that level) and whether a state of the set dominates it; its
+    /// recorded parent becomes `parent_id(rank)`. Locks the state's shard
+    /// ([`Visited::settle_mut`] does not).
+    pub fn settle(&self, id: u32, parent_id: impl Fn(u32) -> u32) -> (Link, bool) {
+        let (s, local) = split(id);
+        settle_entry(&mut lock(&self.shards[s].inner).links[local], parent_id)
+    }
+
+    /// [`Visited::settle`] through exclusive access, without locking.
+    pub fn settle_mut(&mut self, id: u32, parent_id: impl Fn(u32) -> u32) -> (Link, bool) {
+        let (s, local) = split(id);
+        settle_entry(&mut self.inner(s).links[local], parent_id)
+    }
+
     /// The link of state `id`.
     pub fn link(&mut self, id: u32) -> Link {
         self.entry(id).0
@@ -614,13 +637,6 @@ impl<const W: usize> Visited<W> {
         let (s, local) = split(id);
         let e = self.inner(s).links[local];
         (e.link(), e.dominated)
-    }
-
-    /// Replaces the link of state `id`.
-    pub fn set_link(&mut self, id: u32, link: Link) {
-        let (s, local) = split(id);
-        let e = &mut self.inner(s).links[local];
-        (e.parent, e.action) = (link.parent, link.action);
     }
 
     /// Bytes the set holds on the heap (slots and links).
