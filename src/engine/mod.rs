@@ -836,3 +836,75 @@ fn path<M: Packable, const W: usize>(
     }
     Path { init: start, steps }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A grid walk from (0, 0): action 0 steps right, action 1 steps up, up
+    /// to 3. Packed so that the packed words sort in the *opposite* order of
+    /// breadth-first discovery.
+    struct Walk;
+
+    impl Model for Walk {
+        type State = (u8, u8);
+        type Action = u8;
+
+        fn init_states(&self) -> Vec<(u8, u8)> {
+            vec![(0, 0)]
+        }
+
+        fn actions(&self, _: &(u8, u8), actions: &mut Vec<u8>) {
+            actions.extend([0, 1]);
+        }
+
+        fn next_state(&self, &(x, y): &(u8, u8), action: u8) -> Option<(u8, u8)> {
+            match action {
+                0 if x < 3 => Some((x + 1, y)),
+                1 if y < 3 => Some((x, y + 1)),
+                _ => None,
+            }
+        }
+    }
+
+    impl Packable for Walk {
+        fn words(&self) -> usize {
+            1
+        }
+
+        fn bits(&self) -> u32 {
+            16
+        }
+
+        fn pack(&self, &(x, y): &(u8, u8), out: &mut [u64]) {
+            out[0] = u64::from(255 - x) | u64::from(255 - y) << 8;
+        }
+
+        fn unpack(&self, words: &[u64]) -> (u8, u8) {
+            (255 - words[0] as u8, 255 - (words[0] >> 8) as u8)
+        }
+    }
+
+    #[test]
+    fn a_counterexample_is_the_first_shortest_in_action_order_with_any_threads() {
+        let targets = [Target {
+            name: "not at (1, 1)",
+            expect: Expect::Always,
+            condition: |_: &Walk, s: &(u8, u8)| *s != (1, 1),
+        }];
+        for threads in [1, 2, 3] {
+            let opts = Options {
+                threads,
+                ..Options::default()
+            };
+            let out = explore(&Walk, &targets, &opts);
+            assert!(out.complete);
+            assert_eq!(out.unique, 16, "{threads} threads");
+            let path = out.hits[0].as_ref().expect("(1, 1) is reachable");
+            let actions: Vec<u8> = path.steps.iter().map(|(a, _)| *a).collect();
+            // Right then up, not up then right (which the packed order would
+            // give: (0, 1) packs below (1, 0)).
+            assert_eq!(actions, [0, 1], "{threads} threads");
+        }
+    }
+}

@@ -5,14 +5,13 @@
 //! The set is split into [`SHARDS`] shards by hash, each an open-addressing
 //! table behind its own mutex, so search threads rarely wait for each other.
 //! A table is an array of groups of eight slots with their eight tag bytes
-//! in front ([`Group`]); a key is probed group by group from its home group
+//! in front; a key is probed group by group from its home group
 //! (linear probing), keys are stored in the slots with the state's id in
 //! their spare bits, and a probe compares the eight tags at once and loads
 //! only the keys whose tag matches. [`Visited::prefetch`] starts loading the
 //! home group early so the search can overlap that cache miss with other
 //! work. A state's id is its position in its shard's link list and the shard
-//! number; ids never move, so parent links
-//! stay valid while tables grow.
+//! number; ids never move, so parent links stay valid while tables grow.
 //!
 //! # Budget dominance at insertion
 //!
@@ -233,8 +232,8 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 /// Eight slots and their tags, side by side: a probe reads the tags and the
 /// keys they point at from one stretch of memory (one page, but for the few
 /// groups that straddle two), where separate tag and key arrays cost two
-/// address translations a probe — with tables of a few megabytes a shard
-/// spread over 4 KB pages, the page walks were most of inserting. Slots fill
+/// address translations a probe (tables of hundreds of megabytes in 4 KB
+/// pages: nearly every probe misses the TLB). Slots fill
 /// in order (there are no deletions), so a group's free slots are the last
 /// ones and its tags a run of non-zero bytes, from the lowest, then zeros.
 #[derive(Clone, Copy)]
@@ -715,6 +714,28 @@ mod tests {
         assert!(!dominated(&mut v, f));
         let Insert::New(old) = old else { panic!() };
         assert!(!v.entry(old).1, "an earlier level's state is never marked");
+    }
+
+    #[test]
+    fn a_group_matches_exactly_its_tags_and_fills_in_order() {
+        let mut g = Group::<2> {
+            tags: 0,
+            slots: [[0; 2]; GROUP],
+        };
+        // Tags that differ from each other in one bit, and repeats.
+        let tags = [0x80u8, 0x81, 0xff, 0x80, 0xfe, 0x81, 0xc0];
+        for (k, &t) in tags.iter().enumerate() {
+            assert_eq!(g.free(), Some(k));
+            g.set(k, t, [k as u64, 0]);
+        }
+        assert_eq!(g.free(), Some(tags.len()));
+        for probe in 0x80..=0xffu8 {
+            let found: Vec<usize> = each(g.matching(probe)).collect();
+            let expected: Vec<usize> = (0..tags.len()).filter(|&k| tags[k] == probe).collect();
+            assert_eq!(found, expected, "tag {probe:#x}");
+        }
+        g.set(tags.len(), 0x90, [9, 9]);
+        assert_eq!(g.free(), None, "a full group has no free slot");
     }
 
     #[test]
