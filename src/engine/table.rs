@@ -462,6 +462,17 @@ impl<const W: usize> Visited<W> {
         self.keys.hash(words)
     }
 
+    /// Where a state with hash `h` is looked up: its shard, then its home
+    /// group in that shard's table as the table is now. Inserting states in
+    /// this order walks each table from start to end (see
+    /// `engine::Shared::flush`).
+    #[inline]
+    pub fn order(&self, h: u64) -> u64 {
+        let s = shard_of(h);
+        let home = h as usize & self.shards[s].hint_mask.load(Ordering::Relaxed);
+        ((s as u64) << 48) | home as u64
+    }
+
     /// Starts loading the group a state with hash `h` will be looked up at.
     #[inline]
     pub fn prefetch(&self, h: u64) {
