@@ -369,8 +369,9 @@ struct Pending<const W: usize> {
 /// docker 29 % of all generated states (18.4 M of 63.7 M) are caught so,
 /// more than half of the repeats. Skipping them changes nothing the search
 /// records: the state is in the set, or in the thread's batch on its way
-/// there, first reached by the same thread through a smaller (rank, action) link;
-/// a repeat is never new, never dominated anew, and never the smaller link.
+/// there, first reached by the same thread through a smaller (rank, action)
+/// link; a repeat is never new, never dominated anew, and never the smaller
+/// link.
 const RECENT: usize = 1 << 12;
 
 /// True when two packed states are equal (a loop the compiler unrolls,
@@ -460,8 +461,9 @@ where
     /// TLB, and its page walk (two-dimensional on a virtual machine) was the
     /// largest single cost of a search (its prefetch waited for it). In
     /// table order, consecutive inserts share pages. Measured, v4 × docker
-    /// on one thread, side by side on the two cores of this VM: 28.7 s
-    /// against 36.4 s, 36.4 s against 44.1 s. The order of insertion changes
+    /// on one thread, this 2-core VM: 25.9–27.7 s against 35.0 s alone;
+    /// 26.1 s against 34.5 s and 25.9 s against 33.2 s side by side on the
+    /// two cores (`docs/model.md`). The order of insertion changes
     /// nothing recorded: the smallest link wins whatever the order, and
     /// dominance is marked whichever comes first (`table`'s module docs).
     fn flush(&self, batch: &mut Vec<Pending<W>>, found: &mut Vec<Keyed<W>>) -> usize {
