@@ -33,7 +33,7 @@
 
 use super::pack::Field;
 use std::hash::Hasher;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// log2 of the number of shards. Many small shards rather than a few large
@@ -179,6 +179,29 @@ impl Entry {
             action: self.action,
         }
     }
+
+    /// The entry in a link list's cell. A cell is atomic so that threads
+    /// can settle the entries of different states without locking
+    /// ([`Settler`]); relaxed loads and stores are plain moves.
+    #[inline]
+    fn load(cell: &AtomicU64) -> Entry {
+        let v = cell.load(Ordering::Relaxed);
+        Entry {
+            parent: v as u32,
+            action: (v >> 32) as u16,
+            dominated: v >> 48 != 0,
+        }
+    }
+
+    #[inline]
+    fn bits(self) -> u64 {
+        u64::from(self.parent) | u64::from(self.action) << 32 | u64::from(self.dominated) << 48
+    }
+
+    #[inline]
+    fn store(self, cell: &AtomicU64) {
+        cell.store(self.bits(), Ordering::Relaxed);
+    }
 }
 
 #[inline]
@@ -287,7 +310,8 @@ struct Inner<const W: usize> {
     /// group its hash's low bits name and goes on group by group.
     groups: Vec<Group<W>>,
     len: usize,
-    links: Vec<Entry>,
+    /// Each state's [`Entry`] ([`Entry::load`]), by its index in the shard.
+    links: Vec<AtomicU64>,
     /// Links at or after this index were created while expanding the current
     /// level (their `parent` is still a rank).
     level_start: usize,
@@ -425,10 +449,12 @@ impl<const W: usize> Inner<W> {
     }
 }
 
-/// See [`Visited::settle`].
-fn settle_entry(e: &mut Entry, parent_id: impl Fn(u32) -> u32) -> (Link, bool) {
+/// See [`Settler::settle`].
+fn settle_cell(cell: &AtomicU64, parent_id: impl Fn(u32) -> u32) -> (Link, bool) {
+    let mut e = Entry::load(cell);
     let link = e.link();
     e.parent = parent_id(link.parent);
+    e.store(cell);
     (link, e.dominated)
 }
 
@@ -498,6 +524,135 @@ impl<const W: usize> Visited<W> {
         let _ = h;
     }
 
+    /// Shard `s`, locked for a run of inserts (waits for another thread
+    /// holding it).
+    #[inline]
+    pub fn lock(&self, s: usize) -> Locked<'_, W> {
+        Locked {
+            keys: &self.keys,
+            shard: &self.shards[s],
+            s,
+            inner: lock(&self.shards[s].inner),
+        }
+    }
+
+    /// Shard `s`, locked for a run of inserts, unless another thread holds
+    /// it.
+    #[inline]
+    pub fn try_lock(&self, s: usize) -> Option<Locked<'_, W>> {
+        let shard = &self.shards[s];
+        let inner = match shard.inner.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(Locked {
+            keys: &self.keys,
+            shard,
+            s,
+            inner,
+        })
+    }
+
+    /// Inserts `words` (whose [`Visited::hash`] is `h`) reached by `link`
+    /// unless present: [`Locked::insert`] on its shard, locked for this one
+    /// insert.
+    ///
+    /// # Panics
+    ///
+    /// When `words` uses the top 32 bits of its last word (the id's).
+    #[inline]
+    pub fn insert(&self, words: &[u64; W], h: u64, link: Link) -> Insert {
+        self.lock(shard_of(h)).insert(words, h, link)
+    }
+
+    fn inner(&mut self, shard: usize) -> &mut Inner<W> {
+        self.shards[shard]
+            .inner
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts a new level: links created from now on belong to it.
+    pub fn next_level(&mut self) {
+        for s in 0..SHARDS {
+            let inner = self.inner(s);
+            inner.level_start = inner.links.len();
+        }
+    }
+
+    /// The set's links, for settling the level just expanded from several
+    /// threads without locking (nothing inserts while it lives).
+    pub fn settler(&mut self) -> Settler<'_> {
+        Settler {
+            links: self
+                .shards
+                .iter_mut()
+                .map(|s| {
+                    let inner = s.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+                    &inner.links[..]
+                })
+                .collect(),
+        }
+    }
+
+    /// The link of state `id`.
+    pub fn link(&mut self, id: u32) -> Link {
+        self.entry(id).0
+    }
+
+    /// The link of state `id`, and whether a state of the set dominates it.
+    /// The second is exact for the states of the level expanded last (see
+    /// [`Visited::insert`]); for earlier levels' states, a state inserted
+    /// after their level may dominate them unmarked.
+    pub fn entry(&mut self, id: u32) -> (Link, bool) {
+        let (s, local) = split(id);
+        let e = Entry::load(&self.inner(s).links[local]);
+        (e.link(), e.dominated)
+    }
+
+    /// Bytes the set holds on the heap (slots and links).
+    pub fn heap_bytes(&mut self) -> usize {
+        (0..SHARDS)
+            .map(|s| {
+                let inner = self.inner(s);
+                inner.groups.capacity() * std::mem::size_of::<Group<W>>()
+                    + inner.links.capacity() * std::mem::size_of::<AtomicU64>()
+            })
+            .sum()
+    }
+}
+
+/// The links of a [`Visited`] into which nothing is inserting
+/// ([`Visited::settler`]), shared by the threads that settle the level just
+/// expanded: each state's entry is settled by one thread.
+pub struct Settler<'a> {
+    /// Each shard's link list.
+    links: Vec<&'a [AtomicU64]>,
+}
+
+impl Settler<'_> {
+    /// For a state first reached during the level just expanded: its link
+    /// as recorded (the parent's rank in that level) and whether a state of
+    /// the set dominates it; its recorded parent becomes `parent_id(rank)`.
+    /// Call it once a state: a second call would map the id again.
+    #[inline]
+    pub fn settle(&self, id: u32, parent_id: impl Fn(u32) -> u32) -> (Link, bool) {
+        let (s, local) = split(id);
+        settle_cell(&self.links[s][local], parent_id)
+    }
+}
+
+/// One shard of a [`Visited`], locked: consecutive inserts into the same
+/// shard ([`Visited::order`] sorts a batch so) take its lock once.
+pub struct Locked<'a, const W: usize> {
+    keys: &'a Keys<W>,
+    shard: &'a Shard<W>,
+    s: usize,
+    inner: MutexGuard<'a, Inner<W>>,
+}
+
+impl<const W: usize> Locked<'_, W> {
     /// Inserts `words` (whose [`Visited::hash`] is `h`) reached by `link`
     /// unless present. When it is present and was first reached during the
     /// level being expanded, its link becomes the smaller of the two, so that
@@ -510,7 +665,7 @@ impl<const W: usize> Visited<W> {
     ///
     /// When `words` uses the top 32 bits of its last word (the id's).
     #[inline]
-    pub fn insert(&self, words: &[u64; W], h: u64, link: Link) -> Insert {
+    pub fn insert(&mut self, words: &[u64; W], h: u64, link: Link) -> Insert {
         // A model whose states use more bits than `Packable::bits` says
         // would have them overwritten by ids: refuse rather than merge states.
         assert_eq!(
@@ -518,10 +673,9 @@ impl<const W: usize> Visited<W> {
             0,
             "a packed state uses more bits than it declares"
         );
-        let s = shard_of(h);
-        let shard = &self.shards[s];
-        let mut guard = lock(&shard.inner);
-        let inner = &mut *guard;
+        assert_eq!(shard_of(h), self.s, "a state inserted into another shard");
+        let (s, shard) = (self.s, self.shard);
+        let inner = &mut *self.inner;
         let mask = inner.groups.len() - 1;
         let home = h as usize & mask;
         let tag = tag_of(h);
@@ -533,12 +687,23 @@ impl<const W: usize> Visited<W> {
             let g = &inner.groups[i];
             for k in each(g.matching(tag)) {
                 let slot = &g.slots[k];
-                match likeness(slot, words, &self.keys) {
+                match likeness(slot, words, self.keys) {
                     Likeness::Same => {
                         let (_, local) = split(slot_id(slot));
-                        let entry = &mut inner.links[local];
-                        if local >= inner.level_start && link < entry.link() {
-                            (entry.parent, entry.action) = (link.parent, link.action);
+                        // Only a state of this level can take a smaller
+                        // link (and only its entry is worth a cache miss).
+                        if local >= inner.level_start {
+                            let cell = &inner.links[local];
+                            let entry = Entry::load(cell);
+                            if link < entry.link() {
+                                let (parent, action) = (link.parent, link.action);
+                                Entry {
+                                    parent,
+                                    action,
+                                    ..entry
+                                }
+                                .store(cell);
+                            }
                         }
                         return Insert::Seen;
                     }
@@ -559,13 +724,19 @@ impl<const W: usize> Visited<W> {
                 let g = &inner.groups[j];
                 for k in each(g.matching(tag)) {
                     let slot = &g.slots[k];
-                    if likeness(slot, words, &self.keys) == Likeness::Kin {
+                    if likeness(slot, words, self.keys) == Likeness::Kin {
                         if self.keys.dominates(slot, words) {
                             dominated = true;
                         } else if self.keys.dominates(words, slot) {
                             let (_, local) = split(slot_id(slot));
                             if local >= inner.level_start {
-                                inner.links[local].dominated = true;
+                                let cell = &inner.links[local];
+                                let entry = Entry::load(cell);
+                                Entry {
+                                    dominated: true,
+                                    ..entry
+                                }
+                                .store(cell);
                             }
                         }
                     }
@@ -581,18 +752,21 @@ impl<const W: usize> Visited<W> {
             return Insert::Full;
         }
         let new = id(s, local);
-        inner.links.push(Entry {
-            parent: link.parent,
-            action: link.action,
-            dominated,
-        });
+        inner.links.push(AtomicU64::new(
+            Entry {
+                parent: link.parent,
+                action: link.action,
+                dominated,
+            }
+            .bits(),
+        ));
         let mut slot = *words;
         slot[W - 1] |= u64::from(new) << 32;
         inner.groups[i].set(free, tag, slot);
         inner.len += 1;
         // Keep the load at most 3/4: short probe runs.
         if inner.len * 4 > inner.groups.len() * GROUP * 3 {
-            inner.grow(&self.keys);
+            inner.grow(self.keys);
             shard
                 .hint_groups
                 .store(inner.groups.as_mut_ptr(), Ordering::Relaxed);
@@ -601,63 +775,6 @@ impl<const W: usize> Visited<W> {
                 .store(inner.groups.len() - 1, Ordering::Relaxed);
         }
         Insert::New(new)
-    }
-
-    fn inner(&mut self, shard: usize) -> &mut Inner<W> {
-        self.shards[shard]
-            .inner
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Starts a new level: links created from now on belong to it.
-    pub fn next_level(&mut self) {
-        for s in 0..SHARDS {
-            let inner = self.inner(s);
-            inner.level_start = inner.links.len();
-        }
-    }
-
-    /// For a state first reached during the level just expanded, once
-    /// every thread is done inserting: its link as recorded (the parent's
-    /// rank in that level) and whether a state of the set dominates it; its
-    /// recorded parent becomes `parent_id(rank)`. Locks the state's shard
-    /// ([`Visited::settle_mut`] does not).
-    pub fn settle(&self, id: u32, parent_id: impl Fn(u32) -> u32) -> (Link, bool) {
-        let (s, local) = split(id);
-        settle_entry(&mut lock(&self.shards[s].inner).links[local], parent_id)
-    }
-
-    /// [`Visited::settle`] through exclusive access, without locking.
-    pub fn settle_mut(&mut self, id: u32, parent_id: impl Fn(u32) -> u32) -> (Link, bool) {
-        let (s, local) = split(id);
-        settle_entry(&mut self.inner(s).links[local], parent_id)
-    }
-
-    /// The link of state `id`.
-    pub fn link(&mut self, id: u32) -> Link {
-        self.entry(id).0
-    }
-
-    /// The link of state `id`, and whether a state of the set dominates it.
-    /// The second is exact for the states of the level expanded last (see
-    /// [`Visited::insert`]); for earlier levels' states, a state inserted
-    /// after their level may dominate them unmarked.
-    pub fn entry(&mut self, id: u32) -> (Link, bool) {
-        let (s, local) = split(id);
-        let e = self.inner(s).links[local];
-        (e.link(), e.dominated)
-    }
-
-    /// Bytes the set holds on the heap (slots and links).
-    pub fn heap_bytes(&mut self) -> usize {
-        (0..SHARDS)
-            .map(|s| {
-                let inner = self.inner(s);
-                inner.groups.capacity() * std::mem::size_of::<Group<W>>()
-                    + inner.links.capacity() * std::mem::size_of::<Entry>()
-            })
-            .sum()
     }
 }
 
