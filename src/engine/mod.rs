@@ -28,7 +28,10 @@
 //!   breadth-first search's order, so counts, verdicts and paths are the
 //!   same with 1 or N threads and do not depend on how states are packed:
 //!   a counterexample is the first shortest one in the model's action
-//!   order. (One thread finds each level in that order and never sorts.)
+//!   order. (The states are inserted in table order; each thread sorts the
+//!   new states it inserted by the link it inserted them with, and the
+//!   level end merges those runs, sorting apart only the few whose link a
+//!   later insert lowered.)
 //! - **Bounds honoured**: `max_states` and the deadline are checked after
 //!   every small chunk of work, by every thread; a stopped search is never
 //!   `complete`.
@@ -437,14 +440,61 @@ type Level<const W: usize> = Vec<([u64; W], u32)>;
 /// parent's rank), which orders the level.
 type Keyed<const W: usize> = (Link, [u64; W], u32);
 
-/// The runs (each sorted by link; no state in two) merged into `out`
-/// (emptied first), without their links. Copies a run's states while its
-/// head is below the other runs' smallest head: runs come in blocks (a
-/// thread's chunk of parents).
-fn merge_by_link<const W: usize>(runs: &[&[Keyed<W>]], out: &mut Level<W>) {
+/// The lists (each sorted by link; no state in two) merged into `out`
+/// (emptied first), without their links, by `parts` threads: each merges
+/// the links of a range of parents into its stretch of `out`.
+fn merge_by_link<const W: usize>(lists: &[&[Keyed<W>]], parts: usize, out: &mut Level<W>) {
+    let total: usize = lists.iter().map(|l| l.len()).sum();
     out.clear();
-    out.reserve(runs.iter().map(|r| r.len()).sum());
-    let mut heads: Vec<&[Keyed<W>]> = runs.iter().copied().filter(|r| !r.is_empty()).collect();
+    out.reserve(total);
+    let parents = lists
+        .iter()
+        .filter_map(|l| l.last())
+        .map(|k| u64::from(k.0.parent) + 1)
+        .max()
+        .unwrap_or(0);
+    let cut = |l: &[Keyed<W>], part: usize| {
+        let bound = parents * part as u64 / parts as u64;
+        l.partition_point(|k| u64::from(k.0.parent) < bound)
+    };
+    let mut rest = &mut out.spare_capacity_mut()[..total];
+    let mut jobs = Vec::with_capacity(parts);
+    for part in 0..parts {
+        let pieces: Vec<&[Keyed<W>]> = lists
+            .iter()
+            .map(|l| &l[cut(l, part)..cut(l, part + 1)])
+            .collect();
+        let (stretch, tail) = rest.split_at_mut(pieces.iter().map(|p| p.len()).sum());
+        rest = tail;
+        jobs.push((pieces, stretch));
+    }
+    let written: usize = each_in_thread(jobs, |(pieces, stretch)| merge_into(&pieces, stretch))
+        .into_iter()
+        .sum();
+    assert_eq!(written, total, "a merge left part of the level unwritten");
+    // SAFETY: the stretches tile `out`'s first `total` spare slots, each
+    // written from its start by `merge_into`, which writes at most its
+    // stretch's length (indexing) and in all `total` (asserted): every
+    // one of the first `total` slots is initialized.
+    unsafe { out.set_len(total) }
+}
+
+/// The lists (each sorted by link) merged into `out`, from its start,
+/// without their links; returns how many were written. Copies a list's
+/// states while its head is below the other lists' smallest head: lists
+/// come in blocks (a thread's chunk of parents).
+fn merge_into<const W: usize>(
+    lists: &[&[Keyed<W>]],
+    out: &mut [std::mem::MaybeUninit<([u64; W], u32)>],
+) -> usize {
+    let mut at = 0;
+    let mut copy = |from: &[Keyed<W>]| {
+        for (slot, &(_, w, id)) in out[at..at + from.len()].iter_mut().zip(from) {
+            slot.write((w, id));
+        }
+        at += from.len();
+    };
+    let mut heads: Vec<&[Keyed<W>]> = lists.iter().copied().filter(|l| !l.is_empty()).collect();
     while heads.len() > 1 {
         let mut best = 0;
         for i in 1..heads.len() {
@@ -456,19 +506,20 @@ fn merge_by_link<const W: usize>(runs: &[&[Keyed<W>]], out: &mut Level<W>) {
             .filter(|&i| i != best)
             .map(|i| heads[i][0].0)
             .min()
-            .expect("two runs or more");
-        let run = heads[best];
-        let take = run.iter().take_while(|k| k.0 < bound).count();
-        out.extend(run[..take].iter().map(|&(_, w, id)| (w, id)));
-        if take == run.len() {
+            .expect("two lists or more");
+        let list = heads[best];
+        let take = list.iter().take_while(|k| k.0 < bound).count();
+        copy(&list[..take]);
+        if take == list.len() {
             heads.swap_remove(best);
         } else {
-            heads[best] = &run[take..];
+            heads[best] = &list[take..];
         }
     }
-    for run in heads {
-        out.extend(run.iter().map(|&(_, w, id)| (w, id)));
+    for list in heads {
+        copy(list);
     }
+    at
 }
 
 struct Shared<'a, M: Model, const W: usize> {
@@ -948,7 +999,7 @@ where
         };
         let moved = each_in_thread(runs.iter_mut().collect(), settle);
         let lists: Vec<&[Keyed<W>]> = runs.iter().chain(&moved).map(Vec::as_slice).collect();
-        merge_by_link(&lists, &mut next);
+        merge_by_link(&lists, runs.len(), &mut next);
         subsumed += before - next.len();
         {
             let mut founds = founds.lock().unwrap_or_else(|e| e.into_inner());
