@@ -631,7 +631,8 @@ where
         }
         let new = self.insert_runs(&runs, found);
         self.unique.fetch_add(new, Ordering::Relaxed);
-        // In the order this part reached them (no two states share a link).
+        // In the order of the links they were inserted by (no two states
+        // share one).
         found.sort_unstable_by_key(|k| k.0);
     }
 
@@ -685,6 +686,10 @@ where
         found.len() - before
     }
 
+    /// Thread `index` of `threads`: expands chunks of the level until none
+    /// is left or the search stops, flushing its batch whenever it is
+    /// full; returns what it found and its last batch, sorted, for
+    /// [`Shared::insert_share`].
     fn work(&self, index: usize, threads: usize) -> Local<W> {
         let reporter = index == 0;
         let first = index * table::SHARDS / threads;
