@@ -72,6 +72,23 @@ pub trait Packable: Model<State: Clone + std::fmt::Debug, Action: Clone + std::f
     fn pack(&self, state: &Self::State, out: &mut [u64]);
     /// Unpacks a state.
     fn unpack(&self, words: &[u64]) -> Self::State;
+    /// [`Model::next_state`] written into `next` (which holds any state of
+    /// the model): true when there is one. The default calls `next_state`;
+    /// a model with a large state can spare a copy of it a transition.
+    fn next_state_into(
+        &self,
+        last: &Self::State,
+        action: Self::Action,
+        next: &mut Self::State,
+    ) -> bool {
+        match self.next_state(last, action) {
+            Some(s) => {
+                *next = s;
+                true
+            }
+            None => false,
+        }
+    }
     /// A quantity whose largest reachable value the search reports, with a
     /// shortest path to it (livecheck: an undeclared crash's age). `None`
     /// where it does not apply.
@@ -714,12 +731,14 @@ where
             let mut new_here = 0usize;
             for rank in from..to {
                 let state = self.model.unpack(&self.level[rank].0[..self.words]);
+                // Each action's next state is written over it.
+                let mut next = state.clone();
                 actions.clear();
                 self.model.actions(&state, &mut actions);
                 for (ai, action) in actions.drain(..).enumerate() {
-                    let Some(next) = self.model.next_state(&state, action) else {
+                    if !self.model.next_state_into(&state, action, &mut next) {
                         continue;
-                    };
+                    }
                     if !self.model.within_boundary(&next) {
                         continue;
                     }

@@ -676,10 +676,27 @@ impl World {
         narrator: &mut impl Narrate,
     ) -> Option<WorldState> {
         let mut s = *last;
+        self.transition_into(last, action, narrator, &mut s)
+            .then_some(s)
+    }
+
+    /// [`World::transition`] written into `s` (whatever it held): true when
+    /// the action changes something. The search's hot path: a transition
+    /// returned by value was copied once more (the state is 336 bytes).
+    pub fn transition_into(
+        &self,
+        last: &WorldState,
+        action: Action,
+        narrator: &mut impl Narrate,
+        s: &mut WorldState,
+    ) -> bool {
+        *s = *last;
         s.events = 0;
-        step::apply(self, &mut s, action, narrator)?;
+        if step::apply(self, s, action, narrator).is_none() {
+            return false;
+        }
         let before = s.slots;
-        self.normalize(&mut s);
+        self.normalize(s);
         if narrator.listening() {
             let mut from = [0; MAX_SLOTS];
             let mut used = [false; MAX_SLOTS];
@@ -695,9 +712,9 @@ impl World {
         // copy of the whole state per transition showed in profiles).
         let events = s.events;
         s.events = last.events;
-        let changed = s != *last;
+        let changed = *s != *last;
         s.events = events;
-        changed.then_some(s)
+        changed
     }
 
     /// Requests may arrive now (the container is not crashed: on a clock
@@ -908,6 +925,10 @@ impl Model for World {
 impl crate::engine::Packable for World {
     fn words(&self) -> usize {
         crate::engine::pack::words_for(self.layout.bits())
+    }
+
+    fn next_state_into(&self, last: &WorldState, action: Action, next: &mut WorldState) -> bool {
+        self.transition_into(last, action, &mut (), next)
     }
 
     fn bits(&self) -> u32 {
