@@ -450,6 +450,15 @@ fn reuse<T>(pool: &std::sync::Mutex<Vec<Vec<T>>>) -> Vec<T> {
         .unwrap_or_default()
 }
 
+/// `buffers`, emptied, into `pool` for a later level ([`reuse`]).
+fn give_back<T>(pool: &std::sync::Mutex<Vec<Vec<T>>>, buffers: Vec<Vec<T>>) {
+    let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
+    for mut b in buffers {
+        b.clear();
+        pool.push(b);
+    }
+}
+
 /// A level's states with their ids.
 type Level<const W: usize> = Vec<([u64; W], u32)>;
 
@@ -545,10 +554,10 @@ struct Shared<'a, M: Model, const W: usize> {
     words: usize,
     /// Emptied batches of earlier levels: reusing them spares the kernel
     /// zeroing fresh pages at every level.
-    batches: &'a std::sync::Mutex<Vec<Vec<Pending<W>>>>,
+    batch_pool: &'a std::sync::Mutex<Vec<Vec<Pending<W>>>>,
     /// Emptied found lists ([`Local::found`]) of earlier levels, for the
     /// same reason.
-    founds: &'a std::sync::Mutex<Vec<Vec<Keyed<W>>>>,
+    found_pool: &'a std::sync::Mutex<Vec<Vec<Keyed<W>>>>,
     targets: &'a [Target<M>],
     open: &'a [bool],
     visited: &'a Visited<W>,
@@ -711,8 +720,8 @@ where
         let reporter = index == 0;
         let first = index * table::SHARDS / threads;
         let mut local = Local::new(self.targets.len());
-        let mut batch: Vec<Pending<W>> = reuse(self.batches);
-        let mut found: Vec<Keyed<W>> = reuse(self.founds);
+        let mut batch: Vec<Pending<W>> = reuse(self.batch_pool);
+        let mut found: Vec<Keyed<W>> = reuse(self.found_pool);
         let mut actions = Vec::new();
         // No state has every bit of its last word set (its top 32 bits are
         // clear): the cache starts empty.
@@ -889,8 +898,8 @@ where
     let stop_why = std::sync::Mutex::new(None);
     let mut depth = 0;
     let mut subsumed = 0;
-    let batches_pool = std::sync::Mutex::new(Vec::new());
-    let founds = std::sync::Mutex::new(Vec::new());
+    let batch_pool = std::sync::Mutex::new(Vec::new());
+    let found_pool = std::sync::Mutex::new(Vec::new());
     let mut spare: Level<W> = Vec::new();
     while !level.is_empty() {
         let threads = opts.threads.max(1) + opts.lent_threads.map_or(0, |lent| lent());
@@ -908,8 +917,8 @@ where
         let shared = Shared {
             model,
             words: model.words(),
-            batches: &batches_pool,
-            founds: &founds,
+            batch_pool: &batch_pool,
+            found_pool: &found_pool,
             targets,
             open: &open,
             visited: &visited,
@@ -923,29 +932,9 @@ where
             start,
             depth,
         };
-        let locals: Vec<Local<W>> = if threads == 1 {
-            vec![shared.work(0, 1)]
-        } else {
-            std::thread::scope(|scope| {
-                let helpers: Vec<_> = (1..threads)
-                    .map(|i| {
-                        let shared = &shared;
-                        scope.spawn(move || shared.work(i, threads))
-                    })
-                    .collect();
-                let mut all = vec![shared.work(0, threads)];
-                for h in helpers {
-                    match h.join() {
-                        Ok(l) => all.push(l),
-                        Err(p) => std::panic::resume_unwind(p),
-                    }
-                }
-                all
-            })
-        };
+        let mut locals = each_in_thread((0..threads).collect(), |i| shared.work(i, threads));
         // The batches' last states, inserted shard by shard: a thread a
         // share of the shards.
-        let mut locals = locals;
         let batches: Vec<Vec<Pending<W>>> = locals
             .iter_mut()
             .map(|l| std::mem::take(&mut l.batch))
@@ -954,13 +943,7 @@ where
         each_in_thread(locals.iter_mut().enumerate().collect(), |(part, local)| {
             shared.insert_share(part, parts, &batches, &mut local.found);
         });
-        {
-            let mut pool = batches_pool.lock().unwrap_or_else(|e| e.into_inner());
-            for mut b in batches {
-                b.clear();
-                pool.push(b);
-            }
-        }
+        give_back(&batch_pool, batches);
         // Merge: the smallest location wins, whichever thread saw it.
         let mut hits: Vec<Option<Loc>> = vec![None; targets.len()];
         let mut level_worst: Option<(u64, Loc)> = None;
@@ -1025,13 +1008,7 @@ where
         let lists: Vec<&[Keyed<W>]> = runs.iter().chain(&moved).map(Vec::as_slice).collect();
         merge_by_link(&lists, runs.len(), &mut next);
         subsumed += before - next.len();
-        {
-            let mut founds = founds.lock().unwrap_or_else(|e| e.into_inner());
-            for mut r in runs {
-                r.clear();
-                founds.push(r);
-            }
-        }
+        give_back(&found_pool, runs);
         let to_found = |loc: Loc| Found::Edge {
             parent: level[loc.rank as usize].1,
             action: loc.action,

@@ -528,30 +528,29 @@ impl<const W: usize> Visited<W> {
     /// holding it).
     #[inline]
     pub fn lock(&self, s: usize) -> Locked<'_, W> {
-        Locked {
-            keys: &self.keys,
-            shard: &self.shards[s],
-            s,
-            inner: lock(&self.shards[s].inner),
-        }
+        self.locked(s, lock(&self.shards[s].inner))
     }
 
     /// Shard `s`, locked for a run of inserts, unless another thread holds
     /// it.
     #[inline]
     pub fn try_lock(&self, s: usize) -> Option<Locked<'_, W>> {
-        let shard = &self.shards[s];
-        let inner = match shard.inner.try_lock() {
+        let inner = match self.shards[s].inner.try_lock() {
             Ok(g) => g,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return None,
         };
-        Some(Locked {
+        Some(self.locked(s, inner))
+    }
+
+    /// Shard `s` with its lock held.
+    fn locked<'a>(&'a self, s: usize, inner: MutexGuard<'a, Inner<W>>) -> Locked<'a, W> {
+        Locked {
             keys: &self.keys,
-            shard,
+            shard: &self.shards[s],
             s,
             inner,
-        })
+        }
     }
 
     /// Inserts `words` (whose [`Visited::hash`] is `h`) reached by `link`
