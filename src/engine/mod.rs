@@ -28,7 +28,7 @@
 //!   breadth-first search's order, so counts, verdicts and paths are the
 //!   same with 1 or N threads and do not depend on how states are packed:
 //!   a counterexample is the first shortest one in the model's action
-//!   order. (The states are inserted in table order; each thread sorts the
+//!   order. (The states are inserted shard by shard; each thread sorts the
 //!   new states it inserted by the link it inserted them with, and the
 //!   level end merges those runs, sorting apart only the few whose link a
 //!   later insert lowered.)
@@ -41,6 +41,7 @@
 //!   missed; the path to it is the parent's path plus that action.
 
 pub mod pack;
+mod sort;
 pub mod table;
 
 use stateright::{Expectation, Model};
@@ -329,8 +330,7 @@ struct Local<const W: usize> {
     /// them by (once [`Shared::insert_share`] is done: in the order of
     /// those links).
     found: Vec<Keyed<W>>,
-    /// The states it generated last, sorted by [`Visited::order`], not
-    /// inserted yet.
+    /// The states it generated last, sorted by shard, not inserted yet.
     batch: Vec<Pending<W>>,
     hits: Vec<Option<Loc>>,
     worst: Option<(u64, Loc)>,
@@ -378,25 +378,31 @@ const BATCH: usize = if cfg!(test) { 1 << 10 } else { 1 << 20 };
 const AHEAD: usize = 8;
 
 /// A batch's runs of states of one shard each (the batch sorted by
-/// [`Visited::order`]).
+/// shard).
 fn shard_runs<const W: usize>(batch: &[Pending<W>]) -> impl Iterator<Item = &[Pending<W>]> {
     batch.chunk_by(|a, b| a.shard() == b.shard())
 }
 
+/// A link as one number, in the links' order: below the level's length
+/// shifted by 16 while the link names a parent's rank.
+#[inline]
+fn link_key(link: Link) -> u64 {
+    (u64::from(link.parent) << 16) | u64::from(link.action)
+}
+
 /// A generated state waiting in its thread's batch.
+#[derive(Clone, Copy)]
 struct Pending<const W: usize> {
-    /// Where it goes in the visited set ([`Visited::order`]).
-    order: u64,
     words: [u64; W],
     hash: u64,
     link: Link,
 }
 
 impl<const W: usize> Pending<W> {
-    /// Its shard ([`Pending::order`]'s top bits).
+    /// Its shard in the visited set.
     #[inline]
     fn shard(&self) -> usize {
-        (self.order >> 48) as usize
+        table::shard_of(self.hash)
     }
 }
 
@@ -584,24 +590,27 @@ where
     }
 
     /// Inserts a thread's full batch of generated states into the visited
-    /// set in the order of where they go in it — shard by shard from shard
-    /// `first` round to the one before it (threads start apart), and in
-    /// each shard's table from its start to its end — and appends the new
-    /// ones to `found`; returns how many are new. (A level's last states
-    /// go in by [`Shared::insert_share`].)
+    /// set shard by shard, from shard `first` round to the one before it
+    /// (threads start apart), in the order they were generated within a
+    /// shard, and appends the new ones to `found`; returns how many are
+    /// new. (A level's last states go in by [`Shared::insert_share`].)
     ///
     /// Inserting in generation order touched a random line of tables of
     /// hundreds of megabytes for each state: nearly every insert missed the
     /// TLB, and its page walk (two-dimensional on a virtual machine) was the
-    /// largest single cost of a search (its prefetch waited for it). In
-    /// table order, consecutive inserts share pages. Measured, v4 × docker
-    /// on one thread, this 2-core VM: 25.9–27.7 s against 35.0 s alone;
-    /// 26.1 s against 34.5 s and 25.9 s against 33.2 s side by side on the
-    /// two cores (`docs/model.md`). The order of insertion changes
-    /// nothing recorded: the smallest link wins whatever the order, and
-    /// dominance is marked whichever comes first (`table`'s module docs).
+    /// largest single cost of a search (its prefetch waited for it). Shard
+    /// by shard, consecutive inserts stay in one shard's table (a megabyte
+    /// or two on the largest searches), whose pages stay in the TLB.
+    /// Measured, v4 × docker on one thread, this 2-core VM: 25.9–27.7 s
+    /// against 35.0 s alone (`docs/model.md`). Sorting within a shard too,
+    /// by home group, gained nothing measurable and cost a comparison sort
+    /// (the sorts were then 12.7 % of a one-thread search); a counting sort
+    /// by shard ([`sort::sort_by_key`]) is two passes over the batch. The
+    /// order of insertion changes nothing recorded: the smallest link wins
+    /// whatever the order, and dominance is marked whichever comes first
+    /// (`table`'s module docs).
     fn flush(&self, batch: &mut Vec<Pending<W>>, found: &mut Vec<Keyed<W>>, first: usize) -> usize {
-        batch.sort_unstable_by_key(|p| p.order);
+        self.sort_batch(batch);
         // The batch's runs of one shard each, from shard `first` on and
         // round to the shard before it.
         let split = batch.partition_point(|p| p.shard() < first);
@@ -615,7 +624,7 @@ where
 
     /// The level's last inserts, shared out by shard once every thread is
     /// done generating: part `part` of `parts` inserts the states of every
-    /// thread's batch (each sorted by [`Visited::order`]) that lie in its
+    /// thread's batch (each sorted by shard) that lie in its
     /// share of the shards, into `found`, and then sorts `found` by link.
     /// Shard by shard, within a shard batch after batch (a shard's table
     /// is small: a second sweep finds its pages in the TLB).
@@ -659,10 +668,21 @@ where
         self.unique.fetch_add(new, Ordering::Relaxed);
         // In the order of the links they were inserted by (no two states
         // share one).
-        found.sort_unstable_by_key(|k| k.0);
+        let mut scratch = reuse(self.found_pool);
+        let bound = (self.level.len() as u64) << 16;
+        sort::sort_by_key(found, &mut scratch, bound, |k| link_key(k.0));
+        give_back(self.found_pool, vec![scratch]);
     }
 
-    /// Inserts `runs` (each the states of one shard, in table order) in
+    /// Sorts a batch by shard, through a buffer of the pool.
+    fn sort_batch(&self, batch: &mut Vec<Pending<W>>) {
+        let mut scratch = reuse(self.batch_pool);
+        let bound = table::SHARDS as u64;
+        sort::sort_by_key(batch, &mut scratch, bound, |p| p.shard() as u64);
+        give_back(self.batch_pool, vec![scratch]);
+    }
+
+    /// Inserts `runs` (each the states of one shard) in
     /// turn, prefetching the groups of the states [`AHEAD`] ahead, and
     /// appends the new states to `found`; returns how many are new. A run
     /// whose shard another thread holds waits for the end (then its lock).
@@ -778,7 +798,6 @@ where
                     }
                     *seen = words;
                     batch.push(Pending {
-                        order: self.visited.order(h),
                         words,
                         hash: h,
                         link: Link {
@@ -821,7 +840,7 @@ where
         }
         // The rest of the batch waits for the other threads' (see
         // `Shared::insert_share`).
-        batch.sort_unstable_by_key(|p| p.order);
+        self.sort_batch(&mut batch);
         local.found = found;
         local.batch = batch;
         local

@@ -34,6 +34,16 @@ impl Field {
     /// The field's value in `words`.
     #[inline]
     pub fn get(self, words: &[u64]) -> u64 {
+        let (word, shift) = ((self.at / 64) as usize, self.at % 64);
+        if shift + self.bits <= 64 {
+            // In one word (the common case): a shift and a mask.
+            let v = words[word] >> shift;
+            return if self.bits == 64 {
+                v
+            } else {
+                v & ((1 << self.bits) - 1)
+            };
+        }
         let mut r = Reader::new(words);
         r.skip(self.at);
         r.get(self.bits)

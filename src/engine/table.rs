@@ -116,20 +116,27 @@ impl<const W: usize> Keys<W> {
         (m as u64) ^ ((m >> 64) as u64)
     }
 
-    /// True when `a` dominates `b`, two states equal outside the budget
-    /// fields: every budget of `a` is at least `b`'s and one is larger.
-    /// (The model's contract is about one raised budget at a time; raising
-    /// several is those raises one after another, and simulation composes.)
-    fn dominates(&self, a: &[u64; W], b: &[u64; W]) -> bool {
-        let mut raised = false;
+    /// Which of `a` and `b`, two states equal outside the budget fields,
+    /// dominates the other: `Some(true)` when `a` dominates `b` (every
+    /// budget of `a` is at least `b`'s and one is larger), `Some(false)`
+    /// when `b` dominates `a`, `None` when neither does. One pass over the
+    /// fields for both questions. (The model's contract is about one raised
+    /// budget at a time; raising several is those raises one after
+    /// another, and simulation composes.)
+    #[inline]
+    fn dominance(&self, a: &[u64; W], b: &[u64; W]) -> Option<bool> {
+        let (mut at_least, mut at_most) = (true, true);
         for f in &self.budgets {
             let (x, y) = (f.get(a), f.get(b));
-            if x < y {
-                return false;
-            }
-            raised |= x > y;
+            at_least &= x >= y;
+            at_most &= x <= y;
         }
-        raised
+        match (at_least, at_most) {
+            (true, false) => Some(true),
+            (false, true) => Some(false),
+            // Equal budgets, or each larger in one.
+            _ => None,
+        }
     }
 }
 
@@ -204,8 +211,10 @@ impl Entry {
     }
 }
 
+/// The shard of a state with hash `h` ([`Visited::hash`]), below
+/// [`SHARDS`].
 #[inline]
-fn shard_of(h: u64) -> usize {
+pub fn shard_of(h: u64) -> usize {
     // The slot comes from the low bits; take the shard from the top.
     (h >> (64 - SHARD_BITS)) as usize
 }
@@ -488,17 +497,6 @@ impl<const W: usize> Visited<W> {
         self.keys.hash(words)
     }
 
-    /// Where a state with hash `h` is looked up: its shard, then its home
-    /// group in that shard's table as the table is now. Inserting states in
-    /// this order walks each table from start to end (see
-    /// `engine::Shared::flush`).
-    #[inline]
-    pub fn order(&self, h: u64) -> u64 {
-        let s = shard_of(h);
-        let home = h as usize & self.shards[s].hint_mask.load(Ordering::Relaxed);
-        ((s as u64) << 48) | home as u64
-    }
-
     /// Starts loading the group a state with hash `h` will be looked up at.
     #[inline]
     pub fn prefetch(&self, h: u64) {
@@ -643,7 +641,7 @@ impl Settler<'_> {
 }
 
 /// One shard of a [`Visited`], locked: consecutive inserts into the same
-/// shard ([`Visited::order`] sorts a batch so) take its lock once.
+/// shard (a batch sorted by [`shard_of`]) take its lock once.
 pub struct Locked<'a, const W: usize> {
     keys: &'a Keys<W>,
     shard: &'a Shard<W>,
@@ -724,9 +722,10 @@ impl<const W: usize> Locked<'_, W> {
                 for k in each(g.matching(tag)) {
                     let slot = &g.slots[k];
                     if likeness(slot, words, self.keys) == Likeness::Kin {
-                        if self.keys.dominates(slot, words) {
+                        let better = self.keys.dominance(slot, words);
+                        if better == Some(true) {
                             dominated = true;
-                        } else if self.keys.dominates(words, slot) {
+                        } else if better == Some(false) {
                             let (_, local) = split(slot_id(slot));
                             if local >= inner.level_start {
                                 let cell = &inner.links[local];
