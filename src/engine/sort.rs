@@ -1,13 +1,15 @@
 //! Sorting the search's large buffers (a thread's batch of generated
-//! states, the new states it found) by an integer key: one counting pass
-//! on the key's top bits into a second buffer, then each bucket sorted
-//! where it lies, small enough for the processor's caches.
+//! states by shard, the new states it found by link) by an integer key: a
+//! count of each bucket's items, one pass copying each item to its
+//! bucket's place in a second buffer, then each bucket sorted where it
+//! lies, small enough for the processor's caches. With few keys (a
+//! batch's 1,024 shards) a bucket holds one key and nothing is sorted
+//! after the copy.
 //!
 //! A comparison sort of a batch of a million 48-byte states went over the
 //! whole batch about twenty times, most of them out of the caches; the two
 //! sorts of a search were 12.7 % of a one-thread v4 × docker search (perf,
-//! this 2-core VM). Here the batch is read twice and written once, and the
-//! buckets' sorts stay in the caches.
+//! this 2-core VM), about 6 % since (`docs/model.md`).
 
 /// Items a bucket holds on average: its sort stays in the first-level
 /// cache (256 states of 48 bytes: 12 KB).
