@@ -12,7 +12,7 @@
 //! this 2-core VM), about 6 % since (`docs/model.md`).
 
 /// Items a bucket holds on average: its sort stays in the first-level
-/// cache (256 states of 48 bytes: 12 KB).
+/// cache (256 new states of 40 bytes: 10 KB).
 const PER_BUCKET: usize = 256;
 
 /// Most buckets: the scatter writes to one place a bucket at a time, which
