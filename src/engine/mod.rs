@@ -465,6 +465,19 @@ fn give_back<T>(pool: &std::sync::Mutex<Vec<Vec<T>>>, buffers: Vec<Vec<T>>) {
     }
 }
 
+/// `items` sorted by `key` (every key below `bound`; [`sort::sort_by_key`]),
+/// through a second buffer taken from `pool` and given back to it.
+fn sort_pooled<T: Copy>(
+    pool: &std::sync::Mutex<Vec<Vec<T>>>,
+    items: &mut Vec<T>,
+    bound: u64,
+    key: impl Fn(&T) -> u64,
+) {
+    let mut scratch = reuse(pool);
+    sort::sort_by_key(items, &mut scratch, bound, key);
+    give_back(pool, vec![scratch]);
+}
+
 /// A level's states with their ids.
 type Level<const W: usize> = Vec<([u64; W], u32)>;
 
@@ -668,18 +681,15 @@ where
         self.unique.fetch_add(new, Ordering::Relaxed);
         // In the order of the links they were inserted by (no two states
         // share one).
-        let mut scratch = reuse(self.found_pool);
         let bound = (self.level.len() as u64) << 16;
-        sort::sort_by_key(found, &mut scratch, bound, |k| link_key(k.0));
-        give_back(self.found_pool, vec![scratch]);
+        sort_pooled(self.found_pool, found, bound, |k| link_key(k.0));
     }
 
-    /// Sorts a batch by shard, through a buffer of the pool.
+    /// Sorts a batch by shard.
     fn sort_batch(&self, batch: &mut Vec<Pending<W>>) {
-        let mut scratch = reuse(self.batch_pool);
-        let bound = table::SHARDS as u64;
-        sort::sort_by_key(batch, &mut scratch, bound, |p| p.shard() as u64);
-        give_back(self.batch_pool, vec![scratch]);
+        sort_pooled(self.batch_pool, batch, table::SHARDS as u64, |p| {
+            p.shard() as u64
+        });
     }
 
     /// Inserts `runs` (each the states of one shard) in
