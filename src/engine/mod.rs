@@ -373,6 +373,10 @@ const CHUNK: usize = 256;
 /// batches, so that small models flush in the middle of their levels too.
 const BATCH: usize = if cfg!(test) { 1 << 10 } else { 1 << 20 };
 
+/// Blocks of shards the level's last inserts are shared out in
+/// ([`Shared::insert_share`]): 16 shards a block.
+const INSERT_BLOCKS: usize = table::SHARDS / 16;
+
 /// Generated states a batch inserts ahead of the one being inserted: their
 /// groups are prefetched.
 const AHEAD: usize = 8;
@@ -582,6 +586,9 @@ struct Shared<'a, M: Model, const W: usize> {
     visited: &'a Visited<W>,
     level: &'a [([u64; W], u32)],
     cursor: AtomicUsize,
+    /// The next block of shards for the level's last inserts
+    /// ([`Shared::insert_share`]).
+    next_block: AtomicUsize,
     generated: &'a AtomicUsize,
     unique: &'a AtomicUsize,
     stop: &'a AtomicBool,
@@ -636,11 +643,12 @@ where
     }
 
     /// The level's last inserts, shared out by shard once every thread is
-    /// done generating: part `part` of `parts` inserts the states of every
-    /// thread's batch (each sorted by shard) that lie in its
-    /// share of the shards, into `found`, and then sorts `found` by link.
-    /// Shard by shard, within a shard batch after batch (a shard's table
-    /// is small: a second sweep finds its pages in the TLB).
+    /// done generating: each thread takes the next of [`INSERT_BLOCKS`]
+    /// blocks of shards until none is left, inserts the states of every
+    /// thread's batch (each sorted by shard) that lie in the block, into
+    /// `found`, and then sorts `found` by link. Shard by shard, within a
+    /// shard batch after batch (a shard's table is small: a second sweep
+    /// finds its pages in the TLB).
     ///
     /// Most levels fit in one batch a thread, so this is most of a
     /// search's inserting. Each thread inserting its own batch over every
@@ -648,36 +656,39 @@ where
     /// for the one with the longer last batch. Measured on a 2-thread
     /// v4 × docker search (this 2-core VM): inserting 7.2–7.5 s of CPU
     /// against 7.9–8.4 s so. It is still ~25 % more than one thread's
-    /// 5.6–5.9 s: the same parts run one after the other took 5.9 s, so
-    /// the rest is the two processors missing the caches at once.
-    fn insert_share(
-        &self,
-        part: usize,
-        parts: usize,
-        batches: &[Vec<Pending<W>>],
-        found: &mut Vec<Keyed<W>>,
-    ) {
-        let (lo, hi) = (
-            part * table::SHARDS / parts,
-            (part + 1) * table::SHARDS / parts,
-        );
-        let mut each: Vec<_> = batches
-            .iter()
-            .map(|b| {
-                let from = b.partition_point(|p| p.shard() < lo);
-                let to = b.partition_point(|p| p.shard() < hi);
-                shard_runs(&b[from..to]).peekable()
-            })
-            .collect();
+    /// 5.6–5.9 s. A fixed half of the shards a thread left the one done
+    /// first waiting 0.37–0.39 s in all (of 5.1–5.3 s of these inserts);
+    /// blocks taken in turn balance the parts to within a block.
+    fn insert_share(&self, batches: &[Vec<Pending<W>>], found: &mut Vec<Keyed<W>>) {
         let mut runs: Vec<&[Pending<W>]> = Vec::new();
-        for s in lo..hi {
-            for b in &mut each {
-                if let Some(run) = b.next_if(|r| r[0].shard() == s) {
-                    runs.push(run);
+        let mut new = 0;
+        loop {
+            let block = self.next_block.fetch_add(1, Ordering::Relaxed);
+            if block >= INSERT_BLOCKS {
+                break;
+            }
+            let (lo, hi) = (
+                block * table::SHARDS / INSERT_BLOCKS,
+                (block + 1) * table::SHARDS / INSERT_BLOCKS,
+            );
+            let mut each: Vec<_> = batches
+                .iter()
+                .map(|b| {
+                    let from = b.partition_point(|p| p.shard() < lo);
+                    let to = b.partition_point(|p| p.shard() < hi);
+                    shard_runs(&b[from..to]).peekable()
+                })
+                .collect();
+            runs.clear();
+            for s in lo..hi {
+                for b in &mut each {
+                    if let Some(run) = b.next_if(|r| r[0].shard() == s) {
+                        runs.push(run);
+                    }
                 }
             }
+            new += self.insert_runs(&runs, found);
         }
-        let new = self.insert_runs(&runs, found);
         self.unique.fetch_add(new, Ordering::Relaxed);
         // In the order of the links they were inserted by (no two states
         // share one).
@@ -953,6 +964,7 @@ where
             visited: &visited,
             level: &level,
             cursor: AtomicUsize::new(0),
+            next_block: AtomicUsize::new(0),
             generated: &generated,
             unique: &unique,
             stop: &stop,
@@ -968,9 +980,8 @@ where
             .iter_mut()
             .map(|l| std::mem::take(&mut l.batch))
             .collect();
-        let parts = locals.len();
-        each_in_thread(locals.iter_mut().enumerate().collect(), |(part, local)| {
-            shared.insert_share(part, parts, &batches, &mut local.found);
+        each_in_thread(locals.iter_mut().collect(), |local| {
+            shared.insert_share(&batches, &mut local.found);
         });
         give_back(&batch_pool, batches);
         // Merge: the smallest location wins, whichever thread saw it.
