@@ -655,10 +655,13 @@ where
     /// shard instead left the threads waiting for each other's shards and
     /// for the one with the longer last batch. Measured on a 2-thread
     /// v4 × docker search (this 2-core VM): inserting 7.2–7.5 s of CPU
-    /// against 7.9–8.4 s so. It is still ~25 % more than one thread's
-    /// 5.6–5.9 s. A fixed half of the shards a thread left the one done
-    /// first waiting 0.37–0.39 s in all (of 5.1–5.3 s of these inserts);
-    /// blocks taken in turn balance the parts to within a block.
+    /// against 7.9–8.4 s so. Per-thread CPU clocks later showed the two
+    /// threads' CPU only 4–5 % above one thread's; the rest of their wall
+    /// is time blocked on the process's memory-map lock while the other
+    /// thread maps or unmaps a growing table (`docs/model.md`). A fixed
+    /// half of the shards a thread left the one done first waiting
+    /// 0.37–0.46 s in all (of 5.1–5.4 s of these inserts); blocks taken in
+    /// turn balance the parts to within a block.
     fn insert_share(&self, batches: &[Vec<Pending<W>>], found: &mut Vec<Keyed<W>>) {
         let mut runs: Vec<&[Pending<W>]> = Vec::new();
         let mut new = 0;
