@@ -386,7 +386,7 @@ const INITIAL_GROUPS: usize = 1 << 3;
 ///   from untouched heap just as often. Before, those pages still met the
 ///   zero page: 7,072–7,536 TLB shootdowns a 2-thread v4 × docker search,
 ///   7,254 of 9,868 sampled ones from a table's growth replacing a zero
-///   page; 2,439–2,507 after (nearly all `munmap` of a grown table's old
+///   page; 2,439–2,562 after (nearly all `munmap` of a grown table's old
 ///   groups).
 fn prepare(ptr: *mut u8, bytes: usize) {
     #[cfg(target_os = "linux")]
