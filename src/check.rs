@@ -24,6 +24,7 @@ use crate::model::properties::CONTRACT;
 use crate::model::search::Trail;
 use crate::model::World;
 use crate::policy::Policy;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// What a property came to.
@@ -196,8 +197,41 @@ impl Eta {
     }
 }
 
+/// The threads a driver running several searches at once (`check` over its
+/// pairs, `sweep` over its points) lends to the searches still running
+/// ([`engine::Options::lent_threads`]): a thread with no search left to
+/// start is shared evenly among those running, from their next level on.
+#[derive(Debug)]
+pub struct Lender {
+    idle: AtomicUsize,
+    busy: AtomicUsize,
+}
+
+impl Lender {
+    /// `threads` threads of which `workers` start a search each; the rest
+    /// are lent from the start.
+    pub fn new(threads: usize, workers: usize) -> Self {
+        Lender {
+            idle: AtomicUsize::new(threads.saturating_sub(workers)),
+            busy: AtomicUsize::new(workers),
+        }
+    }
+
+    /// Threads each running search may add now: the idle ones shared evenly
+    /// (rounded down).
+    pub fn lent(&self) -> usize {
+        self.idle.load(Ordering::Relaxed) / self.busy.load(Ordering::Relaxed).max(1)
+    }
+
+    /// A worker found no search left to start: its thread is lent from now on.
+    pub fn retire(&self) {
+        self.busy.fetch_sub(1, Ordering::Relaxed);
+        self.idle.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// [`check_pair`], with threads lent by a driver checking several pairs
-/// (see [`engine::Options::lent_threads`]).
+/// (see [`engine::Options::lent_threads`] and [`Lender`]).
 pub fn check_pair_lent(
     policy: &Policy,
     env: &Environment,
@@ -324,5 +358,27 @@ mod eta_tests {
         let mut p = snapshot(600, 0, 6);
         p.depth = 8;
         assert_eq!(open.say(&p, t0), "");
+    }
+}
+
+#[cfg(test)]
+mod lender_tests {
+    use super::Lender;
+
+    #[test]
+    fn a_lender_shares_idle_threads_evenly_among_running_searches() {
+        // Two threads, two searches: nothing to lend until one is done.
+        let l = Lender::new(2, 2);
+        assert_eq!(l.lent(), 0);
+        l.retire();
+        assert_eq!(l.lent(), 1);
+        // Five threads, two points: three idle from the start, one each
+        // (rounded down), then four for the last search.
+        let l = Lender::new(5, 2);
+        assert_eq!(l.lent(), 1);
+        l.retire();
+        assert_eq!(l.lent(), 4);
+        // More workers than threads never underflows.
+        assert_eq!(Lender::new(1, 3).lent(), 0);
     }
 }

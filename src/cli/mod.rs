@@ -194,8 +194,8 @@ pub fn check_pairs(
     // running, shared evenly, from their next level on (the last big pair
     // then runs on every core instead of one).
     let workers = jobs.clamp(1, pairs.len().max(1));
-    let (idle, busy) = (AtomicUsize::new(0), AtomicUsize::new(workers));
-    let lent = || idle.load(Relaxed) / busy.load(Relaxed).max(1);
+    let lender = crate::check::Lender::new(workers, workers);
+    let lent = || lender.lent();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -205,8 +205,7 @@ pub fn check_pairs(
                     let r = crate::check::check_pair_lent(p, e, opts, Some(&lent));
                     *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
                 }
-                busy.fetch_sub(1, Relaxed);
-                idle.fetch_add(1, Relaxed);
+                lender.retire();
             });
         }
     });

@@ -11,8 +11,10 @@
 //!   or environment (`env.…`) file by its TOML path; each grid point is the
 //!   base files with the knobs set, validated exactly as a file is, so a
 //!   point whose settings cannot be right is reported `invalid: reason`.
-//! * Points run in parallel ([`run::run_points`]), one single-threaded
-//!   [`crate::check::check_pair`] each; verdicts follow its rules.
+//! * Points run in parallel ([`run::run_points`]), one
+//!   [`crate::check::check_pair`] each on a thread of its own, plus the
+//!   threads no point is left for (the sweep's tail); verdicts follow its
+//!   rules.
 //! * Output: a text table, CSV or JSON ([`output`]); `--plot` draws one
 //!   heatmap per property ([`plot`]).
 //! * `--shard I/N` runs every N-th point starting at point I-1; the shards'
@@ -69,7 +71,7 @@ pub struct SweepArgs {
     /// Run only the I-th of N disjoint parts (I/N); join the JSON outputs with sweep-merge.
     #[arg(long)]
     pub shard: Option<String>,
-    /// Worker threads, each running one single-threaded check (default: every core; 1 to 256).
+    /// Threads: one point each; a thread with no point left helps those still running (default: every core; 1 to 256).
     #[arg(long, value_parser = crate::limits::parse_threads)]
     pub threads: Option<usize>,
     /// Allow a grid of more than 100 000 points.

@@ -1,10 +1,14 @@
-//! Running a sweep: one [`check_pair`] per grid point, on a pool of worker
-//! threads pulling point indices from a shared counter, with a progress bar
-//! on stderr.
+//! Running a sweep: one [`check_pair_lent`] per grid point, on a pool of
+//! worker threads pulling point indices from a shared counter, with a
+//! progress bar on stderr. A point's search runs on one thread; threads with
+//! no point left to start (more threads than points, or the sweep's tail)
+//! are lent to the points still running, shared evenly, from their searches'
+//! next level on — as `check` does with its pairs. A search's results do not
+//! depend on its threads, so neither does the sweep's output.
 
 use super::grid::{Base, Grid};
 use super::output::{Counts, PointResult, PropertyVerdict, Status};
-use crate::check::{check_pair, CheckOptions, Verdict};
+use crate::check::{check_pair_lent, CheckOptions, Lender, Verdict};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -13,7 +17,8 @@ use std::time::{Duration, Instant};
 /// How to run the points.
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
-    /// Worker threads (each runs one single-threaded check at a time).
+    /// Threads: a worker each (one point at a time), and lent to the
+    /// points still running once there is no point left to start.
     pub threads: usize,
     /// `--max-states` of every check.
     pub max_states: Option<usize>,
@@ -38,10 +43,17 @@ pub enum Progress {
 pub const LINE_EVERY: Duration = Duration::from_secs(30);
 
 /// Checks one grid point: builds its policy and environment (an invalid
-/// point is reported, not checked), runs [`check_pair`] single-threaded,
-/// and keeps the verdicts and the worst-case detection latency. A panic in
-/// the checker becomes a point with status `error`.
-pub fn run_point(base: &Base, grid: &Grid, index: usize, opts: &RunOptions) -> PointResult {
+/// point is reported, not checked), runs [`check_pair_lent`] on one thread
+/// plus the threads `lent` says are free, and keeps the verdicts and the
+/// worst-case detection latency. A panic in the checker becomes a point
+/// with status `error`.
+pub fn run_point(
+    base: &Base,
+    grid: &Grid,
+    index: usize,
+    opts: &RunOptions,
+    lent: Option<&(dyn Fn() -> usize + Sync)>,
+) -> PointResult {
     let values = grid.values(index);
     let knobs = grid.knobs();
     let named: BTreeMap<String, i64> = knobs
@@ -79,7 +91,7 @@ pub fn run_point(base: &Base, grid: &Grid, index: usize, opts: &RunOptions) -> P
     };
     let start = Instant::now();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        check_pair(&policy, &env, &check_opts)
+        check_pair_lent(&policy, &env, &check_opts, lent)
     }));
     point.elapsed_ms = start.elapsed().as_millis() as u64;
     let r = match result {
@@ -125,16 +137,28 @@ pub fn run_points(
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<PointResult>();
     let mut results: Vec<PointResult> = Vec::with_capacity(indices.len());
+    let threads = opts.threads.max(1);
+    let workers = threads.min(indices.len().max(1));
+    // Threads with no point to start, shared among the points running.
+    let lender = Lender::new(threads, workers);
+    let lent = || lender.lent();
+    let lent: &(dyn Fn() -> usize + Sync) = &lent;
     std::thread::scope(|scope| {
-        for _ in 0..opts.threads.max(1).min(indices.len().max(1)) {
+        for _ in 0..workers {
             let tx = tx.clone();
-            let next = &next;
-            scope.spawn(move || loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&index) = indices.get(k) else { break };
-                if tx.send(run_point(base, grid, index, opts)).is_err() {
-                    break;
+            let (next, lender) = (&next, &lender);
+            scope.spawn(move || {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&index) = indices.get(k) else { break };
+                    if tx
+                        .send(run_point(base, grid, index, opts, Some(lent)))
+                        .is_err()
+                    {
+                        break;
+                    }
                 }
+                lender.retire();
             });
         }
         drop(tx);
