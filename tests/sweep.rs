@@ -365,23 +365,18 @@ fn verdicts_equal_direct_check_pair_runs() {
 
 /// Threads with no point left to start are lent to the points still
 /// running (`check::Lender`); a search's results do not depend on its
-/// threads, so the sweep's points are the same on 1 thread and on more
-/// threads than points (here 5 threads for 3 valid points, the tail of a
-/// 6-point grid).
+/// threads, so the sweep's points are the same on 1 thread and on 5 (whose
+/// workers meet the grid's 3 invalid points, end them at once and lend
+/// their threads to the 3 checks).
 #[test]
 fn lent_threads_change_no_point() {
-    let one = {
-        let mut args = vec!["sweep", V0, "--env", docker(), "--threads", "1"];
+    let run = |threads: &str| {
+        let mut args = vec!["sweep", V0, "--env", docker(), "--threads", threads];
         args.extend_from_slice(&SMALL);
         args.extend_from_slice(&["--format", "json"]);
         json_of(&livecheck(&args))
     };
-    let many = {
-        let mut args = vec!["sweep", V0, "--env", docker(), "--threads", "5"];
-        args.extend_from_slice(&SMALL);
-        args.extend_from_slice(&["--format", "json"]);
-        json_of(&livecheck(&args))
-    };
+    let (one, many) = (run("1"), run("5"));
     assert_eq!(one.points.len(), 6);
     assert_eq!(timeless(&one.points), timeless(&many.points));
 }
