@@ -664,6 +664,7 @@ where
     /// turn balance the parts to within a block.
     fn insert_share(&self, batches: &[Vec<Pending<W>>], found: &mut Vec<Keyed<W>>) {
         let mut runs: Vec<&[Pending<W>]> = Vec::new();
+        let mut each = Vec::with_capacity(batches.len());
         let mut new = 0;
         loop {
             let block = self.next_block.fetch_add(1, Ordering::Relaxed);
@@ -674,14 +675,12 @@ where
                 block * table::SHARDS / INSERT_BLOCKS,
                 (block + 1) * table::SHARDS / INSERT_BLOCKS,
             );
-            let mut each: Vec<_> = batches
-                .iter()
-                .map(|b| {
-                    let from = b.partition_point(|p| p.shard() < lo);
-                    let to = b.partition_point(|p| p.shard() < hi);
-                    shard_runs(&b[from..to]).peekable()
-                })
-                .collect();
+            each.clear();
+            each.extend(batches.iter().map(|b| {
+                let from = b.partition_point(|p| p.shard() < lo);
+                let to = b.partition_point(|p| p.shard() < hi);
+                shard_runs(&b[from..to]).peekable()
+            }));
             runs.clear();
             for s in lo..hi {
                 for b in &mut each {
