@@ -33,7 +33,7 @@ use super::{
 };
 use crate::decision::{Basis, Decision, Phase, ProbeNo};
 use crate::duration::Ms;
-use crate::engine::pack::{bits_for, Field, GridField, Reader, Writer};
+use crate::engine::pack::{bits_for, Field, Fields, GridField, Reader, Writer};
 use crate::restart::RestartCoordinator;
 use crate::workspace::{Facts, Status, StrikeRecord, Workspace};
 
@@ -261,13 +261,11 @@ fn phase_code(d: &Decision) -> (u64, Basis, Ms, Ms, Ms) {
     }
 }
 
-/// Everything of a decision but its phase code.
+/// Everything of a decision after its slot's code and its three basis
+/// flags ([`put_slot`] writes those together).
 #[inline(always)]
 fn put_decision(l: &Layout, w: &mut Writer, d: &Decision, basis: Basis, times: (Ms, Ms, Ms)) {
     let (since, deadline, wake) = times;
-    w.flag(basis.settling);
-    w.flag(basis.recent);
-    w.flag(basis.fresh);
     w.opt_grid(basis.restart_seen.map(age), l.stamp);
     w.put_grid(age(since), l.stamp);
     w.put_grid(deadline + l.deadline_bias - NOW, l.deadline);
@@ -275,11 +273,12 @@ fn put_decision(l: &Layout, w: &mut Writer, d: &Decision, basis: Basis, times: (
     w.put(u64::from(d.probes()), 2);
 }
 
-fn get_decision(l: &Layout, r: &mut Reader, code: u64) -> Decision {
+/// A decision in phase `code` whose basis flags are the rest of `flags`.
+fn get_decision(l: &Layout, r: &mut Reader, code: u64, mut flags: Fields) -> Decision {
     let basis = Basis {
-        settling: r.flag(),
-        recent: r.flag(),
-        fresh: r.flag(),
+        settling: flags.take_flag(),
+        recent: flags.take_flag(),
+        fresh: flags.take_flag(),
         restart_seen: r.opt_grid(l.stamp).map(at_age),
     };
     let since = at_age(r.get_grid(l.stamp));
@@ -322,24 +321,34 @@ fn put_slot(l: &Layout, w: &mut Writer, slot: &Option<Slot>) {
         }
         Some(d) => {
             let (code, basis, since, deadline, wake) = phase_code(d);
-            w.put(base + code, SLOT_BITS);
+            w.put_fields(
+                Fields::new()
+                    .put(base + code, SLOT_BITS)
+                    .flag(basis.settling)
+                    .flag(basis.recent)
+                    .flag(basis.fresh),
+            );
             put_decision(l, w, d, basis, (since, deadline, wake));
         }
     }
 }
 
+/// Bits of a slot's code and its decision's basis flags, read together.
+const SLOT_HEAD_BITS: u32 = SLOT_BITS + 3;
+
 fn get_slot(l: &Layout, r: &mut Reader) -> Option<Slot> {
-    match r.get(SLOT_BITS) {
+    let mut head = r.fields(SLOT_HEAD_BITS);
+    match head.take(SLOT_BITS) {
         0 => {
-            r.skip(l.decision_bits());
+            r.skip(l.decision_bits() - 3);
             None
         }
         1 => {
-            r.skip(l.decision_bits());
+            r.skip(l.decision_bits() - 3);
             Some(Slot::Forwarding)
         }
-        c if c < 2 + PHASES => Some(Slot::Preflight(get_decision(l, r, c - 2))),
-        c => Some(Slot::Decision(get_decision(l, r, c - 2 - PHASES))),
+        c if c < 2 + PHASES => Some(Slot::Preflight(get_decision(l, r, c - 2, head))),
+        c => Some(Slot::Decision(get_decision(l, r, c - 2 - PHASES, head))),
     }
 }
 
@@ -376,28 +385,35 @@ fn put_workspace(l: &Layout, w: &mut Writer, ws: &Workspace) {
         ws.last_heartbeat.map(|h| heartbeat_age(l, ws, h)),
         l.heartbeat,
     );
-    w.flag(ws.url_registered);
-    w.put(
-        match ws.status {
-            Status::Online => 0,
-            Status::Offline => 1,
-            Status::Provisioning => 2,
-        },
-        2,
+    let status = match ws.status {
+        Status::Online => 0,
+        Status::Offline => 1,
+        Status::Provisioning => 2,
+    };
+    w.put_fields(
+        Fields::new()
+            .flag(ws.url_registered)
+            .put(status, 2)
+            .flag(ws.url_cached),
     );
-    w.flag(ws.url_cached);
     w.opt_grid(ws.liveness_key.map(age), l.key);
-    w.flag(ws.strikes.is_some());
     let strikes = ws.strikes.unwrap_or(StrikeRecord {
         count: 0,
         first: NOW,
     });
-    w.put(u64::from(strikes.count), l.strike_count);
+    w.put_fields(
+        Fields::new()
+            .flag(ws.strikes.is_some())
+            .put(u64::from(strikes.count), l.strike_count),
+    );
     w.put_grid(age(strikes.first), l.strike_age);
     let c = &ws.restart;
-    w.flag(c.is_running());
-    w.flag(c.is_pending());
-    w.flag(c.is_first_iteration());
+    w.put_fields(
+        Fields::new()
+            .flag(c.is_running())
+            .flag(c.is_pending())
+            .flag(c.is_first_iteration()),
+    );
     w.opt_grid(c.started_at().map(age), l.stamp);
     w.opt_grid(c.finished_at().map(age), l.finished);
     w.opt_grid(c.last_file_write().map(age), l.file_write);
@@ -405,18 +421,21 @@ fn put_workspace(l: &Layout, w: &mut Writer, ws: &Workspace) {
 
 fn get_workspace(l: &Layout, r: &mut Reader) -> Workspace {
     let last_heartbeat = r.opt_grid(l.heartbeat).map(at_age);
-    let url_registered = r.flag();
-    let status = match r.get(2) {
+    let mut f = r.fields(4);
+    let url_registered = f.take_flag();
+    let status = match f.take(2) {
         0 => Status::Online,
         1 => Status::Offline,
         _ => Status::Provisioning,
     };
-    let url_cached = r.flag();
+    let url_cached = f.take_flag();
     let liveness_key = r.opt_grid(l.key).map(at_age);
-    let has_strikes = r.flag();
-    let count = r.get(l.strike_count) as u8;
+    let mut f = r.fields(1 + l.strike_count);
+    let has_strikes = f.take_flag();
+    let count = f.take(l.strike_count) as u8;
     let first = at_age(r.get_grid(l.strike_age));
-    let flags = (r.flag(), r.flag(), r.flag());
+    let mut f = r.fields(3);
+    let flags = (f.take_flag(), f.take_flag(), f.take_flag());
     let started_at = r.opt_grid(l.stamp).map(at_age);
     let finished_at = r.opt_grid(l.finished).map(at_age);
     let last_file_write = r.opt_grid(l.file_write).map(at_age);
@@ -438,17 +457,16 @@ fn get_workspace(l: &Layout, r: &mut Reader) -> Workspace {
 /// lone-false one — a state that has seen fewer not-running results can do
 /// everything the other can and hits those targets whenever it does.
 #[inline(always)]
-fn put_settle(w: &mut Writer, settle: Option<u8>) {
-    w.flag(settle.is_some());
-    w.put(
+fn put_settle(f: Fields, settle: Option<u8>) -> Fields {
+    f.flag(settle.is_some()).put(
         settle.map_or(0, |n| 2 - u64::from(n.min(2))),
         SETTLE_BITS - 1,
-    );
+    )
 }
 
-fn get_settle(r: &mut Reader) -> Option<u8> {
-    let open = r.flag();
-    let complement = r.get(SETTLE_BITS - 1) as u8;
+fn get_settle(f: &mut Fields) -> Option<u8> {
+    let open = f.take_flag();
+    let complement = f.take(SETTLE_BITS - 1) as u8;
     open.then(|| 2 - complement)
 }
 
@@ -487,52 +505,56 @@ impl World {
         };
         w.put(tag, 3);
         w.put_grid(elapsed, l.elapsed);
-        w.flag(s.job.is_some());
         let job = s.job.unwrap_or(Job {
             owner: Owner::Coordinator,
             phase: JobPhase::Start,
             elapsed: 0,
         });
-        w.flag(job.owner == Owner::Manual);
-        w.put(
-            match job.phase {
-                JobPhase::Start => 0,
-                JobPhase::Sleep => 1,
-                JobPhase::Stop => 2,
-                JobPhase::Provision => 3,
-            },
-            2,
+        let phase = match job.phase {
+            JobPhase::Start => 0,
+            JobPhase::Sleep => 1,
+            JobPhase::Stop => 2,
+            JobPhase::Provision => 3,
+        };
+        w.put_fields(
+            Fields::new()
+                .flag(s.job.is_some())
+                .flag(job.owner == Owner::Manual)
+                .put(phase, 2),
         );
         w.put_grid(job.elapsed, l.job_elapsed);
-        w.put(owner_code(s.queued), 2);
-        w.put(
-            match s.coord {
-                Coord::Idle => 0,
-                Coord::Top => 1,
-                Coord::Cycle => 2,
-                Coord::Exit => 3,
-            },
-            2,
-        );
-        for n in s.inflight.launched.iter().chain(&s.inflight.passed) {
-            w.put(u64::from(*n), INFLIGHT_BITS);
-        }
+        let coord = match s.coord {
+            Coord::Idle => 0,
+            Coord::Top => 1,
+            Coord::Cycle => 2,
+            Coord::Exit => 3,
+        };
+        let ([l0, l1, l2], [p0, p1, p2]) = (s.inflight.launched, s.inflight.passed);
+        // A fold over one array, which the compiler unrolls: every shift
+        // is then a constant (a loop over the two arrays it did not unroll).
+        w.put_fields([l0, l1, l2, p0, p1, p2].iter().fold(
+            Fields::new().put(owner_code(s.queued), 2).put(coord, 2),
+            |f, n| f.put(u64::from(*n), INFLIGHT_BITS),
+        ));
         w.put_grid(s.hb_timer, l.hb_timer);
         w.put_grid(s.req_timer, l.req_timer);
-        w.put(u64::from(s.spurious_left), l.spurious);
-        w.put(u64::from(s.errors_left), l.errors);
-        w.put(u64::from(s.config_left), l.config);
-        w.put(u64::from(s.manual_left), l.manual);
-        put_settle(&mut w, s.settle);
-        w.flag(s.cycle_by_detector);
-        w.flag(s.crash.is_some());
         let crash = s.crash.unwrap_or(Crash {
             age: 0,
             declared: false,
             repaired: false,
         });
-        w.flag(crash.declared);
-        w.flag(crash.repaired);
+        let f = Fields::new()
+            .put(u64::from(s.spurious_left), l.spurious)
+            .put(u64::from(s.errors_left), l.errors)
+            .put(u64::from(s.config_left), l.config)
+            .put(u64::from(s.manual_left), l.manual);
+        w.put_fields(
+            put_settle(f, s.settle)
+                .flag(s.cycle_by_detector)
+                .flag(s.crash.is_some())
+                .flag(crash.declared)
+                .flag(crash.repaired),
+        );
         w.put_grid(crash.age, l.crash_age);
         w.put_grid(s.offset, l.offset);
         w.finish_into(out);
@@ -556,9 +578,10 @@ impl World {
             3 => Truth::Booting { elapsed },
             _ => Truth::Crashed,
         };
-        let has_job = r.flag();
-        let manual = r.flag();
-        let phase = match r.get(2) {
+        let mut f = r.fields(4);
+        let has_job = f.take_flag();
+        let manual = f.take_flag();
+        let phase = match f.take(2) {
             0 => JobPhase::Start,
             1 => JobPhase::Sleep,
             2 => JobPhase::Stop,
@@ -574,32 +597,31 @@ impl World {
             phase,
             elapsed: job_elapsed,
         });
-        let queued = owner_of(r.get(2));
-        let coord = match r.get(2) {
+        let mut f = r.fields(2 + 2 + 6 * INFLIGHT_BITS);
+        let queued = owner_of(f.take(2));
+        let coord = match f.take(2) {
             0 => Coord::Idle,
             1 => Coord::Top,
             2 => Coord::Cycle,
             _ => Coord::Exit,
         };
-        let mut inflight = InFlight::default();
-        for n in inflight
-            .launched
-            .iter_mut()
-            .chain(inflight.passed.iter_mut())
-        {
-            *n = r.get(INFLIGHT_BITS) as u8;
-        }
+        let [l0, l1, l2, p0, p1, p2]: [u8; 6] =
+            std::array::from_fn(|_| f.take(INFLIGHT_BITS) as u8);
+        let inflight = InFlight {
+            launched: [l0, l1, l2],
+            passed: [p0, p1, p2],
+        };
         let hb_timer = r.get_grid(l.hb_timer);
         let req_timer = r.get_grid(l.req_timer);
-        let spurious_left = r.get(l.spurious) as u8;
-        let errors_left = r.get(l.errors) as u8;
-        let config_left = r.get(l.config) as u8;
-        let manual_left = r.get(l.manual) as u8;
-        let settle = get_settle(&mut r);
-        let cycle_by_detector = r.flag();
-        let crashed = r.flag();
-        let declared = r.flag();
-        let repaired = r.flag();
+        let budgets = l.budget_widths();
+        let mut f = r.fields(budgets.iter().sum::<u32>() + SETTLE_BITS + 4);
+        let [spurious_left, errors_left, config_left, manual_left] =
+            budgets.map(|bits| f.take(bits) as u8);
+        let settle = get_settle(&mut f);
+        let cycle_by_detector = f.take_flag();
+        let crashed = f.take_flag();
+        let declared = f.take_flag();
+        let repaired = f.take_flag();
         let crash_age = r.get_grid(l.crash_age);
         let offset = r.get_grid(l.offset);
         WorldState {
