@@ -390,11 +390,8 @@ impl<'a> Reader<'a> {
             v |= self.words[word + 1] << (64 - shift);
         }
         self.pos += bits;
-        if bits == 64 {
-            v
-        } else {
-            v & ((1u64 << bits) - 1)
-        }
+        // The low `bits` bits (all 64 for 64: `2 << 63` is 0).
+        v & (2u64 << (bits - 1)).wrapping_sub(1)
     }
 
     /// The next value on `field`'s grid (see [`Writer::put_grid`]).

@@ -543,13 +543,17 @@ impl World {
             declared: false,
             repaired: false,
         });
-        let f = Fields::new()
-            .put(u64::from(s.spurious_left), l.spurious)
-            .put(u64::from(s.errors_left), l.errors)
-            .put(u64::from(s.config_left), l.config)
-            .put(u64::from(s.manual_left), l.manual);
+        // The budgets' widths are the layout's; the fields after them are
+        // gathered apart, so that their shifts stay constants.
         w.put_fields(
-            put_settle(f, s.settle)
+            Fields::new()
+                .put(u64::from(s.spurious_left), l.spurious)
+                .put(u64::from(s.errors_left), l.errors)
+                .put(u64::from(s.config_left), l.config)
+                .put(u64::from(s.manual_left), l.manual),
+        );
+        w.put_fields(
+            put_settle(Fields::new(), s.settle)
                 .flag(s.cycle_by_detector)
                 .flag(s.crash.is_some())
                 .flag(crash.declared)
@@ -614,9 +618,10 @@ impl World {
         let hb_timer = r.get_grid(l.hb_timer);
         let req_timer = r.get_grid(l.req_timer);
         let budgets = l.budget_widths();
-        let mut f = r.fields(budgets.iter().sum::<u32>() + SETTLE_BITS + 4);
+        let mut f = r.fields(budgets.iter().sum::<u32>());
         let [spurious_left, errors_left, config_left, manual_left] =
             budgets.map(|bits| f.take(bits) as u8);
+        let mut f = r.fields(SETTLE_BITS + 4);
         let settle = get_settle(&mut f);
         let cycle_by_detector = f.take_flag();
         let crashed = f.take_flag();
