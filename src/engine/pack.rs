@@ -301,10 +301,10 @@ impl Writer {
 /// lowest bits), at a fraction of the cost when the widths are constants
 /// (flags, codes), as the compiler then folds every shift. Gathering the
 /// model's short fields (and writing an optional grid value as one field)
-/// took packing a `v4-proposed × cloud` state from 1,424 to 1,052
-/// instructions and unpacking from 1,603 to 1,162 (cachegrind), and the
-/// whole search on one thread from 9.17–10.37 s to 7.90–9.50 s (four
-/// alternating pairs of runs).
+/// took packing a `v4-proposed × cloud` state from 1,424 to 1,003
+/// instructions and unpacking from 1,603 to 1,097 (cachegrind,
+/// `examples/pack_instructions.rs`), and the whole search on one thread
+/// from 9.17–10.37 s to 7.90–9.50 s (four alternating pairs of runs).
 ///
 /// At most 63 bits in all; a value wider than its field is refused as
 /// [`Writer::put`] refuses it.
