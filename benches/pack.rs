@@ -16,11 +16,13 @@ use livecheck::engine::Packable;
 use livecheck::environment::Environment;
 use livecheck::model::{World, WorldState};
 use livecheck::policy::Policy;
-use stateright::Model;
-use std::collections::{HashSet, VecDeque};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
+
+#[path = "support/reachable.rs"]
+mod reachable;
+use reachable::reachable;
 
 fn world(policy: &str, env: &str) -> World {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -28,37 +30,6 @@ fn world(policy: &str, env: &str) -> World {
         Policy::load(&root.join(format!("models/policies/{policy}.toml"))).expect("policy"),
         Environment::load(&root.join(format!("models/environments/{env}.toml"))).expect("env"),
     )
-}
-
-/// The first `n` states a breadth-first search of `world` reaches (by
-/// their packed words, so equivalent states count once).
-fn reachable(world: &World, n: usize) -> Vec<WorldState> {
-    let pack = |s: &WorldState| {
-        let mut words = vec![0; world.words()];
-        world.pack(s, &mut words);
-        words
-    };
-    let mut seen = HashSet::new();
-    let mut queue: VecDeque<WorldState> = world.init_states().into();
-    let mut out = Vec::new();
-    let mut actions = Vec::new();
-    while let Some(s) = queue.pop_front() {
-        if out.len() >= n {
-            break;
-        }
-        if !seen.insert(pack(&s)) {
-            continue;
-        }
-        actions.clear();
-        world.actions(&s, &mut actions);
-        for a in actions.drain(..) {
-            if let Some(next) = world.next_state(&s, a) {
-                queue.push_back(next);
-            }
-        }
-        out.push(s);
-    }
-    out
 }
 
 fn bench(c: &mut Criterion) {

@@ -17,11 +17,13 @@ use livecheck::engine::Packable;
 use livecheck::environment::Environment;
 use livecheck::model::{World, WorldState};
 use livecheck::policy::Policy;
-use stateright::Model;
-use std::collections::{HashSet, VecDeque};
 use std::hint::black_box;
 use std::path::Path;
 use std::process::ExitCode;
+
+#[path = "../benches/support/reachable.rs"]
+mod reachable;
+use reachable::reachable;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -52,22 +54,7 @@ fn main() -> ExitCode {
         w
     };
     // The first 20,000 states a breadth-first search reaches, every 5th.
-    let mut seen = HashSet::new();
-    let mut queue: VecDeque<WorldState> = world.init_states().into();
-    let mut reached = Vec::new();
-    let mut actions = Vec::new();
-    while let Some(s) = queue.pop_front() {
-        if reached.len() >= 20_000 {
-            break;
-        }
-        if !seen.insert(pack(&s)) {
-            continue;
-        }
-        actions.clear();
-        world.actions(&s, &mut actions);
-        queue.extend(actions.drain(..).filter_map(|a| world.next_state(&s, a)));
-        reached.push(s);
-    }
+    let reached = reachable(&world, 20_000);
     let states: Vec<WorldState> = reached.into_iter().step_by(5).collect();
     let packed: Vec<Vec<u64>> = states.iter().map(pack).collect();
     let mut out = vec![0u64; words];

@@ -160,7 +160,8 @@ impl Layout {
 
     /// A decision's bits after its slot's code.
     fn decision_bits(&self) -> u32 {
-        3 + (1 + self.stamp.bits())
+        BASIS_FLAG_BITS
+            + (1 + self.stamp.bits())
             + self.stamp.bits()
             + self.deadline.bits()
             + self.wake.bits()
@@ -234,6 +235,9 @@ fn at_age(a: u64) -> Ms {
 /// phases of a preflight decision ([`PHASES`]), then those of a request's
 /// decision.
 const SLOT_BITS: u32 = 4;
+
+/// A decision's basis flags: settling, recent, fresh.
+const BASIS_FLAG_BITS: u32 = 3;
 
 /// The phases a slot's decision can be in, as packed.
 const PHASES: u64 = 5;
@@ -334,17 +338,17 @@ fn put_slot(l: &Layout, w: &mut Writer, slot: &Option<Slot>) {
 }
 
 /// Bits of a slot's code and its decision's basis flags, read together.
-const SLOT_HEAD_BITS: u32 = SLOT_BITS + 3;
+const SLOT_HEAD_BITS: u32 = SLOT_BITS + BASIS_FLAG_BITS;
 
 fn get_slot(l: &Layout, r: &mut Reader) -> Option<Slot> {
     let mut head = r.fields(SLOT_HEAD_BITS);
     match head.take(SLOT_BITS) {
         0 => {
-            r.skip(l.decision_bits() - 3);
+            r.skip(l.decision_bits() - BASIS_FLAG_BITS);
             None
         }
         1 => {
-            r.skip(l.decision_bits() - 3);
+            r.skip(l.decision_bits() - BASIS_FLAG_BITS);
             Some(Slot::Forwarding)
         }
         c if c < 2 + PHASES => Some(Slot::Preflight(get_decision(l, r, c - 2, head))),
