@@ -28,10 +28,11 @@
 //!   breadth-first search's order, so counts, verdicts and paths are the
 //!   same with 1 or N threads and do not depend on how states are packed:
 //!   a counterexample is the first shortest one in the model's action
-//!   order. (The states are inserted shard by shard; each thread sorts the
-//!   new states it inserted by the link it inserted them with, and the
-//!   level end merges those runs, sorting apart only the few whose link a
-//!   later insert lowered.)
+//!   order. (The states are inserted shard by shard; each thread's batch
+//!   lists its new states back in the order they were generated, which is
+//!   the order of the links they were inserted with, and the level end
+//!   merges those runs, sorting apart only the few whose link another
+//!   thread's insert lowered.)
 //! - **Bounds honoured**: `max_states` and the deadline are checked after
 //!   every small chunk of work, by every thread; a stopped search is never
 //!   `complete`.
@@ -40,10 +41,11 @@
 //!   the last transition did (an "event" the packed key leaves out) is never
 //!   missed; the path to it is the parent's path plus that action.
 
+mod batch;
 pub mod pack;
-mod sort;
 pub mod table;
 
+use batch::{Batch, Keyed, Pending};
 use stateright::{Expectation, Model};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -326,12 +328,12 @@ enum Found {
 
 /// Work a thread did on one level.
 struct Local<const W: usize> {
-    /// The new states this thread inserted, with the links it inserted
-    /// them by (once [`Shared::insert_share`] is done: in the order of
-    /// those links).
+    /// The new states of this thread's batches, with the links they were
+    /// inserted by, in the order of those links (the last batch's are
+    /// added once the level's last inserts are done).
     found: Vec<Keyed<W>>,
-    /// The states it generated last, sorted by shard, not inserted yet.
-    batch: Vec<Pending<W>>,
+    /// The states it generated last, in shard order, not inserted yet.
+    batch: Batch<W>,
     hits: Vec<Option<Loc>>,
     worst: Option<(u64, Loc)>,
     generated: usize,
@@ -341,7 +343,7 @@ impl<const W: usize> Local<W> {
     fn new(targets: usize) -> Self {
         Local {
             found: Vec::new(),
-            batch: Vec::new(),
+            batch: Batch::new(),
             hits: vec![None; targets],
             worst: None,
             generated: 0,
@@ -380,35 +382,6 @@ const INSERT_BLOCKS: usize = table::SHARDS / 16;
 /// Generated states a batch inserts ahead of the one being inserted: their
 /// groups are prefetched.
 const AHEAD: usize = 8;
-
-/// A batch's runs of states of one shard each (the batch sorted by
-/// shard).
-fn shard_runs<const W: usize>(batch: &[Pending<W>]) -> impl Iterator<Item = &[Pending<W>]> {
-    batch.chunk_by(|a, b| a.shard() == b.shard())
-}
-
-/// A link as one number, in the links' order: below the level's length
-/// shifted by 16 while the link names a parent's rank.
-#[inline]
-fn link_key(link: Link) -> u64 {
-    (u64::from(link.parent) << 16) | u64::from(link.action)
-}
-
-/// A generated state waiting in its thread's batch.
-#[derive(Clone, Copy)]
-struct Pending<const W: usize> {
-    words: [u64; W],
-    hash: u64,
-    link: Link,
-}
-
-impl<const W: usize> Pending<W> {
-    /// Its shard in the visited set.
-    #[inline]
-    fn shard(&self) -> usize {
-        table::shard_of(self.hash)
-    }
-}
 
 /// Slots of each thread's cache of the states it generated last, by hash.
 /// A state generated again shortly after (by a sibling action, or a nearby
@@ -469,25 +442,8 @@ fn give_back<T>(pool: &std::sync::Mutex<Vec<Vec<T>>>, buffers: Vec<Vec<T>>) {
     }
 }
 
-/// `items` sorted by `key` (every key below `bound`; [`sort::sort_by_key`]),
-/// through a second buffer taken from `pool` and given back to it.
-fn sort_pooled<T: Copy>(
-    pool: &std::sync::Mutex<Vec<Vec<T>>>,
-    items: &mut Vec<T>,
-    bound: u64,
-    key: impl Fn(&T) -> u64,
-) {
-    let mut scratch = reuse(pool);
-    sort::sort_by_key(items, &mut scratch, bound, key);
-    give_back(pool, vec![scratch]);
-}
-
 /// A level's states with their ids.
 type Level<const W: usize> = Vec<([u64; W], u32)>;
-
-/// A state of the next level with the link it was first reached by (its
-/// parent's rank), which orders the level.
-type Keyed<const W: usize> = (Link, [u64; W], u32);
 
 /// The lists (each sorted by link; no state in two) merged into `out`
 /// (emptied first), without their links, by `parts` threads: each merges
@@ -577,7 +533,7 @@ struct Shared<'a, M: Model, const W: usize> {
     words: usize,
     /// Emptied batches of earlier levels: reusing them spares the kernel
     /// zeroing fresh pages at every level.
-    batch_pool: &'a std::sync::Mutex<Vec<Vec<Pending<W>>>>,
+    batch_pool: &'a std::sync::Mutex<Vec<Batch<W>>>,
     /// Emptied found lists ([`Local::found`]) of earlier levels, for the
     /// same reason.
     found_pool: &'a std::sync::Mutex<Vec<Vec<Keyed<W>>>>,
@@ -612,8 +568,9 @@ where
     /// Inserts a thread's full batch of generated states into the visited
     /// set shard by shard, from shard `first` round to the one before it
     /// (threads start apart), in the order they were generated within a
-    /// shard, and appends the new ones to `found`; returns how many are
-    /// new. (A level's last states go in by [`Shared::insert_share`].)
+    /// shard, and appends the new ones to `found` in the order they were
+    /// generated; returns how many are new. (A level's last states go in by
+    /// [`Shared::insert_share`].)
     ///
     /// Inserting in generation order touched a random line of tables of
     /// hundreds of megabytes for each state: nearly every insert missed the
@@ -625,30 +582,30 @@ where
     /// against 35.0 s alone (`docs/model.md`). Sorting within a shard too,
     /// by home group, gained nothing measurable and cost a comparison sort
     /// (the sorts were then 12.7 % of a one-thread search); a counting sort
-    /// by shard ([`sort::sort_by_key`]) is two passes over the batch. The
+    /// by shard ([`Batch::by_shard`]) is two passes over the batch. The
     /// order of insertion changes nothing recorded: the smallest link wins
     /// whatever the order, and dominance is marked whichever comes first
     /// (`table`'s module docs).
-    fn flush(&self, batch: &mut Vec<Pending<W>>, found: &mut Vec<Keyed<W>>, first: usize) -> usize {
-        self.sort_batch(batch);
-        // The batch's runs of one shard each, from shard `first` on and
-        // round to the shard before it.
-        let split = batch.partition_point(|p| p.shard() < first);
-        let runs: Vec<&[Pending<W>]> = shard_runs(&batch[split..])
-            .chain(shard_runs(&batch[..split]))
+    fn flush(&self, batch: &mut Batch<W>, found: &mut Vec<Keyed<W>>, first: usize) -> usize {
+        batch.by_shard();
+        let runs: Vec<(&Batch<W>, usize)> = (first..table::SHARDS)
+            .chain(0..first)
+            .map(|s| (&*batch, s))
             .collect();
-        let new = self.insert_runs(&runs, found);
+        let new = self.insert_runs(&runs);
+        let listed = batch.new_states(found);
+        debug_assert_eq!(new, listed, "a new state missing from the batch's ids");
         batch.clear();
         new
     }
 
     /// The level's last inserts, shared out by shard once every thread is
     /// done generating: each thread takes the next of [`INSERT_BLOCKS`]
-    /// blocks of shards until none is left, inserts the states of every
-    /// thread's batch (each sorted by shard) that lie in the block, into
-    /// `found`, and then sorts `found` by link. Shard by shard, within a
-    /// shard batch after batch (a shard's table is small: a second sweep
-    /// finds its pages in the TLB).
+    /// blocks of shards until none is left and inserts the states of every
+    /// thread's batch (each in shard order) that lie in the block. Shard by
+    /// shard, within a shard batch after batch (a shard's table is small: a
+    /// second sweep finds its pages in the TLB). The new states are listed
+    /// afterwards, by their own batch ([`Batch::new_states`]).
     ///
     /// Most levels fit in one batch a thread, so this is most of a
     /// search's inserting. Each thread inserting its own batch over every
@@ -662,9 +619,8 @@ where
     /// half of the shards a thread left the one done first waiting
     /// 0.37–0.46 s in all (of 5.1–5.4 s of these inserts); blocks taken in
     /// turn balance the parts to within a block.
-    fn insert_share(&self, batches: &[Vec<Pending<W>>], found: &mut Vec<Keyed<W>>) {
-        let mut runs: Vec<&[Pending<W>]> = Vec::new();
-        let mut each = Vec::with_capacity(batches.len());
+    fn insert_share(&self, batches: &[Batch<W>]) {
+        let mut runs: Vec<(&Batch<W>, usize)> = Vec::new();
         let mut new = 0;
         loop {
             let block = self.next_block.fetch_add(1, Ordering::Relaxed);
@@ -675,67 +631,58 @@ where
                 block * table::SHARDS / INSERT_BLOCKS,
                 (block + 1) * table::SHARDS / INSERT_BLOCKS,
             );
-            each.clear();
-            each.extend(batches.iter().map(|b| {
-                let from = b.partition_point(|p| p.shard() < lo);
-                let to = b.partition_point(|p| p.shard() < hi);
-                shard_runs(&b[from..to]).peekable()
-            }));
             runs.clear();
             for s in lo..hi {
-                for b in &mut each {
-                    if let Some(run) = b.next_if(|r| r[0].shard() == s) {
-                        runs.push(run);
-                    }
-                }
+                runs.extend(batches.iter().map(|b| (b, s)));
             }
-            new += self.insert_runs(&runs, found);
+            new += self.insert_runs(&runs);
         }
         self.unique.fetch_add(new, Ordering::Relaxed);
-        // In the order of the links they were inserted by (no two states
-        // share one).
-        let bound = (self.level.len() as u64) << 16;
-        sort_pooled(self.found_pool, found, bound, |k| link_key(k.0));
     }
 
-    /// Sorts a batch by shard.
-    fn sort_batch(&self, batch: &mut Vec<Pending<W>>) {
-        sort_pooled(self.batch_pool, batch, table::SHARDS as u64, |p| {
-            p.shard() as u64
-        });
-    }
-
-    /// Inserts `runs` (each the states of one shard) in
-    /// turn, prefetching the groups of the states [`AHEAD`] ahead, and
-    /// appends the new states to `found`; returns how many are new. A run
+    /// Inserts each batch's run of states of one shard in turn,
+    /// prefetching the groups of the states [`AHEAD`] ahead, and records
+    /// the new states' ids in their batch; returns how many are new. A run
     /// whose shard another thread holds waits for the end (then its lock).
-    fn insert_runs(&self, runs: &[&[Pending<W>]], found: &mut Vec<Keyed<W>>) -> usize {
-        let before = found.len();
-        let mut ahead = runs.iter().flat_map(|r| r.iter()).skip(AHEAD);
-        let mut insert = |locked: &mut table::Locked<'_, W>,
-                          run: &[Pending<W>],
-                          ahead: &mut dyn Iterator<Item = &Pending<W>>|
-         -> bool {
-            for p in run {
+    fn insert_runs(&self, runs: &[(&Batch<W>, usize)]) -> usize {
+        let mut ahead = runs.iter().flat_map(|&(b, s)| b.run(s).1).skip(AHEAD);
+        let insert = |locked: &mut table::Locked<'_, W>,
+                      (batch, s): (&Batch<W>, usize),
+                      ahead: &mut dyn Iterator<Item = &Pending<W>>|
+         -> Option<usize> {
+            let (from, run) = batch.run(s);
+            let mut new = 0;
+            for (k, p) in run.iter().enumerate() {
                 if let Some(a) = ahead.next() {
                     self.visited.prefetch(a.hash);
                 }
                 match locked.insert(&p.words, p.hash, p.link) {
-                    Insert::New(id) => found.push((p.link, p.words, id)),
+                    Insert::New(id) => {
+                        batch.record(from + k, id);
+                        new += 1;
+                    }
                     Insert::Seen => {}
-                    Insert::Full => return false,
+                    Insert::Full => return None,
                 }
             }
-            true
+            Some(new)
         };
         let mut busy = Vec::new();
+        let mut new = 0;
         let mut room = true;
-        for &run in runs {
-            match self.visited.try_lock(run[0].shard()) {
-                Some(mut locked) => room = insert(&mut locked, run, &mut ahead),
+        for &(batch, s) in runs {
+            let len = batch.run(s).1.len();
+            if len == 0 {
+                continue;
+            }
+            match self.visited.try_lock(s) {
+                Some(mut locked) => match insert(&mut locked, (batch, s), &mut ahead) {
+                    Some(n) => new += n,
+                    None => room = false,
+                },
                 None => {
-                    busy.push(run);
-                    ahead.by_ref().take(run.len()).for_each(drop);
+                    busy.push((batch, s));
+                    ahead.by_ref().take(len).for_each(drop);
                 }
             }
             if !room {
@@ -746,13 +693,16 @@ where
             if !room {
                 break;
             }
-            let mut locked = self.visited.lock(run[0].shard());
-            room = insert(&mut locked, run, &mut std::iter::empty());
+            let mut locked = self.visited.lock(run.1);
+            match insert(&mut locked, run, &mut std::iter::empty()) {
+                Some(n) => new += n,
+                None => room = false,
+            }
         }
         if !room {
             self.halt(Stop::Capacity);
         }
-        found.len() - before
+        new
     }
 
     /// Thread `index` of `threads`: expands chunks of the level until none
@@ -763,7 +713,12 @@ where
         let reporter = index == 0;
         let first = index * table::SHARDS / threads;
         let mut local = Local::new(self.targets.len());
-        let mut batch: Vec<Pending<W>> = reuse(self.batch_pool);
+        let mut batch = self
+            .batch_pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_else(Batch::new);
         let mut found: Vec<Keyed<W>> = reuse(self.found_pool);
         let mut actions = Vec::new();
         // No state has every bit of its last word set (its top 32 bits are
@@ -863,7 +818,7 @@ where
         }
         // The rest of the batch waits for the other threads' (see
         // `Shared::insert_share`).
-        self.sort_batch(&mut batch);
+        batch.by_shard();
         local.found = found;
         local.batch = batch;
         local
@@ -978,14 +933,11 @@ where
         let mut locals = each_in_thread((0..threads).collect(), |i| shared.work(i, threads));
         // The batches' last states, inserted shard by shard: a thread a
         // share of the shards.
-        let batches: Vec<Vec<Pending<W>>> = locals
+        let mut batches: Vec<Batch<W>> = locals
             .iter_mut()
-            .map(|l| std::mem::take(&mut l.batch))
+            .map(|l| std::mem::replace(&mut l.batch, Batch::new()))
             .collect();
-        each_in_thread(locals.iter_mut().collect(), |local| {
-            shared.insert_share(&batches, &mut local.found);
-        });
-        give_back(&batch_pool, batches);
+        each_in_thread(vec![(); locals.len()], |()| shared.insert_share(&batches));
         // Merge: the smallest location wins, whichever thread saw it.
         let mut hits: Vec<Option<Loc>> = vec![None; targets.len()];
         let mut level_worst: Option<(u64, Loc)> = None;
@@ -1011,11 +963,12 @@ where
         }
         // The next level, in the order its states were first reached: by
         // their links (parent rank, then action index), which no longer
-        // change. Each part's run is in the order of the links it inserted
-        // its states by, and most are final. The others were lowered after
-        // (`Visited::insert` keeps the smallest): by another thread's
-        // insert, or a later one of the same batch (a batch goes in table
-        // order). Those move to a list of their own, sorted by link (few:
+        // change. Each thread's run is in the order of the links its
+        // states were inserted by, and most are final. The others were
+        // lowered after (`Visited::insert` keeps the smallest) by another
+        // thread's insert: within a shard a batch goes in generation order,
+        // and a thread's links only grow from one batch to its next. Those
+        // move to a list of their own, sorted by link (few:
         // 0.27 M of 28 M states on a 2-thread v4 × docker search), and the
         // runs and those lists are merged; a run is not sorted again.
         //
@@ -1026,12 +979,14 @@ where
         // level's states came in (`table`'s module docs), so which are
         // dropped does not depend on threads.
         let parent_id = |rank: u32| level[rank as usize].1;
-        let before: usize = runs.iter().map(Vec::len).sum();
         let mut next = std::mem::take(&mut spare);
         // Several threads settle a run each (a serial pass here was 2.3 s
-        // of a 20 s two-thread v4 × docker search), without locking.
+        // of a 20 s two-thread v4 × docker search), without locking, after
+        // adding its last batch's new states (every insert is done).
         let settler = visited.settler();
-        let settle = |run: &mut Vec<Keyed<W>>| {
+        let settle = |(run, batch): (&mut Vec<Keyed<W>>, &Batch<W>)| {
+            batch.new_states(run);
+            let listed = run.len();
             let mut moved = Vec::new();
             run.retain_mut(|k| {
                 let inserted = k.0;
@@ -1044,9 +999,18 @@ where
                 !dominated
             });
             moved.sort_unstable_by_key(|k| k.0);
-            moved
+            (moved, listed)
         };
-        let moved = each_in_thread(runs.iter_mut().collect(), settle);
+        let settled = each_in_thread(runs.iter_mut().zip(&batches).collect(), settle);
+        let before: usize = settled.iter().map(|(_, listed)| listed).sum();
+        let moved: Vec<Vec<Keyed<W>>> = settled.into_iter().map(|(m, _)| m).collect();
+        {
+            let mut pool = batch_pool.lock().unwrap_or_else(|e| e.into_inner());
+            for mut b in batches.drain(..) {
+                b.clear();
+                pool.push(b);
+            }
+        }
         let lists: Vec<&[Keyed<W>]> = runs.iter().chain(&moved).map(Vec::as_slice).collect();
         merge_by_link(&lists, runs.len(), &mut next);
         subsumed += before - next.len();
