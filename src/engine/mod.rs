@@ -538,7 +538,9 @@ struct Shared<'a, M: Model, const W: usize> {
     /// same reason.
     found_pool: &'a std::sync::Mutex<Vec<Vec<Keyed<W>>>>,
     targets: &'a [Target<M>],
-    open: &'a [bool],
+    /// The targets not hit yet, by index into `targets`: only they are
+    /// evaluated on the level's states.
+    open: &'a [usize],
     visited: &'a Visited<W>,
     level: &'a [([u64; W], u32)],
     cursor: AtomicUsize,
@@ -754,8 +756,8 @@ where
                         rank: rank as u32,
                         action: ai as u16,
                     };
-                    for (i, t) in self.targets.iter().enumerate() {
-                        if self.open[i] && t.hit(self.model, &next) {
+                    for &i in self.open {
+                        if self.targets[i].hit(self.model, &next) {
                             local.see(i, loc);
                         }
                     }
@@ -910,7 +912,7 @@ where
         }
         visited.next_level();
         depth += 1;
-        let open: Vec<bool> = found.iter().map(Option::is_none).collect();
+        let open: Vec<usize> = (0..targets.len()).filter(|&i| found[i].is_none()).collect();
         let shared = Shared {
             model,
             words: model.words(),
