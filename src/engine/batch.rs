@@ -7,8 +7,8 @@
 //! Before, the states were moved into shard order, inserted, and the new
 //! ones collected in shard order were then sorted back by link: a bucket
 //! pass and a comparison sort of each bucket. On a one-thread v4 × cloud
-//! search (perf, this 2-core VM) those sorts were about 7 % of the time
-//! (`docs/model.md`). The shard order here is a stable counting sort, so a
+//! search (perf, this 2-core VM) the sorts were 9–10 % of the samples, and
+//! the two passes here are 5 % (`docs/model.md`). The shard order here is a stable counting sort, so a
 //! state's place in it is known from its place in the generation order:
 //! replaying the counting sort's cursors over the generated states finds
 //! each one's insert result without a search and without a sort.
@@ -39,12 +39,14 @@ impl<const W: usize> Pending<W> {
 /// parent's rank), which orders the level.
 pub(super) type Keyed<const W: usize> = (Link, [u64; W], u32);
 
-/// A batch of generated states (one thread's; see the module docs).
+/// A batch of generated states (one thread's; see the module docs). An
+/// empty one ([`Default`]) allocates nothing.
 ///
 /// Its life: [`Batch::push`] in generation order, [`Batch::by_shard`],
 /// inserts of [`Batch::run`]s that [`Batch::record`] each new state's id
 /// (possibly from several threads, each over its own shards), then
 /// [`Batch::new_states`] once every insert is done, and [`Batch::clear`].
+#[derive(Default)]
 pub(super) struct Batch<const W: usize> {
     /// In generation order: increasing links, since a thread expands its
     /// chunks of the level in increasing rank and each parent's actions in
@@ -54,7 +56,8 @@ pub(super) struct Batch<const W: usize> {
     /// generation order), once [`Batch::by_shard`] has run.
     sorted: Vec<Pending<W>>,
     /// Where each shard's states start in `sorted` (one more than the
-    /// shards: the last is the batch's length).
+    /// shards: the last is the batch's length), once [`Batch::by_shard`]
+    /// has run.
     start: Vec<usize>,
     /// For each state of `sorted`: its id when its insert made it new, else
     /// [`NOT_NEW`]. Atomic because the level's last inserts write the ids
@@ -64,16 +67,6 @@ pub(super) struct Batch<const W: usize> {
 }
 
 impl<const W: usize> Batch<W> {
-    /// An empty batch.
-    pub(super) fn new() -> Self {
-        Batch {
-            generated: Vec::new(),
-            sorted: Vec::new(),
-            start: vec![0; table::SHARDS + 1],
-            ids: Vec::new(),
-        }
-    }
-
     /// States generated so far.
     pub(super) fn len(&self) -> usize {
         self.generated.len()
@@ -89,7 +82,8 @@ impl<const W: usize> Batch<W> {
     /// and marks every state not new.
     pub(super) fn by_shard(&mut self) {
         let n = self.generated.len();
-        self.start.fill(0);
+        self.start.clear();
+        self.start.resize(table::SHARDS + 1, 0);
         for p in &self.generated {
             self.start[p.shard() + 1] += 1;
         }
@@ -119,7 +113,7 @@ impl<const W: usize> Batch<W> {
     }
 
     /// Shard `s`'s states (in generation order) and their offset in shard
-    /// order, for [`Batch::record`].
+    /// order, for [`Batch::record`]. Only after [`Batch::by_shard`].
     #[inline]
     pub(super) fn run(&self, s: usize) -> (usize, &[Pending<W>]) {
         let (from, to) = (self.start[s], self.start[s + 1]);
@@ -134,7 +128,8 @@ impl<const W: usize> Batch<W> {
 
     /// Appends the states whose insert made them new to `found`, in
     /// generation order (so by link), with the links they were inserted by;
-    /// returns how many. Call once every insert of the batch is done.
+    /// returns how many. Only once every insert of the batch is done (after
+    /// [`Batch::by_shard`]).
     pub(super) fn new_states(&self, found: &mut Vec<Keyed<W>>) -> usize {
         let before = found.len();
         let mut at = self.start.clone();
@@ -164,7 +159,7 @@ mod tests {
     /// A batch of `n` states whose hashes spread over the shards, with
     /// links in generation order.
     fn batch(n: usize, seed: u64) -> Batch<2> {
-        let mut b = Batch::new();
+        let mut b = Batch::default();
         let mut x = seed;
         for i in 0..n {
             x ^= x << 13;

@@ -343,7 +343,7 @@ impl<const W: usize> Local<W> {
     fn new(targets: usize) -> Self {
         Local {
             found: Vec::new(),
-            batch: Batch::new(),
+            batch: Batch::default(),
             hits: vec![None; targets],
             worst: None,
             generated: 0,
@@ -720,7 +720,7 @@ where
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pop()
-            .unwrap_or_else(Batch::new);
+            .unwrap_or_default();
         let mut found: Vec<Keyed<W>> = reuse(self.found_pool);
         let mut actions = Vec::new();
         // No state has every bit of its last word set (its top 32 bits are
@@ -937,7 +937,7 @@ where
         // share of the shards.
         let mut batches: Vec<Batch<W>> = locals
             .iter_mut()
-            .map(|l| std::mem::replace(&mut l.batch, Batch::new()))
+            .map(|l| std::mem::take(&mut l.batch))
             .collect();
         each_in_thread(vec![(); locals.len()], |()| shared.insert_share(&batches));
         // Merge: the smallest location wins, whichever thread saw it.
