@@ -8,10 +8,11 @@
 //! ones collected in shard order were then sorted back by link: a bucket
 //! pass and a comparison sort of each bucket. On a one-thread v4 × cloud
 //! search (perf, this 2-core VM) the sorts were 9–10 % of the samples, and
-//! the two passes here are 5 % (`docs/model.md`). The shard order here is a stable counting sort, so a
-//! state's place in it is known from its place in the generation order:
-//! replaying the counting sort's cursors over the generated states finds
-//! each one's insert result without a search and without a sort.
+//! the two passes here are 5 % (`docs/model.md`). The shard order here is
+//! a stable counting sort, so a state's place in it is known from its place
+//! in the generation order: replaying the counting sort's cursors over the
+//! generated states finds each one's insert result without a search and
+//! without a sort.
 
 use super::table::{self, Link};
 use std::sync::atomic::{AtomicU32, Ordering};
