@@ -94,20 +94,18 @@ impl<const W: usize> Batch<W> {
         self.sorted.clear();
         self.sorted.reserve(n);
         let out = &mut self.sorted.spare_capacity_mut()[..n];
-        let mut at = self.start.clone();
-        for p in &self.generated {
-            let s = p.shard();
-            out[at[s]].write(*p);
-            at[s] += 1;
+        let mut places = Places::new(&self.generated, &self.start);
+        for (at, p) in &mut places {
+            out[at].write(*p);
         }
         assert!(
-            at[..table::SHARDS] == self.start[1..],
+            places.at[..table::SHARDS] == self.start[1..],
             "a state's shard changed between the two passes"
         );
         // SAFETY: shard `s`'s states were written from `start[s]` on, one
-        // slot each, up to `at[s]`, which is `start[s + 1]` (asserted): the
-        // shards tile `0..n`, so every one of the first `n` slots is
-        // initialized.
+        // slot each, up to the cursor `places.at[s]`, which is
+        // `start[s + 1]` (asserted): the shards tile `0..n`, so every one of
+        // the first `n` slots is initialized.
         unsafe { self.sorted.set_len(n) };
         self.ids.clear();
         self.ids.resize_with(n, || AtomicU32::new(NOT_NEW));
@@ -133,11 +131,8 @@ impl<const W: usize> Batch<W> {
     /// [`Batch::by_shard`]).
     pub(super) fn new_states(&self, found: &mut Vec<Keyed<W>>) -> usize {
         let before = found.len();
-        let mut at = self.start.clone();
-        for p in &self.generated {
-            let s = p.shard();
-            let id = self.ids[at[s]].load(Ordering::Relaxed);
-            at[s] += 1;
+        for (at, p) in Places::new(&self.generated, &self.start) {
+            let id = self.ids[at].load(Ordering::Relaxed);
             if id != NOT_NEW {
                 found.push((p.link, p.words, id));
             }
@@ -150,6 +145,39 @@ impl<const W: usize> Batch<W> {
         self.generated.clear();
         self.sorted.clear();
         self.ids.clear();
+    }
+}
+
+/// The generated states, in generation order, each with its place in
+/// shard order: the counting sort's cursors, from the shard starts on. The
+/// one walk both [`Batch::by_shard`] (to copy each state there) and
+/// [`Batch::new_states`] (to read its insert result there) take, so the two
+/// always agree.
+struct Places<'a, const W: usize> {
+    states: std::slice::Iter<'a, Pending<W>>,
+    /// Each shard's next place in shard order.
+    at: Vec<usize>,
+}
+
+impl<'a, const W: usize> Places<'a, W> {
+    fn new(generated: &'a [Pending<W>], start: &[usize]) -> Self {
+        Places {
+            states: generated.iter(),
+            at: start.to_vec(),
+        }
+    }
+}
+
+impl<'a, const W: usize> Iterator for Places<'a, W> {
+    type Item = (usize, &'a Pending<W>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let p = self.states.next()?;
+        let s = p.shard();
+        let at = self.at[s];
+        self.at[s] += 1;
+        Some((at, p))
     }
 }
 

@@ -426,7 +426,7 @@ fn each_in_thread<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) ->
 }
 
 /// An emptied buffer of an earlier level from `pool`, or a new one.
-fn reuse<T>(pool: &std::sync::Mutex<Vec<Vec<T>>>) -> Vec<T> {
+fn reuse<T: Default>(pool: &std::sync::Mutex<Vec<T>>) -> T {
     pool.lock()
         .unwrap_or_else(|e| e.into_inner())
         .pop()
@@ -434,11 +434,29 @@ fn reuse<T>(pool: &std::sync::Mutex<Vec<Vec<T>>>) -> Vec<T> {
 }
 
 /// `buffers`, emptied, into `pool` for a later level ([`reuse`]).
-fn give_back<T>(pool: &std::sync::Mutex<Vec<Vec<T>>>, buffers: Vec<Vec<T>>) {
+fn give_back<T: Buffer>(pool: &std::sync::Mutex<Vec<T>>, buffers: Vec<T>) {
     let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
     for mut b in buffers {
-        b.clear();
+        b.empty();
         pool.push(b);
+    }
+}
+
+/// A buffer a pool keeps between levels: emptied, it keeps its memory.
+trait Buffer: Default {
+    /// Drops the contents, keeping the memory.
+    fn empty(&mut self);
+}
+
+impl<T> Buffer for Vec<T> {
+    fn empty(&mut self) {
+        self.clear();
+    }
+}
+
+impl<const W: usize> Buffer for Batch<W> {
+    fn empty(&mut self) {
+        self.clear();
     }
 }
 
@@ -715,12 +733,7 @@ where
         let reporter = index == 0;
         let first = index * table::SHARDS / threads;
         let mut local = Local::new(self.targets.len());
-        let mut batch = self
-            .batch_pool
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop()
-            .unwrap_or_default();
+        let mut batch = reuse(self.batch_pool);
         let mut found: Vec<Keyed<W>> = reuse(self.found_pool);
         let mut actions = Vec::new();
         // No state has every bit of its last word set (its top 32 bits are
@@ -935,7 +948,7 @@ where
         let mut locals = each_in_thread((0..threads).collect(), |i| shared.work(i, threads));
         // The batches' last states, inserted shard by shard: a thread a
         // share of the shards.
-        let mut batches: Vec<Batch<W>> = locals
+        let batches: Vec<Batch<W>> = locals
             .iter_mut()
             .map(|l| std::mem::take(&mut l.batch))
             .collect();
@@ -1006,13 +1019,7 @@ where
         let settled = each_in_thread(runs.iter_mut().zip(&batches).collect(), settle);
         let before: usize = settled.iter().map(|(_, listed)| listed).sum();
         let moved: Vec<Vec<Keyed<W>>> = settled.into_iter().map(|(m, _)| m).collect();
-        {
-            let mut pool = batch_pool.lock().unwrap_or_else(|e| e.into_inner());
-            for mut b in batches.drain(..) {
-                b.clear();
-                pool.push(b);
-            }
-        }
+        give_back(&batch_pool, batches);
         let lists: Vec<&[Keyed<W>]> = runs.iter().chain(&moved).map(Vec::as_slice).collect();
         merge_by_link(&lists, runs.len(), &mut next);
         subsumed += before - next.len();
